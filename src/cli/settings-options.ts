@@ -1,0 +1,58 @@
+/** The command-line flags for local settings, shared by validate, show and (later) up. */
+import { Option, type Command } from 'commander';
+import { SETTINGS_DEFAULTS, type SettingsFlags } from '../config/index.js';
+
+export interface InputOptions extends SettingsFlags {
+  config: string;
+  settings?: string;
+  connection?: string;
+}
+
+function list(value: string, previous: string[] | undefined): string[] {
+  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return [...(previous ?? []), ...items];
+}
+
+export function addInputOptions(command: Command): Command {
+  return command
+    .requiredOption('-c, --config <file>', 'the AWS configuration: CustomerGatewayConfiguration XML, or the JSON of "aws ec2 describe-vpn-connections"')
+    .option('--connection <vpn-id>', 'which VPN connection to use when the JSON holds several (e.g. vpn-0123456789abcdef0)')
+    .option('-s, --settings <file>', 'local settings JSON (see configs/settings.example.json); flags below override it');
+}
+
+export function addSettingsOptions(command: Command): Command {
+  return command
+    .option('--advertise <prefixes>', 'site prefixes to announce to AWS over BGP, comma-separated or repeated (at most 100 toward a virtual private gateway)', list)
+    .option('--static-route <prefixes>', 'VPC prefixes to route into the tunnels on a static-routing connection, comma-separated or repeated', list)
+    .option('--local-address <ip|auto>', 'address to send IKE and ESP from (default auto: the customer gateway outside address if this host has it, else any)')
+    .option('--local-id <id>', 'IKE identity to present (default: the customer gateway outside address; set it behind NAT)')
+    .option('--interfaces <t1,t2>', `names of the two tunnel interfaces (default ${SETTINGS_DEFAULTS.interfaces.join(',')})`, list)
+    .option('--keepalive-target <ip>', 'address in the VPC to ping through the active tunnel; AWS drops tunnels that stay idle')
+    .option('--keepalive-interval <seconds>', `seconds between keepalive pings (default ${SETTINGS_DEFAULTS.keepaliveIntervalSeconds})`)
+    .option('--metrics-listen <addr:port>', `where to serve Prometheus metrics (default ${SETTINGS_DEFAULTS.metricsListen})`)
+    .option('--control-socket <path>', `Unix socket for cgwd status (default ${SETTINGS_DEFAULTS.controlSocket})`)
+    .addOption(new Option('--ike-version <version>', 'IKE version to run (default ikev2, unless TunnelOptions allow only ikev1)').choices(['ikev1', 'ikev2']))
+    .addOption(
+      new Option('--failback <mode>', 'after a failover, return to the preferred tunnel when it recovers (auto) or stay (manual); default auto').choices([
+        'auto',
+        'manual',
+      ]),
+    );
+}
+
+/** commander's option names → SettingsFlags (only what was given). */
+export function settingsFlagsFrom(options: InputOptions & { staticRoute?: string[] }): SettingsFlags {
+  const flags: SettingsFlags = {};
+  if (options.advertise) flags.advertise = options.advertise;
+  if (options.staticRoute) flags.staticRoutes = options.staticRoute;
+  if (options.localAddress !== undefined) flags.localAddress = options.localAddress;
+  if (options.localId !== undefined) flags.localId = options.localId;
+  if (options.interfaces) flags.interfaces = options.interfaces;
+  if (options.keepaliveTarget !== undefined) flags.keepaliveTarget = options.keepaliveTarget;
+  if (options.keepaliveInterval !== undefined) flags.keepaliveInterval = options.keepaliveInterval;
+  if (options.metricsListen !== undefined) flags.metricsListen = options.metricsListen;
+  if (options.controlSocket !== undefined) flags.controlSocket = options.controlSocket;
+  if (options.ikeVersion !== undefined) flags.ikeVersion = options.ikeVersion;
+  if (options.failback !== undefined) flags.failback = options.failback;
+  return flags;
+}

@@ -1,0 +1,146 @@
+/**
+ * `cgwd lab …`: the emulated-AWS lab for trying cgwd (and testing it) without
+ * an AWS account. Needs root: it creates network namespaces named cgwd-*.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/index.js';
+import { CgwdError } from '../errors.js';
+import { labDir, labDown, labStatus, labUp, type LabStatus } from './lab.js';
+import { buildLabPlan, NS } from './plan.js';
+import { awsEndpointCounters, ping, startReferenceCustomer, stopReferenceCustomer, useTunnel, type PingResult } from './reference.js';
+
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const LAB_CONFIG_BGP = path.join(packageRoot, 'configs', 'lab', 'vpn-config.xml');
+export const LAB_CONFIG_STATIC = path.join(packageRoot, 'configs', 'lab', 'vpn-config-static.xml');
+
+interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+function requireRoot(): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new CgwdError('LAB_NEEDS_ROOT', 'the lab needs root: it creates network namespaces (run it with sudo)');
+  }
+}
+
+interface UpFlags {
+  config?: string;
+  static?: boolean;
+  nat?: boolean;
+}
+
+function configPathFor(flags: UpFlags): string {
+  return flags.config ?? (flags.static ? LAB_CONFIG_STATIC : LAB_CONFIG_BGP);
+}
+
+export interface ReferenceRunRow {
+  tunnel: 1 | 2;
+  bringUpMs: number;
+  onpremToVpc: PingResult;
+  vpcToOnprem: PingResult;
+  espPacketsAtAws: number;
+}
+
+/** Lab up, the strongSwan + BIRD reference customer through each tunnel in turn, lab down. */
+export async function referenceRun(flags: UpFlags, io: Io, keep = false): Promise<ReferenceRunRow[]> {
+  const configPath = configPathFor(flags);
+  const config = loadConfig(configPath);
+  const options = { nat: flags.nat ?? false };
+  const state = await labUp({ config, configPath, options, log: (l) => io.err(`lab: ${l}`) });
+  const rows: ReferenceRunRow[] = [];
+  try {
+    const plan = buildLabPlan(config, options);
+    const ref = await startReferenceCustomer(plan, state.stateDir);
+    for (const index of [1, 2] as const) {
+      const started = Date.now();
+      await useTunnel(ref, index);
+      const bringUpMs = Date.now() - started;
+      const before = await awsEndpointCounters(state.stateDir, index);
+      const there = await ping(NS.onprem, plan.vpc.host);
+      const back = await ping(NS.vpc, plan.onprem.host);
+      const after = await awsEndpointCounters(state.stateDir, index);
+      rows.push({
+        tunnel: index,
+        bringUpMs,
+        onpremToVpc: there,
+        vpcToOnprem: back,
+        espPacketsAtAws: after.inPackets - before.inPackets,
+      });
+    }
+    // Delete the SAs at the AWS side, as a customer gateway does on shutdown.
+    if (!keep) await stopReferenceCustomer(ref);
+  } finally {
+    if (!keep) await labDown(state.stateDir);
+  }
+  return rows;
+}
+
+function printStatus(status: LabStatus, io: Io): void {
+  io.out(`lab: ${status.up ? 'up' : 'down'} (state in ${status.stateDir})`);
+  if (status.configPath) io.out(`config: ${status.configPath}${status.nat ? ' (customer behind NAT)' : ''}`);
+  for (const [name, present] of Object.entries(status.namespaces)) io.out(`  netns ${name.padEnd(12)} ${present ? 'present' : 'absent'}`);
+  for (const [name, p] of Object.entries(status.processes)) io.out(`  ${name.padEnd(18)} pid ${p.pid} ${p.alive ? 'running' : 'NOT RUNNING'}`);
+  for (const t of status.tunnels) io.out(`  tunnel ${t.index}: IKE SA ${t.ikeSa}; CHILD SA ${t.childSa}`);
+  for (const b of status.bgp) io.out(`  BGP ${b.name}: ${b.state} ${b.info}`);
+}
+
+export function registerLabCommand(program: Command, io: Io = { out: (l) => console.log(l), err: (l) => console.error(l) }): void {
+  const lab = program
+    .command('lab')
+    .description(
+      'an emulated AWS side in network namespaces (cgwd-*): strongSwan plays the two AWS tunnel endpoints, ' +
+        'BIRD the AWS router with the Amazon ASN, plus a VPC host, an on-prem host and an internet router that can NAT. ' +
+        'Needs root; installs strongswan, bird2, iperf3 and ping with apt-get when missing.',
+    );
+  const upOptions = (c: Command): Command =>
+    c
+      .option('--config <file>', 'AWS configuration file whose outside addresses are in documentation ranges (default: configs/lab/vpn-config.xml)')
+      .option('--static', 'use the static-routing lab file (configs/lab/vpn-config-static.xml)')
+      .option('--nat', 'put the customer gateway behind source NAT (exercises NAT-T)');
+
+  upOptions(lab.command('up').description('build the lab (idempotent: an existing lab is torn down first)')).action(async (flags: UpFlags) => {
+    requireRoot();
+    const configPath = configPathFor(flags);
+    const state = await labUp({ config: loadConfig(configPath), configPath, options: { nat: flags.nat ?? false }, log: (l) => io.err(`lab: ${l}`) });
+    io.out(`lab up: AWS endpoints ${Object.keys(state.pids).join(', ')}; state in ${state.stateDir}`);
+    io.out(`run the customer side in namespace ${NS.cgw}, e.g.: ip netns exec ${NS.cgw} cgwd up --config ${configPath}`);
+  });
+
+  lab.command('down').description('stop every lab process (by recorded PID) and delete the lab namespaces').action(async () => {
+    requireRoot();
+    await labDown();
+    io.out('lab down');
+  });
+
+  lab
+    .command('status')
+    .description('namespaces, processes, AWS-side IKE/CHILD SAs and BGP sessions')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { json?: boolean }) => {
+      requireRoot();
+      const status = await labStatus(labDir());
+      if (flags.json) io.out(JSON.stringify(status, null, 2));
+      else printStatus(status, io);
+    });
+
+  upOptions(
+    lab
+      .command('run')
+      .description('the reference run: lab up, strongSwan + BIRD as the customer side through each tunnel, ping on-prem ↔ VPC, lab down')
+      .option('--keep', 'leave the lab up afterwards'),
+  ).action(async (flags: UpFlags & { keep?: boolean }) => {
+    requireRoot();
+    const rows = await referenceRun(flags, io, flags.keep ?? false);
+    io.out('tunnel  bring-up  onprem→vpc  vpc→onprem  ESP packets at AWS');
+    for (const r of rows) {
+      const ratio = (p: PingResult): string => `${p.received}/${p.sent}`.padEnd(12);
+      io.out(`${String(r.tunnel).padEnd(8)}${`${r.bringUpMs} ms`.padEnd(10)}${ratio(r.onpremToVpc)}${ratio(r.vpcToOnprem)}${r.espPacketsAtAws}`);
+    }
+    const lossless = (p: PingResult): boolean => p.sent > 0 && p.received === p.sent;
+    const ok = rows.every((r) => lossless(r.onpremToVpc) && lossless(r.vpcToOnprem) && r.espPacketsAtAws > 0);
+    if (!ok) throw new CgwdError('LAB_REFERENCE_FAILED', 'the reference run lost pings');
+  });
+}
