@@ -12,6 +12,7 @@ import { CgwdError } from '../errors.js';
 import { registerLabCommand } from '../lab/command.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../log/index.js';
 import { effectiveView, renderEffectiveView } from './effective-view.js';
+import { registerNegotiateCommand } from './negotiate.js';
 import { EXIT, type CliIo, type ExitCode } from './io.js';
 import { loadInputs, type Inputs } from './load-inputs.js';
 import { addInputOptions, addSettingsOptions, type InputOptions } from './settings-options.js';
@@ -112,6 +113,8 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       io.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : renderEffectiveView(view));
       setExit(EXIT.ok);
     });
+
+  registerNegotiateCommand(program, io, loggerFor, setExit);
 
   registerLabCommand(program, {
     out: (line) => io.stdout.write(`${line}\n`),

@@ -28,6 +28,8 @@ export interface LabState {
   stateDir: string;
   configPath: string;
   options: LabOptions;
+  /** strongSwan log level of the AWS side's ike/chd groups (4 logs key material). */
+  awsLogLevel: number;
   /** Process name → PID, for everything the lab started. */
   pids: Record<string, number>;
   startedAt: string;
@@ -341,6 +343,7 @@ export async function labUp(request: LabUpRequest): Promise<LabState> {
     stateDir,
     configPath: request.configPath,
     options: request.options,
+    awsLogLevel: request.awsLogLevel ?? 1,
     pids: {},
     startedAt: new Date().toISOString(),
   };
@@ -364,6 +367,52 @@ export async function labUp(request: LabUpRequest): Promise<LabState> {
     await labDown(stateDir);
     throw error;
   }
+}
+
+function requireState(stateDir: string): LabState {
+  const state = readLabState(stateDir);
+  if (!state) throw new CgwdError('LAB_NOT_UP', `no lab state in ${stateDir}: run \`cgwd lab up\` first`);
+  return state;
+}
+
+/**
+ * Gives the AWS side a new configuration (e.g. another pinned suite or short
+ * lifetimes) without rebuilding the lab: the connection is reloaded and any
+ * SA it had is closed, as when AWS applies ModifyVpnTunnelOptions.
+ */
+export async function reconfigureAws(config: VpnConfig, options: LabOptions, stateDir = labDir()): Promise<void> {
+  const state = requireState(stateDir);
+  const plan = buildLabPlan(config, options);
+  for (const t of plan.tunnels) {
+    const instance = { vici: `unix://${path.join(stateDir, `aws${t.index}`, 'charon.vici')}` };
+    const file = path.join(stateDir, `aws${t.index}`, 'swanctl.conf');
+    writeFileSync(file, swanctlConf([awsConnection(plan, t)]), { mode: 0o600 });
+    await swanctl(instance, '--load-all', '--noprompt', '--file', file);
+    await swanctl(instance, '--terminate', '--ike', 'aws', '--force', '--timeout', '2').catch(() => undefined);
+  }
+  state.options = options;
+  writeLabState(state);
+}
+
+/** Kills the AWS endpoint of one tunnel (charon) without a goodbye, as a silent endpoint failure. */
+export async function stopAwsEndpoint(index: 1 | 2, stateDir = labDir()): Promise<void> {
+  const state = requireState(stateDir);
+  const pid = state.pids[`aws${index}`];
+  if (pid === undefined || !isAlive(pid)) return;
+  process.kill(pid, 'SIGKILL');
+  await waitFor(`charon aws${index} to die`, async () => (isAlive(pid) ? undefined : true), 5_000);
+}
+
+/** Restarts the AWS endpoint of one tunnel: state lost, as after an endpoint replacement. */
+export async function restartAwsEndpoint(config: VpnConfig, index: 1 | 2, stateDir = labDir()): Promise<void> {
+  const state = requireState(stateDir);
+  await stopAwsEndpoint(index, stateDir);
+  const plan = buildLabPlan(config, state.options);
+  const t = plan.tunnels[index - 1];
+  if (!t) return;
+  const charon = await startAwsEndpoint(plan, stateDir, t, state.awsLogLevel);
+  state.pids[charon.name] = charon.pid;
+  writeLabState(state);
 }
 
 /** Stops every process the lab recorded and deletes its namespaces. Safe to run twice. */

@@ -64,7 +64,12 @@ export function readStrongswanKeys(logFile: string): { ike: SwanIkeKeys[]; child
   const ike: SwanIkeKeys[] = [];
   const child: SwanChildKeys[] = [];
   let currentIke: Partial<SwanIkeKeys> = {};
-  let currentChild: Partial<SwanChildKeys> = {};
+  const childFields: Record<string, keyof SwanChildKeys> = {
+    'encryption initiator key': 'encI',
+    'encryption responder key': 'encR',
+    'integrity initiator key': 'integI',
+    'integrity responder key': 'integR',
+  };
   for (const { label, hex } of dumps) {
     const ikeKey = IKE_LABELS[label];
     if (ikeKey) {
@@ -75,18 +80,12 @@ export function readStrongswanKeys(logFile: string): { ike: SwanIkeKeys[]; child
       }
       continue;
     }
-    if (label === 'encryption initiator key') currentChild = { encI: hex };
-    else if (label === 'encryption responder key') {
-      currentChild.encR = hex;
-    } else if (label === 'integrity initiator key') currentChild.integI = hex;
-    else if (label === 'integrity responder key') currentChild.integR = hex;
-    if (currentChild.encI && currentChild.encR && (label === 'integrity responder key' || label === 'encryption responder key')) {
-      const done = { ...currentChild } as SwanChildKeys;
-      // AEAD suites log no integrity keys; a CBC suite completes at the responder's integrity key.
-      const last = child[child.length - 1];
-      if (last && last.encI === done.encI) child[child.length - 1] = done;
-      else child.push(done);
-    }
+    const childKey = childFields[label];
+    if (!childKey) continue;
+    // Each CHILD SA's dump starts with the initiator's encryption key.
+    if (childKey === 'encI') child.push({ encI: hex, encR: '' });
+    const last = child[child.length - 1];
+    if (last) last[childKey] = hex;
   }
   return { ike, child };
 }

@@ -1,0 +1,146 @@
+/**
+ * `cgwd negotiate`: bring up the IKE SAs and CHILD SAs of the tunnels and keep
+ * them (rekeys, liveness, reconnects) without carrying traffic. For checking
+ * PSKs, proposals, NAT traversal and reachability of the AWS endpoints before
+ * going live, and for the lab's interop tests. Prints one line per SA event.
+ */
+import { openSync, writeSync, closeSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import type { ChildSaInstall } from '../ike/runtime.js';
+import type { IkeTiming, KeylogEntry } from '../ike/v2/index.js';
+import type { Logger } from '../log/index.js';
+import { IkePair, type TunnelIndex } from '../tunnel/ike-pair.js';
+import { EXIT, type CliIo, type ExitCode } from './io.js';
+import { loadInputs } from './load-inputs.js';
+import { addInputOptions, addSettingsOptions, type InputOptions } from './settings-options.js';
+
+interface NegotiateOptions extends InputOptions {
+  tunnel: 'both' | '1' | '2';
+  role: 'customer' | 'aws';
+  once?: boolean;
+  json?: boolean;
+  keylog?: string;
+  ikeLifetime?: string;
+  childLifetime?: string;
+  rekeyMargin?: string;
+  rekeyFuzz?: string;
+}
+
+function seconds(value: string | undefined, what: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new TypeError(`${what} must be an integer ≥ ${min}, got "${value}"`);
+  return n;
+}
+
+function timingFrom(options: NegotiateOptions): Partial<IkeTiming> {
+  const timing: { -readonly [K in keyof IkeTiming]?: IkeTiming[K] } = {};
+  const ike = seconds(options.ikeLifetime, '--ike-lifetime', 10);
+  const child = seconds(options.childLifetime, '--child-lifetime', 10);
+  const margin = seconds(options.rekeyMargin, '--rekey-margin', 0);
+  const fuzz = seconds(options.rekeyFuzz, '--rekey-fuzz', 0);
+  if (ike !== undefined) timing.ikeLifetimeSeconds = ike;
+  if (child !== undefined) timing.childLifetimeSeconds = child;
+  if (margin !== undefined) {
+    timing.childRekeyMarginSeconds = margin;
+    timing.ikeRekeyMarginSeconds = margin;
+  }
+  if (fuzz !== undefined) timing.rekeyFuzzPercent = fuzz;
+  return timing;
+}
+
+/** Key log lines for the lab and for decrypting captures; never written unless asked for. */
+function keylogWriter(file: string): { write: (tunnel: TunnelIndex, entry: KeylogEntry) => void; close: () => void } {
+  const fd = openSync(file, 'a', 0o600);
+  const hex = (b: Buffer | undefined): string | undefined => b?.toString('hex');
+  return {
+    write(tunnel, entry) {
+      const line =
+        entry.kind === 'ike'
+          ? {
+              kind: 'ike', tunnel, spiI: entry.spiI, spiR: entry.spiR,
+              skD: hex(entry.keys.skD), skAi: hex(entry.keys.skAi), skAr: hex(entry.keys.skAr),
+              skEi: hex(entry.keys.skEi), skEr: hex(entry.keys.skEr), skPi: hex(entry.keys.skPi), skPr: hex(entry.keys.skPr),
+            }
+          : childKeylog(tunnel, entry.install);
+      writeSync(fd, `${JSON.stringify(line)}\n`);
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+function childKeylog(tunnel: TunnelIndex, sa: ChildSaInstall): Record<string, unknown> {
+  return {
+    kind: 'child', tunnel, id: sa.id,
+    spiIn: sa.spiIn.toString(16).padStart(8, '0'), spiOut: sa.spiOut.toString(16).padStart(8, '0'),
+    encKeyIn: sa.encKeyIn.toString('hex'), encKeyOut: sa.encKeyOut.toString('hex'),
+    integKeyIn: sa.integKeyIn?.toString('hex'), integKeyOut: sa.integKeyOut?.toString('hex'),
+  };
+}
+
+export function registerNegotiateCommand(program: Command, io: CliIo, loggerFor: (command: Command) => Logger, setExit: (code: ExitCode) => void): void {
+  const command = program
+    .command('negotiate')
+    .summary('bring up the IKE and CHILD SAs of the tunnels, without carrying traffic')
+    .description(
+      'Negotiate IKE (IKEv2, pre-shared key) with the AWS endpoints of the tunnels and keep the SAs up — rekeys, liveness ' +
+        'checks, reconnects — without carrying traffic. Use it to check pre-shared keys, proposals, NAT traversal and that ' +
+        'UDP 500/4500 reach AWS before running cgwd up. Prints one line per IKE/CHILD SA event; stops on Ctrl-C or SIGTERM ' +
+        '(deleting the SAs at AWS), or with --once as soon as every tunnel has its CHILD SA.',
+    );
+  addSettingsOptions(addInputOptions(command))
+    .addOption(new Option('--tunnel <which>', 'which tunnel(s)').choices(['both', '1', '2']).default('both'))
+    .addOption(new Option('--role <role>', 'customer: initiate as the customer gateway; aws: answer as the AWS side of the same file (lab peer)').choices(['customer', 'aws']).default('customer'))
+    .option('--once', 'exit 0 once every selected tunnel has a CHILD SA (exit 3 if one fails for good)')
+    .option('--json', 'one JSON object per line instead of text')
+    .option('--ike-lifetime <seconds>', 'our IKE SA lifetime (default 93.75 % of the AWS phase 1 lifetime, so cgwd rekeys first)')
+    .option('--child-lifetime <seconds>', 'our CHILD SA lifetime (default 90 % of the AWS phase 2 lifetime)')
+    .option('--rekey-margin <seconds>', 'rekey this long before the lifetime ends (default: the AWS rekey margin)')
+    .option('--rekey-fuzz <percent>', 'randomise the margin by up to this share (default: the AWS rekey fuzz)')
+    .option('--keylog <file>', 'append derived IKE and ESP keys to FILE (JSON lines) for decrypting captures; keep it secret')
+    .action(async (options: NegotiateOptions, cmd: Command) => {
+      const log = loggerFor(cmd);
+      const { config, settings } = loadInputs(options, log);
+      const tunnels: TunnelIndex[] = options.tunnel === 'both' ? [1, 2] : [Number(options.tunnel) as TunnelIndex];
+      const started = Date.now();
+      const emit = (event: string, tunnel: TunnelIndex, fields: object): void => {
+        const record = { event, tunnel, ms: Date.now() - started, ...fields };
+        if (options.json) io.stdout.write(`${JSON.stringify(record)}\n`);
+        else io.stdout.write(`tunnel ${tunnel} ${event} ${Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(' ')}\n`);
+      };
+      const keylog = options.keylog ? keylogWriter(options.keylog) : undefined;
+      const pair = await IkePair.start({
+        config,
+        settings,
+        tunnels,
+        role: options.role === 'aws' ? 'responder' : 'initiator',
+        sinkFor: () => ({ installChildSa: () => {}, removeChildSa: () => {} }),
+        logger: log,
+        timing: timingFrom(options),
+        ...(keylog ? { keylog: keylog.write } : {}),
+      });
+      const childUp = new Set<TunnelIndex>();
+      const done = new Promise<ExitCode>((resolve) => {
+        for (const [tunnel, connection] of pair.connections) {
+          connection.on('ike-up', (e) => emit('ike-up', tunnel, e));
+          connection.on('ike-down', (e) => emit('ike-down', tunnel, e));
+          connection.on('ike-rekeyed', (e) => emit('ike-rekeyed', tunnel, e));
+          connection.on('child-rekeyed', (e) => emit('child-rekeyed', tunnel, e));
+          connection.on('child-down', (e) => emit('child-down', tunnel, e));
+          connection.on('child-up', (e) => {
+            emit('child-up', tunnel, e);
+            childUp.add(tunnel);
+            if (options.once && tunnels.every((t) => childUp.has(t))) resolve(EXIT.ok);
+          });
+        }
+        const onSignal = (): void => resolve(EXIT.ok);
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+      });
+      const code = await done;
+      await pair.stop();
+      keylog?.close();
+      for (const tunnel of tunnels) emit('stopped', tunnel, {});
+      setExit(code);
+    });
+}

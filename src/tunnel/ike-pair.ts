@@ -1,0 +1,100 @@
+/**
+ * IKE for both tunnels of one VPN connection: one UDP socket pair (500/4500)
+ * shared by the two tunnels and demultiplexed by the AWS outside address, and
+ * one IkeConnection per tunnel, each failing and recovering on its own.
+ *
+ * `cgwd negotiate` runs this alone (IKE and CHILD SAs, no traffic);
+ * `cgwd up` adds the data plane as the ChildSaSink.
+ */
+import { networkInterfaces } from 'node:os';
+import type { Logger } from 'pino';
+import type { Settings, TunnelConfig, VpnConfig } from '../config/index.js';
+import type { ChildSaSink, Endpoint } from '../ike/runtime.js';
+import { cryptoRandom, systemClock } from '../ike/system-runtime.js';
+import { IKE_PORT, UdpIkeSockets } from '../ike/transport/udp.js';
+import { IkeConnection, type IkeTiming, type KeylogEntry } from '../ike/v2/index.js';
+
+export type TunnelIndex = 1 | 2;
+
+export interface IkePairOptions {
+  config: VpnConfig;
+  settings: Settings;
+  /** Which tunnels to run (default both). */
+  tunnels?: readonly TunnelIndex[];
+  /** 'initiator' as a customer gateway; 'responder' when playing AWS (`--role aws`). */
+  role: 'initiator' | 'responder';
+  sinkFor: (tunnel: TunnelIndex) => ChildSaSink;
+  logger: Logger;
+  timing?: Partial<IkeTiming>;
+  keylog?: (tunnel: TunnelIndex, entry: KeylogEntry) => void;
+  /** UDP ports to bind (tests); IKE still speaks of 500/4500 on the wire. */
+  ports?: { ike: number; natT: number };
+}
+
+/** `auto`: the customer outside address when this host has it, else every address (behind NAT). */
+export function resolveBindAddress(settings: Settings, config: VpnConfig, role: 'initiator' | 'responder'): string {
+  if (settings.localAddress.mode === 'fixed') return settings.localAddress.address;
+  if (role === 'responder') return settings.localAddress.fallback;
+  const wanted = settings.localAddress.preferred;
+  const present = Object.values(networkInterfaces())
+    .flat()
+    .some((a) => a?.family === 'IPv4' && a.address === wanted);
+  return present ? wanted : settings.localAddress.fallback;
+}
+
+export class IkePair {
+  readonly connections = new Map<TunnelIndex, IkeConnection>();
+
+  private constructor(private readonly sockets: UdpIkeSockets) {}
+
+  static async start(options: IkePairOptions): Promise<IkePair> {
+    const bindAddress = resolveBindAddress(options.settings, options.config, options.role);
+    const sockets = await UdpIkeSockets.open({
+      bindAddress,
+      ikePort: options.ports?.ike ?? IKE_PORT,
+      natTPort: options.ports?.natT,
+    });
+    const pair = new IkePair(sockets);
+    const selected = options.tunnels ?? [1, 2];
+    for (const tunnel of options.config.tunnels) {
+      if (!selected.includes(tunnel.index)) continue;
+      pair.connections.set(tunnel.index, pair.connectionFor(tunnel, bindAddress, options));
+    }
+    for (const connection of pair.connections.values()) connection.start();
+    return pair;
+  }
+
+  private connectionFor(tunnel: TunnelConfig, bindAddress: string, options: IkePairOptions): IkeConnection {
+    const asAws = options.role === 'responder';
+    const ourOutside = asAws ? tunnel.aws.outsideAddress : tunnel.customer.outsideAddress;
+    const peerOutside = asAws ? tunnel.customer.outsideAddress : tunnel.aws.outsideAddress;
+    const local: Endpoint = { address: bindAddress === '0.0.0.0' ? ourOutside : bindAddress, port: IKE_PORT };
+    const remote: Endpoint = { address: peerOutside, port: IKE_PORT };
+    const keylog = options.keylog;
+    return new IkeConnection({
+      tunnel,
+      role: options.role,
+      local,
+      remote,
+      localId: asAws ? ourOutside : options.settings.localId,
+      remoteId: asAws ? undefined : peerOutside,
+      transport: this.sockets.demux.view(peerOutside),
+      clock: systemClock,
+      random: cryptoRandom,
+      sink: options.sinkFor(tunnel.index),
+      logger: options.logger,
+      ...(options.timing ? { timing: options.timing } : {}),
+      ...(keylog ? { keylog: (entry: KeylogEntry) => keylog(tunnel.index, entry) } : {}),
+    });
+  }
+
+  transportCounters(): UdpIkeSockets['demux']['counters'] {
+    return this.sockets.demux.counters;
+  }
+
+  /** Deletes every SA at the peer (bounded wait) and closes the sockets. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.connections.values()].map((c) => c.stop()));
+    await this.sockets.close();
+  }
+}

@@ -1,0 +1,30 @@
+/** Looking at what went over the fake wire (headers and plain IKE_SA_INIT payloads only). */
+import { decodeMessage } from '../../../../../src/ike/wire/message.js';
+import type { NotifyPayload } from '../../../../../src/ike/wire/payloads.js';
+import type { FakeTransport, InFlightDatagram } from './fake-network.js';
+
+export interface SentMessage {
+  readonly datagram: InFlightDatagram;
+  readonly exchange: number;
+  readonly response: boolean;
+  readonly messageId: number;
+  /** Notify types of an unencrypted message (IKE_SA_INIT). */
+  readonly notifies: readonly number[];
+}
+
+export function describeSent(datagram: InFlightDatagram): SentMessage {
+  const decoded = decodeMessage(datagram.data);
+  return {
+    datagram,
+    exchange: decoded.header.exchangeType,
+    response: decoded.header.flags.response,
+    messageId: decoded.header.messageId,
+    notifies: decoded.payloads.filter((p): p is NotifyPayload => p.kind === 'N').map((n) => n.notifyType),
+  };
+}
+
+export function sentBy(transport: FakeTransport, filter: { exchange?: number; response?: boolean } = {}): SentMessage[] {
+  return transport.sent
+    .map(describeSent)
+    .filter((m) => (filter.exchange === undefined || m.exchange === filter.exchange) && (filter.response === undefined || m.response === filter.response));
+}

@@ -1,0 +1,180 @@
+/**
+ * Our initiator ("cgw") against our responder ("aws") over a FakeNetwork and a FakeClock, each
+ * with its own seeded RandomSource, RecordingSink, keylog and event log.
+ */
+import { expect } from 'vitest';
+import { createLogger } from '../../../../../src/log/index.js';
+import type { TunnelConfig } from '../../../../../src/config/model.js';
+import type { ChildSaInstall } from '../../../../../src/ike/runtime.js';
+import { IkeConnection, type IkeConnectionOptions, type KeylogEntry } from '../../../../../src/ike/v2/index.js';
+import type { IkeTiming } from '../../../../../src/ike/v2/timing.js';
+import { FakeClock } from './fake-clock.js';
+import { FakeNetwork, type FakeTransport, type NetworkOptions } from './fake-network.js';
+import { SeededRandom } from './seeded-random.js';
+import { RecordingSink } from './sink.js';
+import { AWS_IP, CGW_IP, tunnelConfig } from './config.js';
+
+export interface PeerOptions {
+  readonly tunnel?: TunnelConfig;
+  readonly role?: 'initiator' | 'responder';
+  readonly timing?: Partial<IkeTiming>;
+  readonly remoteId?: string;
+  /** The host's own address (behind a NAT it differs from the one the peer sees). */
+  readonly address?: string;
+  readonly localId?: string;
+  readonly extra?: Partial<IkeConnectionOptions>;
+}
+
+export interface PairOptions {
+  readonly seed?: number;
+  readonly network?: NetworkOptions;
+  readonly tunnel?: TunnelConfig;
+  readonly timing?: Partial<IkeTiming>;
+  readonly cgw?: PeerOptions;
+  readonly aws?: PeerOptions;
+}
+
+export interface EventRecord {
+  readonly name: string;
+  readonly at: number;
+  readonly data: unknown;
+}
+
+export class Peer {
+  readonly name: string;
+  readonly address: string;
+  readonly random: SeededRandom;
+  readonly keylog: KeylogEntry[] = [];
+  readonly events: EventRecord[] = [];
+  sink: RecordingSink;
+  transport: FakeTransport;
+  connection: IkeConnection;
+  readonly #make: (peer: Peer) => { sink: RecordingSink; transport: FakeTransport; connection: IkeConnection };
+
+  constructor(name: string, address: string, random: SeededRandom, make: (peer: Peer) => { sink: RecordingSink; transport: FakeTransport; connection: IkeConnection }) {
+    this.name = name;
+    this.address = address;
+    this.random = random;
+    this.#make = make;
+    const made = make(this);
+    this.sink = made.sink;
+    this.transport = made.transport;
+    this.connection = made.connection;
+  }
+
+  /** The peer crashes and comes back: all IKE state lost, a fresh data plane, started again. */
+  restart(): void {
+    this.transport.detached = true;
+    this.connection.removeAllListeners();
+    const made = this.#make(this);
+    this.sink = made.sink;
+    this.transport = made.transport;
+    this.connection = made.connection;
+    this.connection.start();
+  }
+
+  count(name: string): number {
+    return this.events.filter((e) => e.name === name).length;
+  }
+}
+
+export class Pair {
+  readonly clock = new FakeClock();
+  readonly net: FakeNetwork;
+  readonly cgw: Peer;
+  readonly aws: Peer;
+
+  constructor(options: PairOptions = {}) {
+    const seed = options.seed ?? 1;
+    this.net = new FakeNetwork(this.clock, { seed, ...options.network });
+    const logger = createLogger({ level: (process.env.CGWD_TEST_LOG as 'debug' | undefined) ?? 'silent' });
+    const build = (name: 'cgw' | 'aws', publicAddress: string, peerAddress: string, peerOptions: PeerOptions = {}, defaultRole: 'initiator' | 'responder') => {
+      const address = peerOptions.address ?? publicAddress;
+      const random = new SeededRandom(seed * 31 + (name === 'cgw' ? 1 : 2));
+      return new Peer(name, address, random, (peer) => {
+        const sink = new RecordingSink(() => this.clock.now());
+        const transport = this.net.transport(address);
+        const connection = new IkeConnection({
+          tunnel: peerOptions.tunnel ?? options.tunnel ?? tunnelConfig(),
+          role: peerOptions.role ?? defaultRole,
+          local: { address, port: 500 },
+          remote: { address: peerAddress, port: 500 },
+          localId: peerOptions.localId ?? publicAddress,
+          ...(peerOptions.remoteId !== undefined ? { remoteId: peerOptions.remoteId } : name === 'aws' ? { remoteId: CGW_IP } : {}),
+          transport,
+          clock: this.clock,
+          random,
+          sink,
+          logger: logger.child({ peer: name }),
+          timing: { ...options.timing, ...peerOptions.timing },
+          keylog: (entry) => peer.keylog.push(entry),
+          ...peerOptions.extra,
+        });
+        for (const event of ['ike-up', 'ike-down', 'ike-rekeyed', 'child-up', 'child-rekeyed', 'child-down'] as const) {
+          connection.on(event, (data: unknown) => peer.events.push({ name: event, at: this.clock.now(), data }));
+        }
+        return { sink, transport, connection };
+      });
+    };
+    this.cgw = build('cgw', CGW_IP, AWS_IP, options.cgw, 'initiator');
+    this.aws = build('aws', AWS_IP, CGW_IP, options.aws, 'responder');
+  }
+
+  start(): this {
+    this.aws.connection.start();
+    this.cgw.connection.start();
+    return this;
+  }
+
+  run(ms: number): this {
+    this.clock.advance(ms);
+    return this;
+  }
+
+  /** Runs until both sides have one CHILD SA installed (or fails after `limitMs`). */
+  establish(limitMs = 5_000): this {
+    this.start();
+    for (let t = 0; t < limitMs; t += 10) {
+      this.clock.advance(10);
+      if (this.cgw.sink.installed.size === 1 && this.aws.sink.installed.size === 1) return this;
+    }
+    throw new Error(`not established after ${limitMs} ms: cgw ${this.cgw.connection.state}, aws ${this.aws.connection.state}`);
+  }
+}
+
+/** Both sides hold exactly one CHILD SA and they mirror each other (SPIs and keys swapped). */
+export function expectMirrored(pair: Pair): { cgw: ChildSaInstall; aws: ChildSaInstall } {
+  const cgw = pair.cgw.sink.only();
+  const aws = pair.aws.sink.only();
+  expect(cgw.spiIn).toBe(aws.spiOut);
+  expect(cgw.spiOut).toBe(aws.spiIn);
+  expect(cgw.encryption).toBe(aws.encryption);
+  expect(cgw.integrity).toBe(aws.integrity);
+  expect(cgw.encKeyIn.equals(aws.encKeyOut)).toBe(true);
+  expect(cgw.encKeyOut.equals(aws.encKeyIn)).toBe(true);
+  expect(cgw.encKeyIn.equals(cgw.encKeyOut)).toBe(false);
+  if (cgw.integrity) {
+    expect(cgw.integKeyIn?.equals(aws.integKeyOut as Buffer)).toBe(true);
+    expect(cgw.integKeyOut?.equals(aws.integKeyIn as Buffer)).toBe(true);
+  }
+  expect(cgw.local).toEqual(aws.remote);
+  expect(cgw.remote).toEqual(aws.local);
+  return { cgw, aws };
+}
+
+/** The IKE keys both sides logged for the current IKE SA are the same. */
+export function expectSameIkeKeys(pair: Pair): void {
+  const last = (peer: Peer) => [...peer.keylog].reverse().find((e): e is Extract<KeylogEntry, { kind: 'ike' }> => e.kind === 'ike');
+  const a = last(pair.cgw);
+  const b = last(pair.aws);
+  expect(a && b).toBeTruthy();
+  if (!a || !b) return;
+  expect(a.spiI).toBe(b.spiI);
+  expect(a.spiR).toBe(b.spiR);
+  expect(a.suite).toEqual(b.suite);
+  for (const key of ['skD', 'skAi', 'skAr', 'skEi', 'skEr', 'skPi', 'skPr'] as const) {
+    expect(a.keys[key].equals(b.keys[key]), key).toBe(true);
+  }
+}
+
+export { AWS_IP, CGW_IP };
