@@ -1,13 +1,1027 @@
 /*
- * cgwd data plane addon.
+ * cgwd data plane addon: the N-API face of the C data plane.
  *
- * This is the skeleton: it proves that the addon builds through node-gyp, loads
- * into Node, and links against the OpenSSL that Node itself ships (no second
- * crypto library). The ESP/TUN packet loop arrives with the data-plane issue.
+ * Exports
+ *   opensslVersion(), abiVersion()      the skeleton's proofs (Node's own OpenSSL)
+ *   Dataplane                           class: one packet thread, its UDP socket and TUNs
+ *   dropReasons()                       the drop counter names, in C order
+ *   testing.EspSa, testing.ReplayWindow, testing.ipv4
+ *                                       synchronous doors into the same C code paths
+ *                                       the packet thread uses; for tests only
+ *
+ * Argument validation proper lives in TypeScript (src/dataplane); this layer
+ * re-checks types and ranges so a bad call throws instead of corrupting memory.
+ * Errors carry a `code`: DP_BAD_ARG, DP_EXISTS, DP_NOT_FOUND, DP_CLOSED,
+ * DP_SYSTEM (with `errno` and `errnoName`). Messages never contain key material.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <arpa/inet.h>
+#include <errno.h>
 #include <node_api.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataplane.h"
+#include "esp.h"
+#include "ipv4.h"
+#include "napi_util.h"
+#include "replay.h"
+#include "sa.h"
+
+#define ARGS(n)                                                                                                        \
+    size_t argc = n;                                                                                                   \
+    napi_value argv[n];                                                                                                \
+    napi_value self;                                                                                                   \
+    NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL))
+
+static const char *status_code(int status) {
+    switch (status) {
+    case DP_ERR_ARG: return "DP_BAD_ARG";
+    case DP_ERR_EXISTS: return "DP_EXISTS";
+    case DP_ERR_NOT_FOUND: return "DP_NOT_FOUND";
+    case DP_ERR_CLOSED: return "DP_CLOSED";
+    default: return "DP_SYSTEM";
+    }
+}
+
+static void throw_status(napi_env env, int status, int sys_errno, const char *message) {
+    napi_value code, msg, err;
+    napi_create_string_utf8(env, status_code(status), NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, message && *message ? message : "data plane error", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, code, msg, &err);
+    if (status == DP_ERR_SYSTEM && sys_errno) {
+        napi_value n;
+        napi_create_int32(env, sys_errno, &n);
+        napi_set_named_property(env, err, "errno", n);
+        const char *name = strerrorname_np(sys_errno);
+        if (name) set_str(env, err, "errnoName", name);
+    }
+    napi_throw(env, err);
+}
+
+static int parse_ipv4(napi_env env, const char *text, const char *what, uint32_t *out) {
+    struct in_addr a;
+    if (inet_pton(AF_INET, text, &a) != 1) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "%s must be a dotted-quad IPv4 address", what);
+        napi_util_throw(env, "DP_BAD_ARG", msg);
+        return -1;
+    }
+    *out = a.s_addr;
+    return 0;
+}
+
+/* ---- SA specs (installSa and testing.EspSa) ---- */
+
+struct sa_spec {
+    struct sa_params p;
+    char encryption[32], integrity[32], remote[64];
+};
+
+static int parse_sa_spec(napi_env env, napi_value obj, struct sa_spec *s) {
+    memset(s, 0, sizeof(*s));
+    struct sa_params *p = &s->p;
+    int32_t tunnel = 1;
+    uint32_t port = 4500;
+    if (get_u32(env, obj, "id", &p->id) != 0) goto missing;
+    if (get_i32(env, obj, "tunnel", &tunnel) < 0) return -1;
+    if (get_u32(env, obj, "spiIn", &p->spi_in) != 0) goto missing;
+    if (get_u32(env, obj, "spiOut", &p->spi_out) != 0) goto missing;
+    if (get_string(env, obj, "encryption", s->encryption, sizeof(s->encryption)) != 0) goto missing;
+    int r = get_string(env, obj, "integrity", s->integrity, sizeof(s->integrity));
+    if (r < 0) return -1;
+    if (get_bytes(env, obj, "encKeyIn", &p->enc_key_in, &p->enc_key_in_len) != 0) goto missing;
+    if (get_bytes(env, obj, "encKeyOut", &p->enc_key_out, &p->enc_key_out_len) != 0) goto missing;
+    if (get_bytes(env, obj, "integKeyIn", &p->integ_key_in, &p->integ_key_in_len) < 0) return -1;
+    if (get_bytes(env, obj, "integKeyOut", &p->integ_key_out, &p->integ_key_out_len) < 0) return -1;
+    snprintf(s->remote, sizeof(s->remote), "0.0.0.0");
+    if (get_string(env, obj, "remoteAddress", s->remote, sizeof(s->remote)) < 0) return -1;
+    if (get_u32(env, obj, "remotePort", &port) < 0) return -1;
+    if (get_u32(env, obj, "replayWindow", &p->replay_window) < 0) return -1;
+    if (get_u64(env, obj, "softBytes", &p->soft_bytes) < 0 || get_u64(env, obj, "hardBytes", &p->hard_bytes) < 0 ||
+        get_u64(env, obj, "softPackets", &p->soft_packets) < 0 ||
+        get_u64(env, obj, "hardPackets", &p->hard_packets) < 0 || get_u64(env, obj, "softMs", &p->soft_ms) < 0 ||
+        get_u64(env, obj, "hardMs", &p->hard_ms) < 0 || get_u64(env, obj, "initialSequence", &p->initial_seq) < 0)
+        return -1;
+    if (tunnel < 1 || tunnel > DP_MAX_TUNNELS || port > 65535 || p->replay_window > REPLAY_MAX_BITS ||
+        p->initial_seq > SA_SEQ_MAX) {
+        napi_util_throw(env, "DP_BAD_ARG", "SA tunnel, remotePort, replayWindow or initialSequence out of range");
+        return -1;
+    }
+    p->tunnel = tunnel;
+    p->encryption = s->encryption;
+    p->integrity = r == 0 && s->integrity[0] ? s->integrity : NULL;
+    p->remote.sin_family = AF_INET;
+    p->remote.sin_port = htons((uint16_t)port);
+    if (parse_ipv4(env, s->remote, "remoteAddress", &p->remote.sin_addr.s_addr) != 0) return -1;
+    return 0;
+missing : {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending)
+        napi_util_throw(env, "DP_BAD_ARG", "SA needs id, spiIn, spiOut, encryption, encKeyIn and encKeyOut");
+    return -1;
+}
+}
+
+static struct dp_sa *create_sa(napi_env env, napi_value spec) {
+    struct sa_spec s;
+    if (parse_sa_spec(env, spec, &s) != 0) return NULL;
+    char err[160];
+    struct dp_sa *sa = sa_create(&s.p, dp_now_ms(), err, sizeof(err));
+    if (!sa) napi_util_throw(env, "DP_BAD_ARG", err);
+    return sa;
+}
+
+/* ---- counters to JavaScript ---- */
+
+static napi_value drops_obj(napi_env env, const uint64_t *drops) {
+    napi_value o;
+    napi_create_object(env, &o);
+    for (int i = 0; i < DROP_COUNT; i++) set_u64(env, o, drop_reason_name[i], drops[i]);
+    return o;
+}
+
+static void set_traffic(napi_env env, napi_value o, const struct dp_traffic *t) {
+    set_u64(env, o, "packetsIn", t->packets_in);
+    set_u64(env, o, "bytesIn", t->bytes_in);
+    set_u64(env, o, "packetsOut", t->packets_out);
+    set_u64(env, o, "bytesOut", t->bytes_out);
+    set_named(env, o, "drops", drops_obj(env, t->drops));
+}
+
+static napi_value snapshot_obj(napi_env env, const struct dp_snapshot *s) {
+    napi_value root, tunnels, sas;
+    napi_create_object(env, &root);
+    const struct dp_global *g = &s->global;
+    set_u64(env, root, "udpDatagramsIn", g->udp_datagrams_in);
+    set_u64(env, root, "udpDatagramsOut", g->udp_datagrams_out);
+    set_u64(env, root, "espIn", g->esp_in);
+    set_u64(env, root, "keepalivesIn", g->keepalives_in);
+    set_u64(env, root, "ikeIn", g->ike_in);
+    set_u64(env, root, "ikeOut", g->ike_out);
+    set_u64(env, root, "ikeDropped", g->ike_dropped);
+    set_u64(env, root, "eventsDropped", g->events_dropped);
+    set_u64(env, root, "tunPacketsIn", g->tun_packets_in);
+    set_u64(env, root, "wakeups", g->wakeups);
+    set_u64(env, root, "udpGsoSends", g->udp_gso_sends);
+    set_u64(env, root, "udpGroReceives", g->udp_gro_receives);
+    set_bool(env, root, "udpGso", s->udp_gso);
+    set_bool(env, root, "udpGro", s->udp_gro);
+    set_named(env, root, "drops", drops_obj(env, g->drops));
+
+    napi_create_array_with_length(env, (size_t)s->tunnel_count, &tunnels);
+    for (int i = 0; i < s->tunnel_count; i++) {
+        const struct dp_tunnel_snapshot *t = &s->tunnels[i];
+        napi_value o, v;
+        napi_create_object(env, &o);
+        set_u64(env, o, "tunnel", (uint64_t)t->tunnel);
+        set_str(env, o, "ifname", t->ifname);
+        set_u64(env, o, "ifindex", (uint64_t)t->ifindex);
+        set_u64(env, o, "mtu", (uint64_t)t->mtu);
+        set_u64(env, o, "pathMtu", (uint64_t)t->path_mtu);
+        set_bool(env, o, "failed", t->failed);
+        set_bool(env, o, "offload", t->offload);
+        if (t->has_outbound) {
+            set_u64(env, o, "outboundSa", t->outbound_sa);
+        } else {
+            napi_get_null(env, &v);
+            set_named(env, o, "outboundSa", v);
+        }
+        set_traffic(env, o, &t->ctr);
+        set_u64(env, o, "mssClamped", t->extra.mss_clamped);
+        set_u64(env, o, "dfCleared", t->extra.df_cleared);
+        set_u64(env, o, "fragmented", t->extra.fragmented);
+        set_u64(env, o, "fragmentsOut", t->extra.fragments_out);
+        set_u64(env, o, "icmpFragNeeded", t->extra.icmp_frag_needed);
+        set_u64(env, o, "tsoPackets", t->extra.tso_packets);
+        set_u64(env, o, "groPackets", t->extra.gro_packets);
+        napi_set_element(env, tunnels, (uint32_t)i, o);
+    }
+    set_named(env, root, "tunnels", tunnels);
+
+    napi_create_array_with_length(env, s->sa_count, &sas);
+    for (size_t i = 0; i < s->sa_count; i++) {
+        const struct dp_sa_snapshot *a = &s->sas[i];
+        napi_value o;
+        napi_create_object(env, &o);
+        set_u64(env, o, "id", a->id);
+        set_u64(env, o, "tunnel", (uint64_t)a->tunnel);
+        set_u64(env, o, "spiIn", a->spi_in);
+        set_u64(env, o, "spiOut", a->spi_out);
+        set_str(env, o, "encryption", a->encryption);
+        set_str(env, o, "integrity", a->integrity);
+        set_u64(env, o, "seqOut", a->seq_out);
+        set_u64(env, o, "replayTop", a->replay_top);
+        set_u64(env, o, "replayWindow", a->replay_window);
+        set_u64(env, o, "ageMs", a->age_ms);
+        set_bool(env, o, "outbound", a->outbound);
+        set_bool(env, o, "hardExpired", a->dead);
+        set_bool(env, o, "softExpired", a->soft_expired);
+        set_traffic(env, o, &a->ctr);
+        napi_set_element(env, sas, (uint32_t)i, o);
+    }
+    set_named(env, root, "sas", sas);
+    return root;
+}
+
+/* ---- the Dataplane class ---- */
+
+struct js_dataplane {
+    struct dataplane *dp;
+    napi_threadsafe_function tsfn;
+    napi_env env;
+    int closed;
+    int hook_added;
+};
+
+static const char *reason_name(int reason) {
+    switch (reason) {
+    case SA_REASON_BYTES: return "bytes";
+    case SA_REASON_PACKETS: return "packets";
+    default: return "time";
+    }
+}
+
+/* Runs on the JavaScript thread for each queued event. */
+static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
+    (void)context;
+    struct dp_event *ev = data;
+    if (!env || !js_cb) {
+        free(ev);
+        return;
+    }
+    napi_value o, undefined;
+    napi_create_object(env, &o);
+    switch (ev->type) {
+    case DP_EV_IKE: {
+        char addr[INET_ADDRSTRLEN] = "";
+        inet_ntop(AF_INET, &ev->from.sin_addr, addr, sizeof(addr));
+        napi_value buf;
+        void *copy;
+        set_str(env, o, "type", "ike-datagram");
+        set_str(env, o, "address", addr);
+        set_u64(env, o, "port", ntohs(ev->from.sin_port));
+        napi_create_buffer_copy(env, ev->len, ev->data, &copy, &buf);
+        set_named(env, o, "data", buf);
+        break;
+    }
+    case DP_EV_SA_SOFT:
+    case DP_EV_SA_HARD:
+        set_str(env, o, "type", ev->type == DP_EV_SA_SOFT ? "sa-soft-expired" : "sa-hard-expired");
+        set_u64(env, o, "id", ev->sa_id);
+        set_u64(env, o, "tunnel", (uint64_t)ev->tunnel);
+        set_str(env, o, "reason", reason_name(ev->reason));
+        break;
+    case DP_EV_SA_SEQ:
+        set_str(env, o, "type", "sa-seq-exhausting");
+        set_u64(env, o, "id", ev->sa_id);
+        set_u64(env, o, "tunnel", (uint64_t)ev->tunnel);
+        set_u64(env, o, "seq", ev->seq);
+        break;
+    case DP_EV_ERROR:
+        set_str(env, o, "type", "error");
+        set_u64(env, o, "tunnel", (uint64_t)ev->tunnel);
+        set_str(env, o, "message", ev->message);
+        break;
+    }
+    free(ev);
+    napi_get_undefined(env, &undefined);
+    napi_call_function(env, undefined, js_cb, 1, &o, NULL);
+}
+
+/* Runs on the packet thread: never blocks; a full queue is the caller's drop. */
+static int emit_event(void *ctx, struct dp_event *ev) {
+    struct js_dataplane *w = ctx;
+    return napi_call_threadsafe_function(w->tsfn, ev, napi_tsfn_nonblocking) == napi_ok ? 0 : 1;
+}
+
+static void shutdown_dataplane(struct js_dataplane *w) {
+    if (w->closed) return;
+    w->closed = 1;
+    dp_destroy(w->dp);
+    w->dp = NULL;
+    napi_release_threadsafe_function(w->tsfn, napi_tsfn_abort);
+}
+
+static void env_cleanup(void *arg) {
+    struct js_dataplane *w = arg;
+    w->hook_added = 0;
+    shutdown_dataplane(w);
+}
+
+static void finalize_dataplane(napi_env env, void *data, void *hint) {
+    (void)hint;
+    struct js_dataplane *w = data;
+    if (w->hook_added) napi_remove_env_cleanup_hook(env, env_cleanup, w);
+    w->hook_added = 0;
+    shutdown_dataplane(w);
+    free(w);
+}
+
+static struct js_dataplane *unwrap_open(napi_env env, napi_value self) {
+    struct js_dataplane *w = NULL;
+    if (napi_unwrap(env, self, (void **)&w) != napi_ok || !w) {
+        napi_util_throw(env, "DP_BAD_ARG", "not a Dataplane");
+        return NULL;
+    }
+    if (w->closed) {
+        napi_util_throw(env, "DP_CLOSED", "data plane is closed");
+        return NULL;
+    }
+    return w;
+}
+
+/* new Dataplane({ netns?, address, port, batch?, rcvbuf?, sndbuf?, eventQueue?, tunOffload?, udpOffload? }, onEvent) */
+static napi_value dataplane_new(napi_env env, napi_callback_info info) {
+    ARGS(2);
+    napi_valuetype t0 = napi_undefined, t1 = napi_undefined;
+    if (argc >= 1) napi_typeof(env, argv[0], &t0);
+    if (argc >= 2) napi_typeof(env, argv[1], &t1);
+    if (t0 != napi_object || t1 != napi_function) {
+        napi_util_throw(env, "DP_BAD_ARG", "new Dataplane(options, onEvent)");
+        return NULL;
+    }
+    char netns[256] = "", address[64] = "0.0.0.0";
+    uint32_t port = 4500, batch = 64, event_queue = 1024;
+    int32_t rcvbuf = 4 << 20, sndbuf = 4 << 20;
+    int tun_offload = 1, udp_offload = 1;
+    int has_netns = get_string(env, argv[0], "netns", netns, sizeof(netns));
+    if (has_netns < 0 || get_string(env, argv[0], "address", address, sizeof(address)) < 0 ||
+        get_u32(env, argv[0], "port", &port) < 0 || get_u32(env, argv[0], "batch", &batch) < 0 ||
+        get_i32(env, argv[0], "rcvbuf", &rcvbuf) < 0 || get_i32(env, argv[0], "sndbuf", &sndbuf) < 0 ||
+        get_u32(env, argv[0], "eventQueue", &event_queue) < 0 ||
+        get_bool(env, argv[0], "tunOffload", &tun_offload) < 0 || get_bool(env, argv[0], "udpOffload", &udp_offload) < 0)
+        return NULL;
+    if (port > 65535 || batch < 1 || batch > DP_MAX_BATCH || event_queue < 1 || event_queue > 1u << 20) {
+        napi_util_throw(env, "DP_BAD_ARG", "port, batch or eventQueue out of range");
+        return NULL;
+    }
+    struct dp_options o;
+    memset(&o, 0, sizeof(o));
+    o.netns = has_netns == 0 && netns[0] ? netns : NULL;
+    o.local.sin_family = AF_INET;
+    o.local.sin_port = htons((uint16_t)port);
+    if (parse_ipv4(env, address, "address", &o.local.sin_addr.s_addr) != 0) return NULL;
+    o.batch = (int)batch;
+    o.rcvbuf = rcvbuf;
+    o.sndbuf = sndbuf;
+    o.tun_offload = tun_offload;
+    o.udp_offload = udp_offload;
+
+    struct js_dataplane *w = calloc(1, sizeof(*w));
+    if (!w) {
+        napi_util_throw(env, "DP_SYSTEM", "out of memory");
+        return NULL;
+    }
+    w->env = env;
+    napi_value name;
+    napi_create_string_utf8(env, "cgwd-dataplane-events", NAPI_AUTO_LENGTH, &name);
+    if (napi_create_threadsafe_function(env, argv[1], NULL, name, event_queue, 1, NULL, NULL, w, call_js, &w->tsfn) !=
+        napi_ok) {
+        free(w);
+        napi_util_throw_last(env);
+        return NULL;
+    }
+    /* Like an unref'd socket: an open data plane alone does not keep Node alive. */
+    napi_unref_threadsafe_function(env, w->tsfn);
+
+    int status = DP_OK, sys_errno = 0;
+    char err[256] = "";
+    w->dp = dp_create(&o, emit_event, w, &status, &sys_errno, err, sizeof(err));
+    if (!w->dp) {
+        napi_release_threadsafe_function(w->tsfn, napi_tsfn_abort);
+        free(w);
+        throw_status(env, status, sys_errno, err);
+        return NULL;
+    }
+    if (napi_wrap(env, self, w, finalize_dataplane, NULL, NULL) != napi_ok) {
+        w->closed = 1;
+        dp_destroy(w->dp);
+        napi_release_threadsafe_function(w->tsfn, napi_tsfn_abort);
+        free(w);
+        napi_util_throw_last(env);
+        return NULL;
+    }
+    if (napi_add_env_cleanup_hook(env, env_cleanup, w) == napi_ok) w->hook_added = 1;
+    return self;
+}
+
+static int run(napi_env env, struct js_dataplane *w, struct dp_cmd *c) {
+    int status = dp_command(w->dp, c);
+    if (status != DP_OK) throw_status(env, status, c->sys_errno, c->error);
+    return status;
+}
+
+static void free_sas(struct dp_sa *sa) {
+    while (sa) {
+        struct dp_sa *next = sa->next;
+        sa_destroy(sa);
+        sa = next;
+    }
+}
+
+static int parse_tunnel_flags(napi_env env, napi_value obj, struct dp_tunnel_options *t) {
+    uint32_t mss = t->mss, path_mtu = (uint32_t)t->path_mtu;
+    int clear_df = t->clear_df, fragment = t->fragment;
+    if (get_u32(env, obj, "mss", &mss) < 0 || get_bool(env, obj, "clearDf", &clear_df) < 0 ||
+        get_bool(env, obj, "fragment", &fragment) < 0 || get_u32(env, obj, "pathMtu", &path_mtu) < 0)
+        return -1;
+    if (mss > 65535 || path_mtu < 576 || path_mtu > 65535) {
+        napi_util_throw(env, "DP_BAD_ARG", "mss or pathMtu out of range");
+        return -1;
+    }
+    t->mss = (uint16_t)mss;
+    t->clear_df = (uint8_t)clear_df;
+    t->fragment = (uint8_t)fragment;
+    t->path_mtu = (int)path_mtu;
+    return 0;
+}
+
+/* addTunnel({ tunnel, ifname, mtu, address, prefixLength, peer, txQueueLength?, disableIpv6?, mss?, clearDf?,
+ *             fragment?, pathMtu? }) -> { ifindex } */
+static napi_value dataplane_add_tunnel(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    struct js_dataplane *w = unwrap_open(env, self);
+    if (!w) return NULL;
+    if (argc < 1) {
+        napi_util_throw(env, "DP_BAD_ARG", "addTunnel(options)");
+        return NULL;
+    }
+    struct dp_cmd c;
+    memset(&c, 0, sizeof(c));
+    c.type = DP_CMD_ADD_TUNNEL;
+    struct dp_tunnel_options *t = &c.tunnel;
+    int32_t tunnel = 0, mtu = 1500, prefix = 30, txq = 0;
+    int disable_ipv6 = 1;
+    char address[64] = "", peer[64] = "";
+    t->path_mtu = 1500;
+    if (get_i32(env, argv[0], "tunnel", &tunnel) != 0 ||
+        get_string(env, argv[0], "ifname", t->ifname, sizeof(t->ifname)) != 0 ||
+        get_string(env, argv[0], "address", address, sizeof(address)) != 0 ||
+        get_string(env, argv[0], "peer", peer, sizeof(peer)) != 0) {
+        napi_util_throw(env, "DP_BAD_ARG", "addTunnel needs tunnel, ifname, address and peer");
+        return NULL;
+    }
+    if (get_i32(env, argv[0], "mtu", &mtu) < 0 || get_i32(env, argv[0], "prefixLength", &prefix) < 0 ||
+        get_i32(env, argv[0], "txQueueLength", &txq) < 0 || get_bool(env, argv[0], "disableIpv6", &disable_ipv6) < 0 ||
+        parse_tunnel_flags(env, argv[0], t) != 0)
+        return NULL;
+    if (tunnel < 1 || tunnel > DP_MAX_TUNNELS || mtu < 576 || mtu > DP_MAX_PKT || prefix < 0 || prefix > 32 ||
+        txq < 0 || !t->ifname[0]) {
+        napi_util_throw(env, "DP_BAD_ARG", "tunnel, ifname, mtu, prefixLength or txQueueLength out of range");
+        return NULL;
+    }
+    t->tunnel = tunnel;
+    t->mtu = mtu;
+    t->prefix_len = prefix;
+    t->txqueuelen = txq;
+    t->disable_ipv6 = disable_ipv6;
+    if (parse_ipv4(env, address, "address", &t->address) != 0 || parse_ipv4(env, peer, "peer", &t->peer) != 0)
+        return NULL;
+    if (run(env, w, &c) != DP_OK) return NULL;
+    napi_value o;
+    napi_create_object(env, &o);
+    set_u64(env, o, "ifindex", (uint64_t)c.ifindex);
+    return o;
+}
+
+/* setTunnelOptions(tunnel, { mss?, clearDf?, fragment?, pathMtu? }) — unspecified fields reset to defaults */
+static napi_value dataplane_set_tunnel(napi_env env, napi_callback_info info) {
+    ARGS(2);
+    struct js_dataplane *w = unwrap_open(env, self);
+    if (!w) return NULL;
+    struct dp_cmd c;
+    memset(&c, 0, sizeof(c));
+    c.type = DP_CMD_SET_TUNNEL;
+    int32_t tunnel = 0;
+    if (argc < 2 || napi_get_value_int32(env, argv[0], &tunnel) != napi_ok) {
+        napi_util_throw(env, "DP_BAD_ARG", "setTunnelOptions(tunnel, options)");
+        return NULL;
+    }
+    c.tunnel.tunnel = tunnel;
+    c.tunnel.path_mtu = 1500;
+    if (parse_tunnel_flags(env, argv[1], &c.tunnel) != 0) return NULL;
+    run(env, w, &c);
+    return NULL;
+}
+
+static napi_value dataplane_remove_tunnel(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    struct js_dataplane *w = unwrap_open(env, self);
+    if (!w) return NULL;
+    struct dp_cmd c;
+    memset(&c, 0, sizeof(c));
+    c.type = DP_CMD_REMOVE_TUNNEL;
+    if (argc < 1 || napi_get_value_int32(env, argv[0], &c.tunnel.tunnel) != napi_ok) {
+        napi_util_throw(env, "DP_BAD_ARG", "removeTunnel(tunnel)");
+        return NULL;
+    }
+    int status = run(env, w, &c);
+    free_sas(c.freed);
+    (void)status;
+    return NULL;
+}
+
+static napi_value dataplane_install_sa(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    struct js_dataplane *w = unwrap_open(env, self);
+    if (!w) return NULL;
+    if (argc < 1) {
+        napi_util_throw(env, "DP_BAD_ARG", "installSa(sa)");
+        return NULL;
+    }
+    struct dp_sa *sa = create_sa(env, argv[0]);
+    if (!sa) return NULL;
+    struct dp_cmd c;
+    memset(&c, 0, sizeof(c));
+    c.type = DP_CMD_INSTALL_SA;
+    c.sa = sa;
+    if (run(env, w, &c) != DP_OK) sa_destroy(sa);
+    return NULL;
+}
+
+/* removeSa(id) -> true when it was installed */
+static napi_value dataplane_remove_sa(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    struct js_dataplane *w = unwrap_open(env, self);
+    if (!w) return NULL;
+    struct dp_cmd c;
+    memset(&c, 0, sizeof(c));
+    c.type = DP_CMD_REMOVE_SA;
+    if (argc < 1 || napi_get_value_uint32(env, argv[0], &c.sa_id) != napi_ok) {
+        napi_util_throw(env, "DP_BAD_ARG", "removeSa(id)");
+        return NULL;
+    }
+    int status = dp_command(w->dp, &c);
+    free_sas(c.freed);
+    if (status != DP_OK && status != DP_ERR_NOT_FOUND) {
+        throw_status(env, status, c.sys_errno, c.error);
+        return NULL;
+    }
+    napi_value r;
+    napi_get_boolean(env, status == DP_OK, &r);
+    return r;
+}
+
+/* sendUdp(address, port, data, ikeMarker) -> 0 or an errno value */
+static napi_value dataplane_send_udp(napi_env env, napi_callback_info info) {
+    ARGS(4);
+    struct js_dataplane *w = unwrap_open(env, self);
+    if (!w) return NULL;
+    char address[64];
+    size_t alen = 0;
+    uint32_t port = 0;
+    bool marker = false;
+    uint8_t *data;
+    size_t len;
+    if (argc < 4 || napi_get_value_string_utf8(env, argv[0], address, sizeof(address), &alen) != napi_ok ||
+        napi_get_value_uint32(env, argv[1], &port) != napi_ok || port == 0 || port > 65535 ||
+        napi_get_value_bool(env, argv[3], &marker) != napi_ok) {
+        napi_util_throw(env, "DP_BAD_ARG", "sendUdp(address, port, data, ikeMarker)");
+        return NULL;
+    }
+    if (value_bytes(env, argv[2], "data", &data, &len) != 0) return NULL;
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (parse_ipv4(env, address, "address", &to.sin_addr.s_addr) != 0) return NULL;
+    int e = dp_send_udp(w->dp, &to, data, len, marker);
+    napi_value r;
+    napi_create_int32(env, e, &r);
+    return r;
+}
+
+static napi_value dataplane_counters(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    (void)argv;
+    struct js_dataplane *w = unwrap_open(env, self);
+    if (!w) return NULL;
+    struct dp_cmd c;
+    memset(&c, 0, sizeof(c));
+    c.type = DP_CMD_SNAPSHOT;
+    if (run(env, w, &c) != DP_OK) return NULL;
+    napi_value o = snapshot_obj(env, c.snapshot);
+    free(c.snapshot);
+    return o;
+}
+
+static napi_value dataplane_local_address(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    (void)argv;
+    struct js_dataplane *w = unwrap_open(env, self);
+    if (!w) return NULL;
+    struct sockaddr_in a = dp_local_address(w->dp);
+    char addr[INET_ADDRSTRLEN] = "";
+    inet_ntop(AF_INET, &a.sin_addr, addr, sizeof(addr));
+    napi_value o;
+    napi_create_object(env, &o);
+    set_str(env, o, "address", addr);
+    set_u64(env, o, "port", ntohs(a.sin_port));
+    return o;
+}
+
+static napi_value dataplane_close(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    (void)argv;
+    struct js_dataplane *w = NULL;
+    if (napi_unwrap(env, self, (void **)&w) != napi_ok || !w) return NULL;
+    if (w->hook_added) napi_remove_env_cleanup_hook(env, env_cleanup, w);
+    w->hook_added = 0;
+    shutdown_dataplane(w);
+    return NULL;
+}
+
+/* ---- testing.EspSa: one SA driven synchronously through sa_output/sa_input ---- */
+
+struct js_test_sa {
+    struct dp_sa *sa;
+    struct iv_pool ivs;
+    uint8_t buf[DP_SLOT_SIZE];
+};
+
+static void finalize_test_sa(napi_env env, void *data, void *hint) {
+    (void)env;
+    (void)hint;
+    struct js_test_sa *t = data;
+    sa_destroy(t->sa);
+    free(t);
+}
+
+static struct js_test_sa *unwrap_test_sa(napi_env env, napi_value self) {
+    struct js_test_sa *t = NULL;
+    if (napi_unwrap(env, self, (void **)&t) != napi_ok || !t) {
+        napi_util_throw(env, "DP_BAD_ARG", "not an EspSa");
+        return NULL;
+    }
+    return t;
+}
+
+static napi_value test_sa_new(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    if (argc < 1) {
+        napi_util_throw(env, "DP_BAD_ARG", "new EspSa(spec)");
+        return NULL;
+    }
+    struct dp_sa *sa = create_sa(env, argv[0]);
+    if (!sa) return NULL;
+    struct js_test_sa *t = calloc(1, sizeof(*t));
+    if (!t) {
+        sa_destroy(sa);
+        napi_util_throw(env, "DP_SYSTEM", "out of memory");
+        return NULL;
+    }
+    t->sa = sa;
+    iv_pool_init(&t->ivs);
+    if (napi_wrap(env, self, t, finalize_test_sa, NULL, NULL) != napi_ok) {
+        finalize_test_sa(env, t, NULL);
+        napi_util_throw_last(env);
+        return NULL;
+    }
+    return self;
+}
+
+static napi_value drop_result(napi_env env, enum dp_drop why) {
+    napi_value o;
+    napi_create_object(env, &o);
+    set_bool(env, o, "ok", 0);
+    set_str(env, o, "reason", drop_reason_name[why]);
+    return o;
+}
+
+/* encap(inner) -> Buffer (SPI .. ICV) | { ok: false, reason } */
+static napi_value test_sa_encap(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    struct js_test_sa *t = unwrap_test_sa(env, self);
+    if (!t) return NULL;
+    uint8_t *data;
+    size_t len;
+    if (argc < 1 || value_bytes(env, argv[0], "inner", &data, &len) != 0) return NULL;
+    if (len > DP_MAX_PKT) {
+        napi_util_throw(env, "DP_BAD_ARG", "inner packet too long");
+        return NULL;
+    }
+    memcpy(t->buf + ESP_PREFIX, data, len);
+    uint8_t *esp;
+    size_t esp_len;
+    enum dp_drop why;
+    if (sa_output(t->sa, &t->ivs, t->buf, len, &esp, &esp_len, &why) != 0) {
+        t->sa->ctr.drops[why]++; /* as the packet loop's drop() does for the SA */
+        return drop_result(env, why);
+    }
+    napi_value out;
+    void *copy;
+    napi_create_buffer_copy(env, esp_len, esp, &copy, &out);
+    return out;
+}
+
+/* decap(esp) -> { ok: true, inner } | { ok: false, reason } */
+static napi_value test_sa_decap(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    struct js_test_sa *t = unwrap_test_sa(env, self);
+    if (!t) return NULL;
+    uint8_t *data;
+    size_t len;
+    if (argc < 1 || value_bytes(env, argv[0], "esp", &data, &len) != 0) return NULL;
+    if (len > DP_SLOT_SIZE) {
+        napi_util_throw(env, "DP_BAD_ARG", "ESP packet too long");
+        return NULL;
+    }
+    memcpy(t->buf, data, len);
+    uint8_t *inner;
+    size_t inner_len;
+    enum dp_drop why;
+    if (len < 4 || !(t->buf[0] | t->buf[1] | t->buf[2] | t->buf[3])) return drop_result(env, DROP_MALFORMED);
+    uint32_t spi = ((uint32_t)t->buf[0] << 24) | ((uint32_t)t->buf[1] << 16) | ((uint32_t)t->buf[2] << 8) | t->buf[3];
+    if (spi != t->sa->spi_in) return drop_result(env, DROP_NO_SA);
+    if (sa_input(t->sa, t->buf, len, &inner, &inner_len, &why) != 0) {
+        t->sa->ctr.drops[why]++;
+        return drop_result(env, why);
+    }
+    napi_value o, buf;
+    void *copy;
+    napi_create_object(env, &o);
+    set_bool(env, o, "ok", 1);
+    napi_create_buffer_copy(env, inner_len, inner, &copy, &buf);
+    set_named(env, o, "inner", buf);
+    return o;
+}
+
+/* state() -> { seqOut, replayTop, soft, hard, seqExhausting, counters } */
+static napi_value test_sa_state(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    (void)argv;
+    struct js_test_sa *t = unwrap_test_sa(env, self);
+    if (!t) return NULL;
+    struct dp_sa *sa = t->sa;
+    napi_value o, c;
+    napi_create_object(env, &o);
+    set_u64(env, o, "seqOut", sa->seq_out);
+    set_u64(env, o, "replayTop", sa->replay.top);
+    set_u64(env, o, "replayWindow", sa->replay.size);
+    set_str(env, o, "soft", sa->soft_state ? reason_name(sa->soft_reason) : NULL);
+    set_str(env, o, "hard", sa->hard_state ? reason_name(sa->hard_reason) : NULL);
+    set_bool(env, o, "seqExhausting", sa->seq_state != SA_EVENT_NONE);
+    napi_create_object(env, &c);
+    set_traffic(env, c, &sa->ctr);
+    set_named(env, o, "counters", c);
+    return o;
+}
+
+/* setSeqOut(n): the last sequence number "already sent" */
+static napi_value test_sa_set_seq(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    struct js_test_sa *t = unwrap_test_sa(env, self);
+    if (!t) return NULL;
+    double d;
+    if (argc < 1 || napi_get_value_double(env, argv[0], &d) != napi_ok || d < 0 || d > (double)SA_SEQ_MAX) {
+        napi_util_throw(env, "DP_BAD_ARG", "setSeqOut(n) with 0 <= n <= 2^32-1");
+        return NULL;
+    }
+    t->sa->seq_out = (uint64_t)d;
+    return NULL;
+}
+
+/* checkLifetime(ageMs): runs the time check as if the SA were ageMs old */
+static napi_value test_sa_check_lifetime(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    struct js_test_sa *t = unwrap_test_sa(env, self);
+    if (!t) return NULL;
+    double d;
+    if (argc < 1 || napi_get_value_double(env, argv[0], &d) != napi_ok || d < 0) {
+        napi_util_throw(env, "DP_BAD_ARG", "checkLifetime(ageMs)");
+        return NULL;
+    }
+    sa_check_time(t->sa, t->sa->installed_ms + (uint64_t)d);
+    return NULL;
+}
+
+/* ---- testing.ReplayWindow ---- */
+
+static void finalize_free(napi_env env, void *data, void *hint) {
+    (void)env;
+    (void)hint;
+    free(data);
+}
+
+static napi_value replay_new(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    uint32_t size = 0;
+    if (argc < 1 || napi_get_value_uint32(env, argv[0], &size) != napi_ok || size > REPLAY_MAX_BITS) {
+        napi_util_throw(env, "DP_BAD_ARG", "new ReplayWindow(bits) with bits <= 4096");
+        return NULL;
+    }
+    struct replay_window *w = malloc(sizeof(*w));
+    if (!w) return NULL;
+    replay_init(w, size);
+    if (napi_wrap(env, self, w, finalize_free, NULL, NULL) != napi_ok) {
+        free(w);
+        return NULL;
+    }
+    return self;
+}
+
+static napi_value replay_op(napi_env env, napi_callback_info info, int update) {
+    ARGS(1);
+    struct replay_window *w = NULL;
+    uint32_t seq = 0;
+    if (napi_unwrap(env, self, (void **)&w) != napi_ok || !w || argc < 1 ||
+        napi_get_value_uint32(env, argv[0], &seq) != napi_ok) {
+        napi_util_throw(env, "DP_BAD_ARG", "check/update(seq)");
+        return NULL;
+    }
+    int r = update ? replay_update(w, seq) : replay_check(w, seq);
+    napi_value out;
+    napi_get_boolean(env, r == 0, &out);
+    return out;
+}
+
+static napi_value replay_check_js(napi_env env, napi_callback_info info) { return replay_op(env, info, 0); }
+static napi_value replay_update_js(napi_env env, napi_callback_info info) { return replay_op(env, info, 1); }
+
+static napi_value replay_top_js(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    (void)argv;
+    struct replay_window *w = NULL;
+    if (napi_unwrap(env, self, (void **)&w) != napi_ok || !w) return NULL;
+    return make_u64(env, w->top);
+}
+
+/* ---- testing.ipv4 ---- */
+
+static int arg_bytes(napi_env env, napi_callback_info info, size_t want, napi_value *argv, uint8_t **data,
+                     size_t *len) {
+    size_t argc = want;
+    if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+        napi_util_throw(env, "DP_BAD_ARG", "missing arguments");
+        return -1;
+    }
+    return value_bytes(env, argv[0], "packet", data, len);
+}
+
+/* clampMss(packet, mss) -> changed (in place) */
+static napi_value ipv4_clamp_mss_js(napi_env env, napi_callback_info info) {
+    napi_value argv[2];
+    uint8_t *p;
+    size_t len;
+    uint32_t mss;
+    if (arg_bytes(env, info, 2, argv, &p, &len) != 0) return NULL;
+    if (napi_get_value_uint32(env, argv[1], &mss) != napi_ok || mss > 65535) {
+        napi_util_throw(env, "DP_BAD_ARG", "mss");
+        return NULL;
+    }
+    napi_value r;
+    napi_get_boolean(env, ipv4_clamp_mss(p, len, (uint16_t)mss), &r);
+    return r;
+}
+
+/* clearDf(packet) -> changed (in place) */
+static napi_value ipv4_clear_df_js(napi_env env, napi_callback_info info) {
+    napi_value argv[1];
+    uint8_t *p;
+    size_t len;
+    if (arg_bytes(env, info, 1, argv, &p, &len) != 0) return NULL;
+    napi_value r;
+    napi_get_boolean(env, ipv4_total_length(p, len) ? ipv4_clear_df(p) : 0, &r);
+    return r;
+}
+
+/* fragment(packet, max) -> Buffer[] | null */
+static napi_value ipv4_fragment_js(napi_env env, napi_callback_info info) {
+    napi_value argv[2];
+    uint8_t *p;
+    size_t len;
+    uint32_t max;
+    if (arg_bytes(env, info, 2, argv, &p, &len) != 0) return NULL;
+    if (napi_get_value_uint32(env, argv[1], &max) != napi_ok) {
+        napi_util_throw(env, "DP_BAD_ARG", "max");
+        return NULL;
+    }
+    size_t total = ipv4_total_length(p, len);
+    struct ipv4_frag_iter it;
+    napi_value arr;
+    if (!total || ipv4_frag_begin(&it, p, total, max) != 0) {
+        napi_get_null(env, &arr);
+        return arr;
+    }
+    uint8_t *out = malloc(it.max);
+    if (!out) return NULL;
+    napi_create_array(env, &arr);
+    uint32_t i = 0;
+    size_t n;
+    while ((n = ipv4_frag_next(&it, out)) != 0) {
+        napi_value b;
+        void *copy;
+        napi_create_buffer_copy(env, n, out, &copy, &b);
+        napi_set_element(env, arr, i++, b);
+    }
+    free(out);
+    return arr;
+}
+
+/* fragNeeded(packet, source, mtu) -> Buffer | null */
+static napi_value ipv4_frag_needed_js(napi_env env, napi_callback_info info) {
+    napi_value argv[3];
+    uint8_t *p;
+    size_t len;
+    char src[64];
+    size_t slen;
+    uint32_t mtu, addr;
+    if (arg_bytes(env, info, 3, argv, &p, &len) != 0) return NULL;
+    if (napi_get_value_string_utf8(env, argv[1], src, sizeof(src), &slen) != napi_ok ||
+        napi_get_value_uint32(env, argv[2], &mtu) != napi_ok || mtu > 65535) {
+        napi_util_throw(env, "DP_BAD_ARG", "fragNeeded(packet, source, mtu)");
+        return NULL;
+    }
+    if (parse_ipv4(env, src, "source", &addr) != 0) return NULL;
+    uint8_t out[640];
+    size_t n = ipv4_frag_needed(p, len, addr, (uint16_t)mtu, 1, out);
+    napi_value r;
+    if (!n) {
+        napi_get_null(env, &r);
+        return r;
+    }
+    void *copy;
+    napi_create_buffer_copy(env, n, out, &copy, &r);
+    return r;
+}
+
+/* tsoSegment(packet, gsoSize) -> Buffer[] | null: what the packet thread does with a TCP super-packet */
+static napi_value ipv4_tso_js(napi_env env, napi_callback_info info) {
+    napi_value argv[2];
+    uint8_t *p;
+    size_t len;
+    uint32_t gso;
+    if (arg_bytes(env, info, 2, argv, &p, &len) != 0) return NULL;
+    if (napi_get_value_uint32(env, argv[1], &gso) != napi_ok || gso == 0 || gso > DP_MAX_PKT) {
+        napi_util_throw(env, "DP_BAD_ARG", "gsoSize");
+        return NULL;
+    }
+    struct tso_iter it;
+    napi_value arr;
+    if (tso_begin(&it, p, len, gso) != 0) {
+        napi_get_null(env, &arr);
+        return arr;
+    }
+    uint8_t *out = malloc(it.hlen + gso);
+    if (!out) return NULL;
+    napi_create_array(env, &arr);
+    uint32_t i = 0;
+    size_t n;
+    while ((n = tso_next(&it, out)) != 0) {
+        napi_value b;
+        void *copy;
+        napi_create_buffer_copy(env, n, out, &copy, &b);
+        napi_set_element(env, arr, i++, b);
+    }
+    free(out);
+    return arr;
+}
+
+/* finishChecksum(packet, csumStart, csumOffset) -> boolean (in place): VIRTIO_NET_HDR_F_NEEDS_CSUM */
+static napi_value ipv4_finish_checksum_js(napi_env env, napi_callback_info info) {
+    napi_value argv[3];
+    uint8_t *p;
+    size_t len;
+    uint32_t start, offset;
+    if (arg_bytes(env, info, 3, argv, &p, &len) != 0) return NULL;
+    if (napi_get_value_uint32(env, argv[1], &start) != napi_ok || napi_get_value_uint32(env, argv[2], &offset) != napi_ok) {
+        napi_util_throw(env, "DP_BAD_ARG", "finishChecksum(packet, start, offset)");
+        return NULL;
+    }
+    napi_value r;
+    napi_get_boolean(env, l4_checksum_finish(p, len, start, offset) == 0, &r);
+    return r;
+}
+
+/* maxInner(encryption, integrity | null, pathMtu) -> bytes */
+static napi_value esp_max_inner_js(napi_env env, napi_callback_info info) {
+    size_t argc = 3;
+    napi_value argv[3];
+    char enc[32] = "", integ[32] = "";
+    size_t n;
+    uint32_t mtu;
+    NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    napi_valuetype t = napi_undefined;
+    if (argc >= 2) napi_typeof(env, argv[1], &t);
+    if (argc < 3 || napi_get_value_string_utf8(env, argv[0], enc, sizeof(enc), &n) != napi_ok ||
+        (t == napi_string && napi_get_value_string_utf8(env, argv[1], integ, sizeof(integ), &n) != napi_ok) ||
+        napi_get_value_uint32(env, argv[2], &mtu) != napi_ok) {
+        napi_util_throw(env, "DP_BAD_ARG", "maxInner(encryption, integrity, pathMtu)");
+        return NULL;
+    }
+    struct esp_suite s;
+    if (esp_suite_lookup(enc, t == napi_string ? integ : NULL, &s) != 0) {
+        napi_util_throw(env, "DP_BAD_ARG", "unsupported transform");
+        return NULL;
+    }
+    return make_u64(env, esp_max_inner(&s, mtu));
+}
+
+/* ---- module ---- */
 
 static napi_value openssl_version(napi_env env, napi_callback_info info) {
     (void)info;
@@ -24,12 +1038,72 @@ static napi_value addon_abi(napi_env env, napi_callback_info info) {
     return result;
 }
 
+static napi_value drop_reasons(napi_env env, napi_callback_info info) {
+    (void)info;
+    napi_value arr;
+    napi_create_array_with_length(env, DROP_COUNT, &arr);
+    for (uint32_t i = 0; i < DROP_COUNT; i++) {
+        napi_value s;
+        napi_create_string_utf8(env, drop_reason_name[i], NAPI_AUTO_LENGTH, &s);
+        napi_set_element(env, arr, i, s);
+    }
+    return arr;
+}
+
+#define METHOD(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
+
 static napi_value init(napi_env env, napi_value exports) {
     napi_property_descriptor props[] = {
         {"opensslVersion", NULL, openssl_version, NULL, NULL, NULL, napi_enumerable, NULL},
         {"abiVersion", NULL, addon_abi, NULL, NULL, NULL, napi_enumerable, NULL},
+        {"dropReasons", NULL, drop_reasons, NULL, NULL, NULL, napi_enumerable, NULL},
     };
-    if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
+    NAPI_TRY(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
+
+    napi_property_descriptor dp_methods[] = {
+        METHOD("addTunnel", dataplane_add_tunnel),     METHOD("setTunnelOptions", dataplane_set_tunnel),
+        METHOD("removeTunnel", dataplane_remove_tunnel), METHOD("installSa", dataplane_install_sa),
+        METHOD("removeSa", dataplane_remove_sa),       METHOD("sendUdp", dataplane_send_udp),
+        METHOD("counters", dataplane_counters),        METHOD("localAddress", dataplane_local_address),
+        METHOD("close", dataplane_close),
+    };
+    napi_value dp_class;
+    NAPI_TRY(env, napi_define_class(env, "Dataplane", NAPI_AUTO_LENGTH, dataplane_new, NULL,
+                                    sizeof(dp_methods) / sizeof(dp_methods[0]), dp_methods, &dp_class));
+    NAPI_TRY(env, napi_set_named_property(env, exports, "Dataplane", dp_class));
+
+    napi_value testing, ipv4;
+    NAPI_TRY(env, napi_create_object(env, &testing));
+    napi_property_descriptor sa_methods[] = {
+        METHOD("encap", test_sa_encap),   METHOD("decap", test_sa_decap),
+        METHOD("state", test_sa_state),   METHOD("setSeqOut", test_sa_set_seq),
+        METHOD("checkLifetime", test_sa_check_lifetime),
+    };
+    napi_value sa_class;
+    NAPI_TRY(env, napi_define_class(env, "EspSa", NAPI_AUTO_LENGTH, test_sa_new, NULL,
+                                    sizeof(sa_methods) / sizeof(sa_methods[0]), sa_methods, &sa_class));
+    NAPI_TRY(env, napi_set_named_property(env, testing, "EspSa", sa_class));
+
+    napi_property_descriptor rw_methods[] = {
+        METHOD("check", replay_check_js),
+        METHOD("update", replay_update_js),
+        METHOD("top", replay_top_js),
+    };
+    napi_value rw_class;
+    NAPI_TRY(env, napi_define_class(env, "ReplayWindow", NAPI_AUTO_LENGTH, replay_new, NULL,
+                                    sizeof(rw_methods) / sizeof(rw_methods[0]), rw_methods, &rw_class));
+    NAPI_TRY(env, napi_set_named_property(env, testing, "ReplayWindow", rw_class));
+
+    NAPI_TRY(env, napi_create_object(env, &ipv4));
+    napi_property_descriptor ipv4_fns[] = {
+        METHOD("clampMss", ipv4_clamp_mss_js),   METHOD("clearDf", ipv4_clear_df_js),
+        METHOD("fragment", ipv4_fragment_js),    METHOD("fragNeeded", ipv4_frag_needed_js),
+        METHOD("maxInner", esp_max_inner_js),    METHOD("tsoSegment", ipv4_tso_js),
+        METHOD("finishChecksum", ipv4_finish_checksum_js),
+    };
+    NAPI_TRY(env, napi_define_properties(env, ipv4, sizeof(ipv4_fns) / sizeof(ipv4_fns[0]), ipv4_fns));
+    NAPI_TRY(env, napi_set_named_property(env, testing, "ipv4", ipv4));
+    NAPI_TRY(env, napi_set_named_property(env, exports, "testing", testing));
     return exports;
 }
 

@@ -13,6 +13,7 @@ import { registerLabCommand } from '../lab/command.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../log/index.js';
 import { effectiveView, renderEffectiveView } from './effective-view.js';
 import { registerNegotiateCommand } from './negotiate.js';
+import { registerUpCommand } from './up.js';
 import { EXIT, type CliIo, type ExitCode } from './io.js';
 import { loadInputs, type Inputs } from './load-inputs.js';
 import { addInputOptions, addSettingsOptions, type InputOptions } from './settings-options.js';
@@ -114,6 +115,7 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       setExit(EXIT.ok);
     });
 
+  registerUpCommand(program, io, loggerFor, setExit);
   registerNegotiateCommand(program, io, loggerFor, setExit);
 
   registerLabCommand(program, {

@@ -7,46 +7,21 @@
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { ChildSaInstall } from '../ike/runtime.js';
-import type { IkeTiming, KeylogEntry } from '../ike/v2/index.js';
+import type { KeylogEntry } from '../ike/v2/index.js';
 import type { Logger } from '../log/index.js';
-import { IkePair, type TunnelIndex } from '../tunnel/ike-pair.js';
+import { UdpIkeSockets } from '../ike/transport/udp.js';
+import { IkePair, resolveBindAddress, type TunnelIndex } from '../tunnel/ike-pair.js';
 import { EXIT, type CliIo, type ExitCode } from './io.js';
 import { loadInputs } from './load-inputs.js';
 import { addInputOptions, addSettingsOptions, type InputOptions } from './settings-options.js';
+import { addTimingOptions, timingFrom, type TimingFlags } from './timing-options.js';
 
-interface NegotiateOptions extends InputOptions {
+interface NegotiateOptions extends InputOptions, TimingFlags {
   tunnel: 'both' | '1' | '2';
   role: 'customer' | 'aws';
   once?: boolean;
   json?: boolean;
   keylog?: string;
-  ikeLifetime?: string;
-  childLifetime?: string;
-  rekeyMargin?: string;
-  rekeyFuzz?: string;
-}
-
-function seconds(value: string | undefined, what: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new TypeError(`${what} must be an integer ≥ ${min}, got "${value}"`);
-  return n;
-}
-
-function timingFrom(options: NegotiateOptions): Partial<IkeTiming> {
-  const timing: { -readonly [K in keyof IkeTiming]?: IkeTiming[K] } = {};
-  const ike = seconds(options.ikeLifetime, '--ike-lifetime', 10);
-  const child = seconds(options.childLifetime, '--child-lifetime', 10);
-  const margin = seconds(options.rekeyMargin, '--rekey-margin', 0);
-  const fuzz = seconds(options.rekeyFuzz, '--rekey-fuzz', 0);
-  if (ike !== undefined) timing.ikeLifetimeSeconds = ike;
-  if (child !== undefined) timing.childLifetimeSeconds = child;
-  if (margin !== undefined) {
-    timing.childRekeyMarginSeconds = margin;
-    timing.ikeRekeyMarginSeconds = margin;
-  }
-  if (fuzz !== undefined) timing.rekeyFuzzPercent = fuzz;
-  return timing;
 }
 
 /** Key log lines for the lab and for decrypting captures; never written unless asked for. */
@@ -88,15 +63,11 @@ export function registerNegotiateCommand(program: Command, io: CliIo, loggerFor:
         'UDP 500/4500 reach AWS before running cgwd up. Prints one line per IKE/CHILD SA event; stops on Ctrl-C or SIGTERM ' +
         '(deleting the SAs at AWS), or with --once as soon as every tunnel has its CHILD SA.',
     );
-  addSettingsOptions(addInputOptions(command))
+  addTimingOptions(addSettingsOptions(addInputOptions(command)))
     .addOption(new Option('--tunnel <which>', 'which tunnel(s)').choices(['both', '1', '2']).default('both'))
     .addOption(new Option('--role <role>', 'customer: initiate as the customer gateway; aws: answer as the AWS side of the same file (lab peer)').choices(['customer', 'aws']).default('customer'))
     .option('--once', 'exit 0 once every selected tunnel has a CHILD SA (exit 3 if one fails for good)')
     .option('--json', 'one JSON object per line instead of text')
-    .option('--ike-lifetime <seconds>', 'our IKE SA lifetime (default 93.75 % of the AWS phase 1 lifetime, so cgwd rekeys first)')
-    .option('--child-lifetime <seconds>', 'our CHILD SA lifetime (default 90 % of the AWS phase 2 lifetime)')
-    .option('--rekey-margin <seconds>', 'rekey this long before the lifetime ends (default: the AWS rekey margin)')
-    .option('--rekey-fuzz <percent>', 'randomise the margin by up to this share (default: the AWS rekey fuzz)')
     .option('--keylog <file>', 'append derived IKE and ESP keys to FILE (JSON lines) for decrypting captures; keep it secret')
     .action(async (options: NegotiateOptions, cmd: Command) => {
       const log = loggerFor(cmd);
@@ -109,11 +80,16 @@ export function registerNegotiateCommand(program: Command, io: CliIo, loggerFor:
         else io.stdout.write(`tunnel ${tunnel} ${event} ${Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(' ')}\n`);
       };
       const keylog = options.keylog ? keylogWriter(options.keylog) : undefined;
-      const pair = await IkePair.start({
+      const role = options.role === 'aws' ? 'responder' : 'initiator';
+      const bindAddress = resolveBindAddress(settings, config, role);
+      const sockets = await UdpIkeSockets.open({ bindAddress });
+      const pair = IkePair.start({
         config,
         settings,
+        demux: sockets.demux,
+        bindAddress,
         tunnels,
-        role: options.role === 'aws' ? 'responder' : 'initiator',
+        role,
         sinkFor: () => ({ installChildSa: () => {}, removeChildSa: () => {} }),
         logger: log,
         timing: timingFrom(options),
@@ -139,6 +115,7 @@ export function registerNegotiateCommand(program: Command, io: CliIo, loggerFor:
       });
       const code = await done;
       await pair.stop();
+      await sockets.close();
       keylog?.close();
       for (const tunnel of tunnels) emit('stopped', tunnel, {});
       setExit(code);

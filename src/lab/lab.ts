@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { CgwdError } from '../errors.js';
 import { birdConf, type BgpNeighbor } from './bird.js';
-import { execIn, execInResult, ipIn, isAlive, run, runCommand, sleep, spawnDaemonIn, stopPid, waitFor } from './exec.js';
+import { execIn, execInResult, ipIn, isAlive, run, runCommand, sleep, spawnDaemonIn, stopPid, waitFor } from '../system/exec.js';
 import { ALL_NAMESPACES, NS, buildLabPlan, type LabOptions, type LabPlan, type LabTunnel } from './plan.js';
 import { awsDefaultSuite, strongswanConf, swanctlConf, type Suite, type SwanConnection } from './strongswan.js';
 import type { TunnelConfig, TunnelSettingKey, VpnConfig } from '../config/model.js';
@@ -191,9 +191,32 @@ function ikeVersionNumber(versions: readonly ('ikev1' | 'ikev2')[]): 0 | 1 | 2 {
   return versions.includes('ikev1') ? 1 : 2;
 }
 
-export function awsConnection(plan: LabPlan, t: LabTunnel): SwanConnection {
+/**
+ * AWS routes a static connection's traffic to the site over a tunnel whose SA is
+ * up (tunnel 1 preferred here). strongSwan's updown hook emulates that: the route
+ * via tunN exists exactly while its CHILD SA does.
+ */
+function writeStaticUpdown(plan: LabPlan, t: LabTunnel, stateDir: string): string {
+  const file = path.join(stateDir, `aws${t.index}`, 'updown.sh');
+  const route = `${plan.onprem.prefix} dev ${t.awsTun} metric ${100 * t.index}`;
+  writeFileSync(
+    file,
+    `#!/bin/sh
+case "$PLUTO_VERB" in
+  up-client) ip -n ${NS.aws} route replace ${route} ;;
+  down-client) ip -n ${NS.aws} route del ${route} ;;
+esac
+exit 0
+`,
+    { mode: 0o755 },
+  );
+  return file;
+}
+
+export function awsConnection(plan: LabPlan, t: LabTunnel, stateDir: string): SwanConnection {
   const tunnel = t.tunnel;
   return {
+    ...(plan.config.routing === 'static' ? { updown: writeStaticUpdown(plan, t, stateDir) } : {}),
     name: 'aws',
     version: ikeVersionNumber(tunnel.ike.versions),
     localAddress: t.awsOutside,
@@ -224,10 +247,13 @@ export async function startCharon(stateDir: string, name: string, namespace: str
   mkdirSync(path.join(dir, 'run'), { recursive: true });
   rmSync(path.join(dir, 'charon.vici'), { force: true });
   writeFileSync(path.join(dir, 'strongswan.conf'), strongswanConf({ stateDir: dir, logLevel }));
-  // charon writes /var/run/charon.pid; give each instance a private /run (lab-notes.md).
+  // charon writes /var/run/charon.pid; give each instance a private /run (lab-notes.md). The
+  // AWS router's namespace handle is carried into it so that updown scripts can reach cgwd-aws.
+  mkdirSync(path.join(dir, 'run', 'netns'), { recursive: true });
+  writeFileSync(path.join(dir, 'run', 'netns', NS.aws), '');
   const pid = spawnDaemonIn(
     namespace,
-    ['sh', '-c', `mount --bind ${dir}/run /run && exec ${CHARON}`],
+    ['sh', '-c', `mount --bind /run/netns/${NS.aws} ${dir}/run/netns/${NS.aws} && mount --rbind ${dir}/run /run && exec ${CHARON}`],
     path.join(dir, 'charon.out'),
     { STRONGSWAN_CONF: path.join(dir, 'strongswan.conf') },
   );
@@ -275,11 +301,7 @@ export async function startAwsEndpoint(plan: LabPlan, stateDir: string, t: LabTu
   // libipsec installs `0/0 dev ipsec0` for each CHILD SA and fails the SA if it can't.
   await ipIn(t.namespace, 'tuntap', 'add', 'ipsec0', 'mode', 'tun');
   await ipIn(t.namespace, 'link', 'set', 'ipsec0', 'up');
-  await loadSwanctl(instance, [awsConnection(plan, t)]);
-  if (plan.config.routing === 'static') {
-    // AWS's static routes to the site, one per tunnel; tunnel 1 preferred.
-    await ipIn(NS.aws, 'route', 'replace', plan.onprem.prefix, 'dev', t.awsTun, 'metric', String(100 * t.index));
-  }
+  await loadSwanctl(instance, [awsConnection(plan, t, stateDir)]);
   return instance;
 }
 
@@ -386,7 +408,7 @@ export async function reconfigureAws(config: VpnConfig, options: LabOptions, sta
   for (const t of plan.tunnels) {
     const instance = { vici: `unix://${path.join(stateDir, `aws${t.index}`, 'charon.vici')}` };
     const file = path.join(stateDir, `aws${t.index}`, 'swanctl.conf');
-    writeFileSync(file, swanctlConf([awsConnection(plan, t)]), { mode: 0o600 });
+    writeFileSync(file, swanctlConf([awsConnection(plan, t, stateDir)]), { mode: 0o600 });
     await swanctl(instance, '--load-all', '--noprompt', '--file', file);
     await swanctl(instance, '--terminate', '--ike', 'aws', '--force', '--timeout', '2').catch(() => undefined);
   }

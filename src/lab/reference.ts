@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { birdConf, type BgpNeighbor } from './bird.js';
-import { execInResult, ipIn, waitFor } from './exec.js';
+import { execInResult, ipIn, waitFor } from '../system/exec.js';
 import { birdc, labDir, loadSwanctl, recordLabPid, startBird, startCharon, swanctl, type CharonInstance } from './lab.js';
 import { NS, type LabPlan, type LabTunnel } from './plan.js';
 import type { SwanConnection } from './strongswan.js';
@@ -79,10 +79,8 @@ export async function useTunnel(ref: ReferenceCustomer, index: 1 | 2): Promise<v
     await birdc(ref.stateDir, 'bird-cgw', 'disable', `tunnel${other}`);
     await birdc(ref.stateDir, 'bird-aws', 'disable', `tunnel${other}`);
   } else {
+    // The AWS side routes to the site over the tunnel whose SA is up (its updown hook).
     await ipIn(NS.cgw, 'route', 'replace', ref.plan.vpc.prefix, 'dev', 'ipsec0');
-    // AWS sends a static connection's traffic over a tunnel whose SA is up.
-    const t = ref.plan.tunnels[index - 1];
-    if (t) await ipIn(NS.aws, 'route', 'replace', ref.plan.onprem.prefix, 'dev', t.awsTun, 'metric', '10');
   }
   await swanctl(ref.charon, '--initiate', '--child', `tunnel${index}`, '--timeout', '30');
   if (ref.birdPid !== null) {

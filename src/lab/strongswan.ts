@@ -100,7 +100,10 @@ export function strongswanConf(opts: CharonOptions): string {
   install_virtual_ip = no
   port = 500
   port_nat_t = 4500
+  # DPD gives up about 30 s after its first unanswered probe, like AWS's default DPD timeout.
   retransmit_tries = 5
+  retransmit_timeout = 2.0
+  retransmit_base = 1.4
   filelog {
     log {
       path = ${opts.stateDir}/charon.log
@@ -140,6 +143,8 @@ export interface SwanConnection {
   childLifetime: number;
   dpdDelay: number;
   role: 'responder' | 'initiator';
+  /** Script strongSwan runs when the CHILD SA comes up or goes down. */
+  updown?: string;
 }
 
 /** One swanctl.conf holding connections and their PSKs. */
@@ -171,7 +176,7 @@ export function swanctlConf(connections: readonly SwanConnection[]): string {
         rekey_time = ${c.childLifetime}s
         mode = tunnel
         start_action = none
-        dpd_action = ${c.role === 'responder' ? 'clear' : 'restart'}
+        dpd_action = ${c.role === 'responder' ? 'clear' : 'restart'}${c.updown ? `\n        updown = ${c.updown}` : ''}
       }
     }
   }`,

@@ -1,12 +1,193 @@
-// The native data plane's TypeScript face. Today it only proves the addon loads
-// and links Node's own OpenSSL; the ESP/TUN loop arrives with the data-plane issue.
+// Loads the native data-plane addon (native/, built by node-gyp against the
+// OpenSSL that Node ships) and describes its raw surface. Code outside
+// src/dataplane should use the typed wrapper there, not this raw interface.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
+/** SA as the addon takes it; src/dataplane/validate.ts builds it from a ChildSaInstall. */
+export interface NativeSaSpec {
+  id: number;
+  tunnel: number;
+  spiIn: number;
+  spiOut: number;
+  encryption: string;
+  integrity?: string;
+  encKeyIn: Uint8Array;
+  encKeyOut: Uint8Array;
+  integKeyIn?: Uint8Array;
+  integKeyOut?: Uint8Array;
+  remoteAddress?: string;
+  remotePort?: number;
+  replayWindow?: number;
+  softBytes?: number;
+  hardBytes?: number;
+  softPackets?: number;
+  hardPackets?: number;
+  softMs?: number;
+  hardMs?: number;
+  /** The last outbound sequence number "already used" (tests: start near the wrap). */
+  initialSequence?: number;
+}
+
+export interface NativeTunnelFlags {
+  mss?: number;
+  clearDf?: boolean;
+  fragment?: boolean;
+  pathMtu?: number;
+}
+
+export interface NativeTunnelSpec extends NativeTunnelFlags {
+  tunnel: number;
+  ifname: string;
+  mtu: number;
+  address: string;
+  prefixLength: number;
+  peer: string;
+  txQueueLength?: number;
+  disableIpv6?: boolean;
+}
+
+export interface NativeDataplaneOptions {
+  netns?: string;
+  address: string;
+  port: number;
+  batch?: number;
+  rcvbuf?: number;
+  sndbuf?: number;
+  eventQueue?: number;
+  tunOffload?: boolean;
+  udpOffload?: boolean;
+}
+
+export type NativeDrops = Record<string, number>;
+
+export interface NativeTraffic {
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+  drops: NativeDrops;
+}
+
+export interface NativeTunnelCounters extends NativeTraffic {
+  tunnel: number;
+  ifname: string;
+  ifindex: number;
+  mtu: number;
+  pathMtu: number;
+  failed: boolean;
+  offload: boolean;
+  outboundSa: number | null;
+  mssClamped: number;
+  dfCleared: number;
+  fragmented: number;
+  fragmentsOut: number;
+  icmpFragNeeded: number;
+  tsoPackets: number;
+  groPackets: number;
+}
+
+export interface NativeSaCounters extends NativeTraffic {
+  id: number;
+  tunnel: number;
+  spiIn: number;
+  spiOut: number;
+  encryption: string;
+  integrity: string | null;
+  seqOut: number;
+  replayTop: number;
+  replayWindow: number;
+  ageMs: number;
+  outbound: boolean;
+  softExpired: boolean;
+  hardExpired: boolean;
+}
+
+export interface NativeCounters {
+  udpDatagramsIn: number;
+  udpDatagramsOut: number;
+  espIn: number;
+  keepalivesIn: number;
+  ikeIn: number;
+  ikeOut: number;
+  ikeDropped: number;
+  eventsDropped: number;
+  tunPacketsIn: number;
+  wakeups: number;
+  udpGsoSends: number;
+  udpGroReceives: number;
+  udpGso: boolean;
+  udpGro: boolean;
+  drops: NativeDrops;
+  tunnels: NativeTunnelCounters[];
+  sas: NativeSaCounters[];
+}
+
+export type NativeEvent =
+  | { type: 'ike-datagram'; address: string; port: number; data: Buffer }
+  | { type: 'sa-soft-expired' | 'sa-hard-expired'; id: number; tunnel: number; reason: 'time' | 'bytes' | 'packets' }
+  | { type: 'sa-seq-exhausting'; id: number; tunnel: number; seq: number }
+  | { type: 'error'; tunnel: number; message: string };
+
+export interface NativeDataplane {
+  addTunnel(spec: NativeTunnelSpec): { ifindex: number };
+  setTunnelOptions(tunnel: number, flags: NativeTunnelFlags): void;
+  removeTunnel(tunnel: number): void;
+  installSa(spec: NativeSaSpec): void;
+  removeSa(id: number): boolean;
+  /** Returns 0, or the errno value of a failed sendmsg. */
+  sendUdp(address: string, port: number, data: Uint8Array, ikeMarker: boolean): number;
+  counters(): NativeCounters;
+  localAddress(): { address: string; port: number };
+  close(): void;
+}
+
+export type NativeDecapResult = { ok: true; inner: Buffer } | { ok: false; reason: string };
+
+/** Test-only: one SA driven synchronously through the packet thread's own encap/decap code. */
+export interface NativeEspSa {
+  encap(inner: Uint8Array): Buffer | { ok: false; reason: string };
+  decap(esp: Uint8Array): NativeDecapResult;
+  state(): {
+    seqOut: number;
+    replayTop: number;
+    replayWindow: number;
+    soft: 'time' | 'bytes' | 'packets' | null;
+    hard: 'time' | 'bytes' | 'packets' | null;
+    seqExhausting: boolean;
+    counters: NativeTraffic;
+  };
+  setSeqOut(seq: number): void;
+  checkLifetime(ageMs: number): void;
+}
+
+export interface NativeReplayWindow {
+  check(seq: number): boolean;
+  update(seq: number): boolean;
+  top(): number;
+}
+
+export interface NativeTesting {
+  EspSa: new (spec: NativeSaSpec) => NativeEspSa;
+  ReplayWindow: new (bits: number) => NativeReplayWindow;
+  ipv4: {
+    clampMss(packet: Uint8Array, mss: number): boolean;
+    clearDf(packet: Uint8Array): boolean;
+    fragment(packet: Uint8Array, max: number): Buffer[] | null;
+    fragNeeded(packet: Uint8Array, source: string, mtu: number): Buffer | null;
+    maxInner(encryption: string, integrity: string | null, pathMtu: number): number;
+    tsoSegment(packet: Uint8Array, gsoSize: number): Buffer[] | null;
+    finishChecksum(packet: Uint8Array, csumStart: number, csumOffset: number): boolean;
+  };
+}
+
 export interface DataplaneAddon {
   opensslVersion(): string;
   abiVersion(): number;
+  dropReasons(): string[];
+  Dataplane: new (options: NativeDataplaneOptions, onEvent: (event: NativeEvent) => void) => NativeDataplane;
+  testing: NativeTesting;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

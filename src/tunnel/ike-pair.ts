@@ -3,15 +3,16 @@
  * shared by the two tunnels and demultiplexed by the AWS outside address, and
  * one IkeConnection per tunnel, each failing and recovering on its own.
  *
- * `cgwd negotiate` runs this alone (IKE and CHILD SAs, no traffic);
- * `cgwd up` adds the data plane as the ChildSaSink.
+ * `cgwd negotiate` runs this on plain UDP sockets (IKE and CHILD SAs, no
+ * traffic); `cgwd up` runs it with the data plane as the ChildSaSink and the
+ * data plane's 4500 socket as the NAT-T carrier.
  */
 import { networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import type { Settings, TunnelConfig, VpnConfig } from '../config/index.js';
 import type { ChildSaSink, Endpoint } from '../ike/runtime.js';
 import { cryptoRandom, systemClock } from '../ike/system-runtime.js';
-import { IKE_PORT, UdpIkeSockets } from '../ike/transport/udp.js';
+import { IKE_PORT, type IkeDemux } from '../ike/transport/udp.js';
 import { IkeConnection, type IkeTiming, type KeylogEntry } from '../ike/v2/index.js';
 
 export type TunnelIndex = 1 | 2;
@@ -27,8 +28,10 @@ export interface IkePairOptions {
   logger: Logger;
   timing?: Partial<IkeTiming>;
   keylog?: (tunnel: TunnelIndex, entry: KeylogEntry) => void;
-  /** UDP ports to bind (tests); IKE still speaks of 500/4500 on the wire. */
-  ports?: { ike: number; natT: number };
+  /** The shared IKE sockets (plain UDP, or UDP 500 plus the data plane's 4500). */
+  demux: IkeDemux;
+  /** The address the sockets are bound to (resolveBindAddress). */
+  bindAddress: string;
 }
 
 /** `auto`: the customer outside address when this host has it, else every address (behind NAT). */
@@ -45,20 +48,14 @@ export function resolveBindAddress(settings: Settings, config: VpnConfig, role: 
 export class IkePair {
   readonly connections = new Map<TunnelIndex, IkeConnection>();
 
-  private constructor(private readonly sockets: UdpIkeSockets) {}
+  private constructor(private readonly demux: IkeDemux) {}
 
-  static async start(options: IkePairOptions): Promise<IkePair> {
-    const bindAddress = resolveBindAddress(options.settings, options.config, options.role);
-    const sockets = await UdpIkeSockets.open({
-      bindAddress,
-      ikePort: options.ports?.ike ?? IKE_PORT,
-      natTPort: options.ports?.natT,
-    });
-    const pair = new IkePair(sockets);
+  static start(options: IkePairOptions): IkePair {
+    const pair = new IkePair(options.demux);
     const selected = options.tunnels ?? [1, 2];
     for (const tunnel of options.config.tunnels) {
       if (!selected.includes(tunnel.index)) continue;
-      pair.connections.set(tunnel.index, pair.connectionFor(tunnel, bindAddress, options));
+      pair.connections.set(tunnel.index, pair.connectionFor(tunnel, options.bindAddress, options));
     }
     for (const connection of pair.connections.values()) connection.start();
     return pair;
@@ -78,7 +75,7 @@ export class IkePair {
       remote,
       localId: asAws ? ourOutside : options.settings.localId,
       remoteId: asAws ? undefined : peerOutside,
-      transport: this.sockets.demux.view(peerOutside),
+      transport: this.demux.view(peerOutside),
       clock: systemClock,
       random: cryptoRandom,
       sink: options.sinkFor(tunnel.index),
@@ -88,13 +85,12 @@ export class IkePair {
     });
   }
 
-  transportCounters(): UdpIkeSockets['demux']['counters'] {
-    return this.sockets.demux.counters;
+  transportCounters(): IkeDemux['counters'] {
+    return this.demux.counters;
   }
 
-  /** Deletes every SA at the peer (bounded wait) and closes the sockets. */
+  /** Deletes every SA at the peer (bounded wait). The sockets belong to the caller. */
   async stop(): Promise<void> {
     await Promise.all([...this.connections.values()].map((c) => c.stop()));
-    await this.sockets.close();
   }
 }

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { LAB_CONFIG_BGP, LAB_CONFIG_STATIC, referenceRun } from '../../src/lab/command.js';
-import { isAlive, run } from '../../src/lab/exec.js';
+import { isAlive, run } from '../../src/system/exec.js';
 import { labDown, labStatus, labUp, readLabState, swanctl } from '../../src/lab/lab.js';
 import { ALL_NAMESPACES, NS, buildLabPlan } from '../../src/lab/plan.js';
 import { ping, startReferenceCustomer, useTunnel } from '../../src/lab/reference.js';

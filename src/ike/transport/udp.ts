@@ -44,6 +44,15 @@ export function classifyNatTDatagram(data: Buffer): 'keepalive' | 'ike' | 'esp' 
 type Receiver = (datagram: IkeDatagram) => void;
 
 /**
+ * Puts IKE on the wire. The carrier frames: on the NAT-T port it prepends the
+ * non-ESP marker to IKE messages (plain sockets do it here, the data plane in C).
+ */
+export interface IkeCarrier {
+  sendIke(local: Endpoint, remote: Endpoint, message: Buffer): void;
+  sendNatKeepalive(local: Endpoint, remote: Endpoint): void;
+}
+
+/**
  * A demultiplexer: each tunnel gets an `IkeTransport` view that only sees its
  * peer's datagrams. The underlying send/receive is pluggable so the same views
  * work on plain sockets and on the data plane's 4500 socket.
@@ -54,7 +63,7 @@ export class IkeDemux {
     received: 0, sent: 0, natKeepalivesReceived: 0, espWithoutDataplane: 0, unknownPeer: 0, tooShort: 0, sendErrors: 0,
   };
 
-  constructor(private readonly sender: (local: Endpoint, remote: Endpoint, payload: Buffer) => void) {}
+  constructor(private readonly carrier: IkeCarrier) {}
 
   /** Feed a datagram as it came off the wire (port 4500 still with its marker). */
   receiveRaw(local: Endpoint, remote: Endpoint, data: Buffer): void {
@@ -94,12 +103,11 @@ export class IkeDemux {
     const demux = this;
     return {
       send(local, remote, data) {
-        const framed = local.port === IKE_PORT ? data : Buffer.concat([NON_ESP_MARKER, data]);
         demux.counters.sent++;
-        demux.sender(local, remote, framed);
+        demux.carrier.sendIke(local, remote, data);
       },
       sendNatKeepalive(local, remote) {
-        demux.sender(local, remote, NAT_KEEPALIVE);
+        demux.carrier.sendNatKeepalive(local, remote);
       },
       onDatagram(handler) {
         demux.receivers.set(peerAddress, handler);
@@ -118,10 +126,12 @@ export interface UdpIkeSocketsOptions {
   natTPort?: number;
   /** Bind the NAT-T port too (false when the data plane owns it). */
   bindNatT?: boolean;
+  /** Deliver into this demultiplexer (shared with the data plane's 4500) instead of an own one. */
+  demux?: IkeDemux;
 }
 
 /** The plain-socket carrier for IkeDemux. */
-export class UdpIkeSockets {
+export class UdpIkeSockets implements IkeCarrier {
   readonly demux: IkeDemux;
   private readonly sockets = new Map<number, dgram.Socket>();
   private readonly ikePort: number;
@@ -130,7 +140,7 @@ export class UdpIkeSockets {
   private constructor(private readonly options: UdpIkeSocketsOptions) {
     this.ikePort = options.ikePort ?? IKE_PORT;
     this.natTPort = options.natTPort ?? NAT_T_PORT;
-    this.demux = new IkeDemux((local, remote, payload) => this.send(local, remote, payload));
+    this.demux = options.demux ?? new IkeDemux(this);
   }
 
   static async open(options: UdpIkeSocketsOptions): Promise<UdpIkeSockets> {
@@ -160,6 +170,14 @@ export class UdpIkeSockets {
         resolve();
       });
     });
+  }
+
+  sendIke(local: Endpoint, remote: Endpoint, message: Buffer): void {
+    this.send(local, remote, local.port === IKE_PORT ? message : Buffer.concat([NON_ESP_MARKER, message]));
+  }
+
+  sendNatKeepalive(local: Endpoint, remote: Endpoint): void {
+    this.send(local, remote, NAT_KEEPALIVE);
   }
 
   private send(local: Endpoint, remote: Endpoint, payload: Buffer): void {

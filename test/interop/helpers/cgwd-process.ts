@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { recordLabPid } from '../../../src/lab/lab.js';
-import { stopPid } from '../../../src/lab/exec.js';
+import { stopPid } from '../../../src/system/exec.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const CLI = path.join(repoRoot, 'dist', 'cli', 'main.js');

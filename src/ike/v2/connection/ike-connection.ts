@@ -24,7 +24,7 @@ import { ExchangeType, HeaderFlag, IKE_HEADER_LENGTH, NotifyType, ProtocolId } f
 import { InvalidMajorVersionError, UnsupportedCriticalPayloadError, WireError } from '../../wire/errors.js';
 import { decodeMessage, encodeMessage, type DecodedMessage, type IkeHeaderFields } from '../../wire/message.js';
 import type { Payload } from '../../wire/payloads.js';
-import { checkHeaderRules } from '../../wire/rules.js';
+import { checkHeaderRules, checkPayloadRules } from '../../wire/rules.js';
 import { WireErrorCode } from '../../wire/buffer.js';
 import {
   DropReason,
@@ -47,7 +47,7 @@ import { IkeDeleteInitiator } from '../tasks/ike-delete.js';
 import { IkeInitInitiator, IkeInitResponder, computeCookie, type CookiePolicy } from '../tasks/ike-init.js';
 import { IkeRekeyInitiator } from '../tasks/ike-rekey.js';
 import { DpdInitiator, InformationalResponder } from '../tasks/informational.js';
-import type { ResponderTask } from '../tasks/task.js';
+import type { InitiatorTask, ResponderTask } from '../tasks/task.js';
 import { reconnectDelayMs, rekeyAfterSeconds, resolveTiming, type IkeTiming } from '../timing.js';
 import type { IkeConnectionEvents } from './events.js';
 import type { ConnectionState, ConnectionStatus, IkeSaStatus } from './status.js';
@@ -102,10 +102,20 @@ export class IkeConnection extends EventEmitter<IkeConnectionEvents> implements 
   /** CHILD SAs the data plane holds, and pending delayed removals. */
   readonly #installed = new Map<number, { timer: TimerHandle | undefined }>();
   readonly #childRecreate: { timer: TimerHandle | undefined } = { timer: undefined };
+  readonly #requeueTimers = new Set<TimerHandle>();
   readonly #cookieSecret: Buffer;
   #lastError: { code: string; reason: string; at: number } | undefined;
   readonly #drops: Partial<Record<DropReason, number>> = {};
-  readonly #counts = { retransmittedRequests: 0, cachedResponsesResent: 0, ikeSasEstablished: 0, ikeRekeys: 0, childRekeys: 0, reconnects: 0 };
+  readonly #counts = {
+    retransmittedRequests: 0,
+    cachedResponsesResent: 0,
+    ikeSasEstablished: 0,
+    ikeRekeys: 0,
+    childRekeys: 0,
+    childRekeyCollisions: 0,
+    ikeRekeyCollisions: 0,
+    reconnects: 0,
+  };
   #stopWaiters: (() => void)[] = [];
 
   constructor(options: IkeConnectionOptions) {
@@ -371,6 +381,11 @@ export class IkeConnection extends EventEmitter<IkeConnectionEvents> implements 
       this.countDrop(DropReason.SA_CLOSED);
       return;
     }
+    // Unauthenticated: a request that breaks the IKE_SA_INIT rules gets no answer at all.
+    if (!checkPayloadRules(ExchangeType.IKE_SA_INIT, false, message.payloads).ok) {
+      this.countDrop(DropReason.PAYLOAD_RULE);
+      return;
+    }
     const existing = [...this.#sas].find((c) => !c.originalInitiator && c.spiI.equals(message.header.spiI));
     if (existing) {
       existing.receiveInitRequest(message);
@@ -508,13 +523,38 @@ export class IkeConnection extends EventEmitter<IkeConnectionEvents> implements 
     else this.#counts.cachedResponsesResent += 1;
   }
 
+  countCollision(kind: 'child' | 'ike'): void {
+    if (kind === 'child') this.#counts.childRekeyCollisions += 1;
+    else this.#counts.ikeRekeyCollisions += 1;
+  }
+
   createIkeSa(params: IkeSaParams): IkeSa {
     const sa = new IkeSa(this, params);
     this.#sas.add(sa);
+    // An IKE SA born in a rekey that neither side ends up using (a collision whose loser never
+    // heard its answer, the old SA deleted under it) would linger for ever: sweep it.
+    sa.setTimer(2 * this.ctx.timing.rekeyedIkeSaLingerMs, () => {
+      if (sa === this.#current || sa.successor || sa.children.length > 0 || sa.state !== 'established') return;
+      this.#log.info({ sa: sa.describe() }, 'deleting an IKE SA nobody uses');
+      sa.queueTask(new IkeDeleteInitiator(sa, 'unused after a rekey collision', { retransmitTimeoutsMs: [this.ctx.timing.retransmitBaseMs * 2] }));
+    });
     return sa;
   }
 
-  ikeSaRekeyed(oldSa: IkeSa, newSa: IkeSa, options: { readonly weInitiated: boolean }): void {
+  ikeSaRekeyed(oldSa: IkeSa, replacement: IkeSa, options: { readonly weInitiated: boolean }): void {
+    // Colliding exchanges can resolve late: the chosen SA may have been rekeyed itself already,
+    // and an SA may be handed over twice. Follow the chain to the live end; never fork it.
+    let newSa = replacement;
+    while (newSa.successor) newSa = newSa.successor;
+    if (oldSa.successor) {
+      let end = oldSa.successor;
+      while (end.successor) end = end.successor;
+      end.children.push(...oldSa.children.splice(0));
+      return;
+    }
+    if (newSa === oldSa) return;
+    oldSa.successor = newSa;
+    newSa.collisionCandidateOf = undefined;
     this.#counts.ikeRekeys += 1;
     newSa.children.push(...oldSa.children.splice(0));
     const queued = oldSa.queue.splice(0);
@@ -537,12 +577,29 @@ export class IkeConnection extends EventEmitter<IkeConnectionEvents> implements 
       spiR: spiHex(newSa.spiR),
       initiatedByUs: options.weInitiated,
     });
+    if (!newSa.children.some((c) => c.isLive)) this.#scheduleChildRecreate();
     if (!options.weInitiated) {
       oldSa.setTimer(this.ctx.timing.rekeyedIkeSaLingerMs, () => {
         if (oldSa.state === 'rekeyed' && !oldSa.activeTask) oldSa.queueTask(new IkeDeleteInitiator(oldSa, 'peer never deleted the rekeyed IKE SA'));
       });
     }
     newSa.pump();
+  }
+
+  requeueLater(sa: IkeSa, task: InitiatorTask, afterMs: number): void {
+    const timer = this.ctx.clock.setTimer(afterMs, () => {
+      this.#requeueTimers.delete(timer);
+      if (this.#phase !== 'running') return;
+      if (sa.state === 'established') {
+        sa.queueTask(task, { front: true });
+        return;
+      }
+      const current = this.#current;
+      if (!current || current === sa || current.state !== 'established') return;
+      const moved = task.rebind?.(current);
+      if (moved) current.queueTask(moved, { front: true });
+    });
+    this.#requeueTimers.add(timer);
   }
 
   ikeRekeyLater(sa: IkeSa, afterMs: number): void {
@@ -620,7 +677,7 @@ export class IkeConnection extends EventEmitter<IkeConnectionEvents> implements 
     this.#log.info({ child: child.id, reason }, 'CHILD SA retired');
     if (holder && holder === this.#current && !holder.children.some((c) => c.isLive)) {
       this.#emit('child-down', { id: child.id, reason });
-      this.#scheduleChildRecreate(holder);
+      this.#scheduleChildRecreate();
     }
   }
 
@@ -673,13 +730,19 @@ export class IkeConnection extends EventEmitter<IkeConnectionEvents> implements 
     }
   }
 
-  #scheduleChildRecreate(sa: IkeSa): void {
+  /** An initiator keeps its tunnel's one CHILD SA: re-created when none is left (RFC 7296 §1.3.1). */
+  #scheduleChildRecreate(): void {
     if (this.#options.role !== 'initiator' || this.#phase !== 'running') return;
     this.#childRecreate.timer?.cancel();
     this.#childRecreate.timer = this.ctx.clock.setTimer(this.ctx.timing.childRecreateDelayMs, () => {
       this.#childRecreate.timer = undefined;
-      if (sa !== this.#current || sa.state !== 'established' || sa.children.some((c) => c.isLive)) return;
-      const pending = [sa.activeTask, ...sa.queue].some((t) => t instanceof ChildCreateInitiator);
+      const sa = this.#current;
+      if (!sa || this.#phase !== 'running' || sa.children.some((c) => c.isLive)) return;
+      if (sa.state !== 'established') {
+        this.#scheduleChildRecreate();
+        return;
+      }
+      const pending = [sa.activeTask, ...sa.queue].some((t) => t instanceof ChildCreateInitiator && t.rekeyed === undefined);
       if (!pending) sa.queueTask(new ChildCreateInitiator(sa));
     });
   }
@@ -799,6 +862,8 @@ export class IkeConnection extends EventEmitter<IkeConnectionEvents> implements 
     this.#cancelReconnect();
     this.#keepaliveTimer?.cancel();
     this.#childRecreate.timer?.cancel();
+    for (const timer of this.#requeueTimers) timer.cancel();
+    this.#requeueTimers.clear();
     this.#log.info('IKE connection stopped');
     const waiters = this.#stopWaiters;
     this.#stopWaiters = [];

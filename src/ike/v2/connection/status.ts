@@ -45,6 +45,8 @@ export interface ConnectionCounters {
   readonly ikeSasEstablished: number;
   readonly ikeRekeys: number;
   readonly childRekeys: number;
+  readonly childRekeyCollisions: number;
+  readonly ikeRekeyCollisions: number;
   readonly reconnects: number;
 }
 

@@ -80,6 +80,8 @@ export interface IkeSaHost {
   responderTaskFor(sa: IkeSa, request: InboundMessage): ResponderTask;
   countDrop(reason: DropReason): void;
   countRetransmission(kind: 'request' | 'cached-response'): void;
+  /** A rekey collision was resolved (RFC 7296 §2.8.1/§2.8.2). */
+  countCollision(kind: 'child' | 'ike'): void;
 
   allocateChildId(): number;
   /** A new CHILD SA on `sa`: recorded there and, with `install`, handed to the data plane. */
@@ -92,6 +94,11 @@ export interface IkeSaHost {
   createIkeSa(params: IkeSaParams): IkeSa;
   /** `newSa` replaces `oldSa`: CHILD SAs and queued tasks move over, `newSa` becomes current. */
   ikeSaRekeyed(oldSa: IkeSa, newSa: IkeSa, options: { readonly weInitiated: boolean }): void;
+  /**
+   * Runs `task` again after `afterMs` (TEMPORARY_FAILURE, RFC 7296 §2.25): on `sa` if it is
+   * still established then, else on the IKE SA that replaced it.
+   */
+  requeueLater(sa: IkeSa, task: InitiatorTask, afterMs: number): void;
   /** Schedules a new IKE SA rekey attempt later (after TEMPORARY_FAILURE or a failed rekey). */
   ikeRekeyLater(sa: IkeSa, afterMs: number): void;
 }
@@ -167,6 +174,13 @@ export class IkeSa {
   retransmissions = 0;
   /** Why the SA ended, once dead. */
   deathReason: IkeV2Error | undefined;
+  /** The IKE SA that took over this one's CHILD SAs after a rekey. */
+  successor: IkeSa | undefined;
+  /**
+   * Set on an IKE SA we created answering the peer's rekey while our own rekey of `this` was
+   * out (a collision not yet resolved): its CHILD SAs are still on the old SA.
+   */
+  collisionCandidateOf: IkeSa | undefined;
 
   #protection: SkProtection | undefined;
   #nextRequestId = 0;
@@ -406,7 +420,7 @@ export class IkeSa {
         this.queue.unshift(task);
         break;
       case 'requeue':
-        this.setTimer(result.afterMs, () => this.queueTask(task, { front: true }));
+        this.host.requeueLater(this, task, result.afterMs);
         break;
       case 'failed':
         this.#log.info({ task: task.name, code: result.error.code, reason: result.error.message }, 'exchange failed');

@@ -86,6 +86,8 @@ export class ChildCreateInitiator implements InitiatorTask {
   #invalidKeRounds = 0;
   /** The SA the peer created with its own colliding rekey of the same SA (we answered it). */
   #collision: ChildSa | undefined;
+  /** SPIs the peer deleted while this request was out, before we knew them (see process()). */
+  readonly #deletedUnknown = new Set<number>();
 
   constructor(sa: IkeSa, options: { readonly rekey?: ChildSa } = {}) {
     this.#sa = sa;
@@ -99,6 +101,15 @@ export class ChildCreateInitiator implements InitiatorTask {
 
   rebind(sa: IkeSa): InitiatorTask {
     return new ChildCreateInitiator(sa, this.rekeyed ? { rekey: this.rekeyed } : {});
+  }
+
+  /**
+   * The peer deleted an SA we do not know yet while this request is out: perhaps the one this
+   * exchange creates, deleted right after the peer answered, its answer still on the way
+   * (the case strongSwan's test_child_rekey.c leaves as a FIXME).
+   */
+  noteUnknownDelete(spi: number): void {
+    this.#deletedUnknown.add(spi);
   }
 
   /** The responder half saw the peer rekey the same SA while this request is out (§2.8.1). */
@@ -118,6 +129,8 @@ export class ChildCreateInitiator implements InitiatorTask {
     const sa = this.#sa;
     const old = this.rekeyed;
     this.#started = true;
+    this.#collision = undefined;
+    this.#deletedUnknown.clear();
     if (old) old.state = 'rekeying';
     this.#spiIn ??= newChildSpi(sa);
     this.#nonce = sa.ctx.random.bytes(NONCE_LENGTH);
@@ -136,10 +149,20 @@ export class ChildCreateInitiator implements InitiatorTask {
     this.#restoreOld();
   }
 
+  /**
+   * Our exchange did not produce an SA. Without a collision the old SA is simply ours again;
+   * with one, the peer's colliding rekey (which we answered) replaced it and the peer will
+   * delete it.
+   */
   #restoreOld(): void {
     const old = this.rekeyed;
-    if (old && old.state === 'rekeying') old.state = 'installed';
+    if (old && old.state === 'rekeying') old.state = this.#collisionStands() ? 'rekeyed' : 'installed';
     this.#started = false;
+  }
+
+  #collisionStands(): boolean {
+    const peerChild = this.#collision;
+    return peerChild !== undefined && peerChild.state !== 'deleted' && this.#sa.children.includes(peerChild);
   }
 
   process(response: InboundMessage): TaskResult {
@@ -165,6 +188,15 @@ export class ChildCreateInitiator implements InitiatorTask {
         throw e;
       }
     }
+    if (this.#deletedUnknown.has(spi.readUInt32BE(0))) {
+      // The peer deleted this SA before its answer reached us: it never comes to life here.
+      sa.log.info('the new CHILD SA was deleted by the peer before its answer arrived');
+      if (old && sa.children.includes(old) && old.state === 'rekeying') {
+        old.state = 'deleting';
+        sa.queueTask(new ChildDeleteInitiator(sa, old, 'rekeyed', { graceMs: sa.ctx.timing.rekeyedInboundGraceMs }), { front: true });
+      }
+      return DONE;
+    }
     const child = new ChildSa({
       id: sa.host.allocateChildId(),
       spiIn: (this.#spiIn as Buffer).readUInt32BE(0),
@@ -188,6 +220,7 @@ export class ChildCreateInitiator implements InitiatorTask {
       return DONE;
     }
     const peerChild = this.#collision;
+    if (peerChild) sa.host.countCollision('child');
     if (peerChild && ourExchangeLoses([child.nonceI, child.nonceR], [peerChild.nonceI, peerChild.nonceR])) {
       // Ours holds the lowest nonce: redundant, we delete it; the peer deletes the old one.
       sa.log.info({ child: child.id, survivor: peerChild.id }, 'CHILD rekey collision lost: deleting our redundant SA');
@@ -216,9 +249,11 @@ export class ChildCreateInitiator implements InitiatorTask {
     const sa = this.#sa;
     const old = this.rekeyed;
     switch (notifyType) {
-      case NotifyType.TEMPORARY_FAILURE:
+      case NotifyType.TEMPORARY_FAILURE: {
+        const replacedByPeer = this.#collisionStands();
         this.#restoreOld();
-        return { status: 'requeue', afterMs: temporaryFailureDelayMs(sa) };
+        return replacedByPeer ? DONE : { status: 'requeue', afterMs: temporaryFailureDelayMs(sa) };
+      }
       case NotifyType.CHILD_SA_NOT_FOUND:
         this.#restoreOld();
         // §2.25: silently forget it; the connection creates a new one if none is left.
@@ -235,10 +270,12 @@ export class ChildCreateInitiator implements InitiatorTask {
         if (old) sa.host.childRekeyLater(old, sa.ctx.timing.rekeyRetryMs);
         return this.#failed(new NoProposalChosenError(`peer wants PFS group ${wanted ?? '?'}, which we do not offer`));
       }
-      default:
+      default: {
+        const replacedByPeer = this.#collisionStands();
         this.#restoreOld();
-        if (old) sa.host.childRekeyLater(old, sa.ctx.timing.rekeyRetryMs);
+        if (old && !replacedByPeer) sa.host.childRekeyLater(old, sa.ctx.timing.rekeyRetryMs);
         return this.#failed(new PeerErrorNotifyError('CREATE_CHILD_SA', notifyType));
+      }
     }
   }
 
@@ -281,7 +318,9 @@ export class CreateChildResponder implements ResponderTask {
   #child(request: InboundMessage): Payload[] {
     const sa = this.#sa;
     const active = sa.activeTask;
-    if (sa.state !== 'established' || active?.name === 'IKE_REKEY' || active?.name === 'IKE_DELETE') {
+    // Not while the IKE SA itself is being rekeyed or closed, nor on a new IKE SA whose rekey
+    // collision is not resolved yet (its CHILD SAs still sit on the old one).
+    if (sa.state !== 'established' || sa.collisionCandidateOf || active?.name === 'IKE_REKEY' || active?.name === 'IKE_DELETE') {
       return [notify(NotifyType.TEMPORARY_FAILURE)];
     }
     const rekeyNotify = findNotify(request.payloads, NotifyType.REKEY_SA);
@@ -290,6 +329,10 @@ export class CreateChildResponder implements ResponderTask {
     if (rekeyNotify) {
       const spi = rekeyNotify.spi.length === 4 ? rekeyNotify.spi.readUInt32BE(0) : -1;
       old = sa.children.find((c) => c.spiOut === spi && c.state !== 'deleted');
+      if (!old && active instanceof ChildCreateInitiator) {
+        // Perhaps the SA our own request is creating, its answer still on the way: not "not found".
+        return [notify(NotifyType.TEMPORARY_FAILURE)];
+      }
       if (!old || rekeyNotify.protocolId !== ProtocolId.ESP) {
         return [notify(NotifyType.CHILD_SA_NOT_FOUND, Buffer.alloc(0), { protocolId: rekeyNotify.protocolId, spi: rekeyNotify.spi })];
       }

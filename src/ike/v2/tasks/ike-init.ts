@@ -189,7 +189,7 @@ export class IkeInitResponder implements ResponderTask {
     const nonce = firstOf(request.payloads, 'Nonce') as NoncePayload;
     const ke = firstOf(request.payloads, 'KE');
     const saPayload = firstOf(request.payloads, 'SA');
-    if (!ke || !saPayload) return this.#refuse(notify(NotifyType.INVALID_SYNTAX));
+    if (!ke || !saPayload) return this.#refuse(notify(NotifyType.NO_PROPOSAL_CHOSEN)); // unreachable after the rules check
 
     if (this.#cookies.required()) {
       const expected = this.#cookies.cookieFor(nonce.nonce, request.remote.address, request.header.spiI);

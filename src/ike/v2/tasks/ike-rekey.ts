@@ -103,6 +103,8 @@ export class IkeRekeyInitiator implements InitiatorTask {
 
   build(): Payload[] {
     const sa = this.#sa;
+    this.#collision = undefined;
+    this.#oldDeletedByPeer = false;
     this.#spi ??= newIkeSpi(sa);
     this.#nonce = sa.ctx.random.bytes(NONCE_LENGTH);
     this.#dh = DhKeyPair.generate(this.#group);
@@ -146,13 +148,14 @@ export class IkeRekeyInitiator implements InitiatorTask {
       established: { suite, keys, nonceI: this.#nonce, nonceR: nonce.nonce },
     });
     const peerSa = this.#collision?.isAlive ? this.#collision : undefined;
+    if (this.#collision) sa.host.countCollision('ike');
     const weLose =
       this.#oldDeletedByPeer ||
       (peerSa !== undefined && ourExchangeLoses([this.#nonce, nonce.nonce], [peerSa.nonceI as Buffer, peerSa.nonceR as Buffer]));
     if (weLose) {
       sa.log.info('IKE rekey collision lost: deleting our redundant IKE SA');
       newSa.queueTask(new IkeDeleteInitiator(newSa, 'redundant after an IKE rekey collision'));
-      if (peerSa && sa.children.length > 0) sa.host.ikeSaRekeyed(sa, peerSa, { weInitiated: false });
+      if (peerSa && sa.state === 'established') sa.host.ikeSaRekeyed(sa, peerSa, { weInitiated: false });
       if (this.#oldDeletedByPeer) sa.die(new PeerDeletedError());
       return DONE;
     }
@@ -164,6 +167,7 @@ export class IkeRekeyInitiator implements InitiatorTask {
 
   #handleError(notifyType: number, response: InboundMessage): TaskResult {
     const sa = this.#sa;
+    if (notifyType !== NotifyType.INVALID_KE_PAYLOAD && this.#adoptPeerRekey()) return DONE;
     switch (notifyType) {
       case NotifyType.TEMPORARY_FAILURE:
         return { status: 'requeue', afterMs: retryDelayMs(sa) };
@@ -180,7 +184,27 @@ export class IkeRekeyInitiator implements InitiatorTask {
     }
   }
 
+  /**
+   * Our rekey produced nothing, but we answered the peer's colliding one: that one stands
+   * (there is no collision left to resolve) and the CHILD SAs move to it.
+   */
+  #adoptPeerRekey(): boolean {
+    const sa = this.#sa;
+    const peerSa = this.#collision;
+    if (!peerSa?.isAlive || (sa.state !== 'established' && !this.#oldDeletedByPeer)) return false;
+    sa.host.ikeSaRekeyed(sa, peerSa, { weInitiated: false });
+    if (this.#oldDeletedByPeer) sa.die(new PeerDeletedError());
+    return true;
+  }
+
+  abandon(): void {
+    // The old SA died with our request out; a colliding rekey we answered still stands.
+    const peerSa = this.#collision;
+    if (peerSa?.isAlive && this.#sa.children.length > 0) this.#sa.host.ikeSaRekeyed(this.#sa, peerSa, { weInitiated: false });
+  }
+
   #failed(error: IkeV2Error): TaskResult {
+    if (this.#adoptPeerRekey()) return DONE;
     const sa = this.#sa;
     if (sa.state === 'established') sa.host.ikeRekeyLater(sa, sa.ctx.timing.rekeyRetryMs);
     return { status: 'failed', error, fatal: false };
@@ -191,7 +215,7 @@ export class IkeRekeyInitiator implements InitiatorTask {
 export function respondToIkeRekey(sa: IkeSa, request: InboundMessage): { answer: Payload[]; after?: () => void } {
   const refuse = (type: number, data?: Buffer): { answer: Payload[] } => ({ answer: [notify(type, data)] });
   const active = sa.activeTask;
-  if (sa.state !== 'established' || active?.name === 'IKE_DELETE' || (active && CHILD_TASKS.has(active.name))) {
+  if (sa.state !== 'established' || sa.collisionCandidateOf || active?.name === 'IKE_DELETE' || (active && CHILD_TASKS.has(active.name))) {
     return refuse(NotifyType.TEMPORARY_FAILURE);
   }
   const collidingTask = active instanceof IkeRekeyInitiator ? active : undefined;
@@ -233,6 +257,7 @@ export function respondToIkeRekey(sa: IkeSa, request: InboundMessage): { answer:
     after: () => {
       if (collidingTask && sa.activeTask === collidingTask) {
         collidingTask.recordCollision(newSa);
+        newSa.collisionCandidateOf = sa;
         return;
       }
       sa.host.ikeSaRekeyed(sa, newSa, { weInitiated: false });

@@ -19,6 +19,7 @@ import type { ChildSa } from '../sa/child-sa.js';
 import type { IkeSa } from '../sa/ike-sa.js';
 import { allOf, findNotify, firstErrorNotify, type InboundMessage } from '../sa/payload-helpers.js';
 import { dpdTimeouts } from '../timing.js';
+import { ChildCreateInitiator } from './child-create.js';
 import { deletePayloadFor } from './child-delete.js';
 import { IkeRekeyInitiator } from './ike-rekey.js';
 import { DONE, type InitiatorTask, type ResponderTask, type TaskResult } from './task.js';
@@ -65,8 +66,14 @@ export class InformationalResponder implements ResponderTask {
       if (payload.protocolId !== ProtocolId.ESP) continue;
       for (const spiBytes of payload.spis) {
         const spi = spiBytes.readUInt32BE(0);
-        const child = sa.children.find((c) => c.spiOut === spi && c.state !== 'deleted');
-        if (!child || retire.includes(child)) continue;
+        const holders = sa.collisionCandidateOf ? [sa, sa.collisionCandidateOf] : [sa];
+        const child = holders.flatMap((h) => h.children).find((c) => c.spiOut === spi && c.state !== 'deleted');
+        if (!child) {
+          const creating = sa.activeTask;
+          if (creating instanceof ChildCreateInitiator) creating.noteUnknownDelete(spi);
+          continue;
+        }
+        if (retire.includes(child)) continue;
         retire.push(child);
         if (child.state !== 'deleting') closed.push(child); // §2.25.1: no D for an SA we were closing
       }
@@ -75,7 +82,7 @@ export class InformationalResponder implements ResponderTask {
     const failure = firstErrorNotify(request.payloads);
     this.#after = () => {
       for (const child of retire) {
-        const others = sa.children.some((c) => c !== child && c.isLive);
+        const others = [sa, ...(sa.collisionCandidateOf ? [sa.collisionCandidateOf] : [])].some((h) => h.children.some((c) => c !== child && c.isLive));
         const graceMs = others ? sa.ctx.timing.rekeyedInboundGraceMs : 0;
         if (child.state !== 'deleted') sa.host.childRetired(sa, child, 'deleted by the peer', { graceMs });
       }
@@ -109,7 +116,7 @@ export class InformationalResponder implements ResponderTask {
     const sa = this.#sa;
     const rekey = sa.activeTask instanceof IkeRekeyInitiator ? sa.activeTask : undefined;
     const winner = rekey?.collision;
-    if (rekey && winner?.isAlive) {
+    if (rekey && winner?.isAlive && !sa.successor) {
       // The peer won a rekey collision and closed the old SA before our answer arrived: its
       // new SA takes the CHILD SAs; the old one lingers only to receive that answer.
       rekey.oldSaDeletedByPeer();

@@ -19,8 +19,7 @@ describe('NAT-T port classification (RFC 3948)', () => {
 
 describe('IkeDemux', () => {
   it('delivers each peer only its own datagrams, strips the marker, counts the rest', () => {
-    const sent: { local: Endpoint; remote: Endpoint; payload: Buffer }[] = [];
-    const demux = new IkeDemux((local, remote, payload) => sent.push({ local, remote, payload }));
+    const demux = new IkeDemux({ sendIke: () => {}, sendNatKeepalive: () => {} });
     const got: IkeDatagram[] = [];
     demux.view(peerA.address).onDatagram((d) => got.push(d));
     demux.receiveRaw(local4500, peerA, Buffer.from([0, 0, 0, 0, 9, 9]));
@@ -32,14 +31,18 @@ describe('IkeDemux', () => {
     expect(demux.counters).toMatchObject({ natKeepalivesReceived: 1, espWithoutDataplane: 1, unknownPeer: 1, received: 3 });
   });
 
-  it('prepends the non-ESP marker on 4500 only', () => {
-    const sent: Buffer[] = [];
-    const demux = new IkeDemux((_l, _r, payload) => sent.push(payload));
+  it('hands IKE messages and keepalives to the carrier unframed, with the port that picks the socket', () => {
+    const sent: string[] = [];
+    const demux = new IkeDemux({
+      sendIke: (local, _remote, message) => sent.push(`ike:${local.port}:${message.toString('hex')}`),
+      sendNatKeepalive: (local) => sent.push(`keepalive:${local.port}`),
+    });
     const view = demux.view(peerA.address);
     view.send(local500, peerA, Buffer.from([7]));
     view.send(local4500, peerA, Buffer.from([7]));
     view.sendNatKeepalive(local4500, peerA);
-    expect(sent.map((b) => [...b])).toEqual([[7], [0, 0, 0, 0, 7], [0xff]]);
+    expect(sent).toEqual(['ike:500:07', 'ike:4500:07', 'keepalive:4500']);
+    expect(demux.counters.sent).toBe(2);
   });
 });
 

@@ -90,6 +90,8 @@ export class FakeNetwork {
   readonly queue: InFlightDatagram[] = [];
   delivered = 0;
   dropped = 0;
+  /** Drops every datagram this returns true for (one direction, one exchange, …). */
+  dropIf: ((datagram: InFlightDatagram) => boolean) | undefined;
 
   constructor(clock: FakeClock, options: NetworkOptions = {}) {
     this.clock = clock;
@@ -132,7 +134,7 @@ export class FakeNetwork {
   route(original: InFlightDatagram): void {
     const nat = this.#nats.find((n) => n.inside === original.from.address);
     const datagram = nat ? { ...original, from: { address: nat.outside, port: original.from.port + nat.portOffset } } : original;
-    if (this.#down.has(datagram.from.address) || this.#down.has(datagram.to.address)) {
+    if (this.#down.has(datagram.from.address) || this.#down.has(datagram.to.address) || this.dropIf?.(datagram)) {
       this.dropped += 1;
       return;
     }

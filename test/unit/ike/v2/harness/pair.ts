@@ -87,7 +87,9 @@ export class Pair {
   constructor(options: PairOptions = {}) {
     const seed = options.seed ?? 1;
     this.net = new FakeNetwork(this.clock, { seed, ...options.network });
-    const logger = createLogger({ level: (process.env.CGWD_TEST_LOG as 'debug' | undefined) ?? 'silent' });
+    const level = (process.env.CGWD_TEST_LOG as 'debug' | undefined) ?? 'silent';
+    // With CGWD_TEST_LOG=debug|info the log lines go to the console, stamped with fake time.
+    const logger = createLogger({ level, output: { write: (line: string) => console.log(`${this.clock.now()} ${line.trim()}`) } });
     const build = (name: 'cgw' | 'aws', publicAddress: string, peerAddress: string, peerOptions: PeerOptions = {}, defaultRole: 'initiator' | 'responder') => {
       const address = peerOptions.address ?? publicAddress;
       const random = new SeededRandom(seed * 31 + (name === 'cgw' ? 1 : 2));
@@ -142,6 +144,22 @@ export class Pair {
   }
 }
 
+/**
+ * Advances time in small steps until both data planes hold exactly one SA and those mirror
+ * each other (a replaced SA lingers for its grace period, so "right now" may show two) and no
+ * exchange is in flight on the current IKE SAs.
+ */
+export function settle(pair: Pair, limitMs = 60_000): void {
+  for (let waited = 0; waited <= limitMs; waited += 100) {
+    const a = pair.cgw.sink.list;
+    const b = pair.aws.sink.list;
+    const idle = [pair.cgw, pair.aws].every((p) => p.connection.status().ikeSas.every((sa) => !sa.current || sa.activeTask === undefined));
+    if (idle && a.length === 1 && b.length === 1 && a[0]?.spiIn === b[0]?.spiOut && a[0]?.spiOut === b[0]?.spiIn) return;
+    pair.clock.advance(100);
+  }
+  throw new Error(`no single mirrored CHILD SA pair within ${limitMs} ms: cgw [${pair.cgw.sink.list.map((s) => s.id)}], aws [${pair.aws.sink.list.map((s) => s.id)}]`);
+}
+
 /** Both sides hold exactly one CHILD SA and they mirror each other (SPIs and keys swapped). */
 export function expectMirrored(pair: Pair): { cgw: ChildSaInstall; aws: ChildSaInstall } {
   const cgw = pair.cgw.sink.only();
@@ -162,16 +180,33 @@ export function expectMirrored(pair: Pair): { cgw: ChildSaInstall; aws: ChildSaI
   return { cgw, aws };
 }
 
-/** The IKE keys both sides logged for the current IKE SA are the same. */
+/** Request/response message IDs agree across the two current IKE SAs (RFC 7296 §2.2). */
+export function expectWindowsInSync(pair: Pair): void {
+  const a = pair.cgw.connection.status().ikeSas.find((s) => s.current);
+  const b = pair.aws.connection.status().ikeSas.find((s) => s.current);
+  expect(a && b, 'both sides have a current IKE SA').toBeTruthy();
+  if (!a || !b) return;
+  expect(a.spiI).toBe(b.spiI);
+  expect(a.activeTask).toBeUndefined();
+  expect(b.activeTask).toBeUndefined();
+  expect(a.nextRequestId).toBe(b.expectedRequestId);
+  expect(b.nextRequestId).toBe(a.expectedRequestId);
+}
+
+/** Both sides derived the same keys for their current IKE SA (the same SA on both sides). */
 export function expectSameIkeKeys(pair: Pair): void {
-  const last = (peer: Peer) => [...peer.keylog].reverse().find((e): e is Extract<KeylogEntry, { kind: 'ike' }> => e.kind === 'ike');
-  const a = last(pair.cgw);
-  const b = last(pair.aws);
-  expect(a && b).toBeTruthy();
+  const current = (peer: Peer) => {
+    const sa = peer.connection.status().ikeSas.find((s) => s.current);
+    return [...peer.keylog].reverse().find((e): e is Extract<KeylogEntry, { kind: 'ike' }> => e.kind === 'ike' && e.spiI === sa?.spiI && e.spiR === sa?.spiR);
+  };
+  const a = current(pair.cgw);
+  const b = current(pair.aws);
+  expect(a && b, 'both sides have a current IKE SA with logged keys').toBeTruthy();
   if (!a || !b) return;
   expect(a.spiI).toBe(b.spiI);
   expect(a.spiR).toBe(b.spiR);
   expect(a.suite).toEqual(b.suite);
+  expect(a.originalInitiator).not.toBe(b.originalInitiator);
   for (const key of ['skD', 'skAi', 'skAr', 'skEi', 'skEr', 'skPi', 'skPr'] as const) {
     expect(a.keys[key].equals(b.keys[key]), key).toBe(true);
   }

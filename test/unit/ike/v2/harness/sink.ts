@@ -8,6 +8,8 @@ export type SinkEvent =
 export class RecordingSink implements ChildSaSink {
   readonly installed = new Map<number, ChildSaInstall>();
   readonly events: SinkEvent[] = [];
+  /** Every SA ever installed, in order. */
+  readonly history: ChildSaInstall[] = [];
   /** The SA outbound traffic would use: the most recently installed one still present. */
   outbound: number | undefined;
   readonly #now: () => number;
@@ -19,6 +21,7 @@ export class RecordingSink implements ChildSaSink {
   installChildSa(sa: ChildSaInstall): void {
     if (this.installed.has(sa.id)) throw new Error(`CHILD SA ${sa.id} installed twice`);
     this.installed.set(sa.id, sa);
+    this.history.push(sa);
     this.outbound = sa.id;
     this.events.push({ kind: 'install', id: sa.id, at: this.#now() });
   }

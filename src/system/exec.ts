@@ -1,18 +1,18 @@
 /**
- * Running the system tools the lab drives (ip, nft, charon, swanctl, bird,
- * birdc, ping) with a time limit and typed failures. Nothing here uses a
+ * Running system tools (ip, nft, ping; in the lab also charon, swanctl, bird,
+ * birdc) with a time limit and typed failures. Nothing here uses a
  * shell except where a tool must be started through one (charon's /run mount).
  */
 import { execFile, spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { CgwdError } from '../errors.js';
 
-export class LabCommandError extends CgwdError {
+export class CommandError extends CgwdError {
   readonly command: string;
   readonly exitCode: number | null;
   readonly stderr: string;
   constructor(command: string, exitCode: number | null, stderr: string) {
-    super('LAB_COMMAND_FAILED', `${command} failed (exit ${exitCode ?? 'signal'}): ${stderr.trim().slice(0, 500)}`);
+    super('COMMAND_FAILED', `${command} failed (exit ${exitCode ?? 'signal'}): ${stderr.trim().slice(0, 500)}`);
     this.command = command;
     this.exitCode = exitCode;
     this.stderr = stderr;
@@ -32,10 +32,10 @@ export function runCommand(file: string, args: readonly string[], timeoutMs = 30
       if (error && typeof error.code !== 'number') {
         // Spawn failure (ENOENT) or killed by the timeout.
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-          reject(new CgwdError('LAB_TOOL_MISSING', `${file} is not installed`));
+          reject(new CgwdError('TOOL_MISSING', `${file} is not installed`));
           return;
         }
-        reject(new LabCommandError([file, ...args].join(' '), null, `${stderr}${error.killed ? ' (timed out)' : ''}`));
+        reject(new CommandError([file, ...args].join(' '), null, `${stderr}${error.killed ? ' (timed out)' : ''}`));
         return;
       }
       resolve({ stdout, stderr, code: error ? Number(error.code) : 0 });
@@ -43,10 +43,10 @@ export function runCommand(file: string, args: readonly string[], timeoutMs = 30
   });
 }
 
-/** Runs a command and throws LabCommandError unless it exits 0. */
+/** Runs a command and throws CommandError unless it exits 0. */
 export async function run(file: string, args: readonly string[], timeoutMs?: number): Promise<string> {
   const result = await runCommand(file, args, timeoutMs);
-  if (result.code !== 0) throw new LabCommandError([file, ...args].join(' '), result.code, result.stderr || result.stdout);
+  if (result.code !== 0) throw new CommandError([file, ...args].join(' '), result.code, result.stderr || result.stdout);
   return result.stdout;
 }
 
@@ -77,7 +77,7 @@ export function spawnDaemonIn(ns: string, argv: readonly string[], logFile: stri
       stdio: ['ignore', fd, fd],
       env: { ...process.env, ...env },
     });
-    if (child.pid === undefined) throw new CgwdError('LAB_SPAWN_FAILED', `could not start ${argv[0] ?? '?'} in ${ns}`);
+    if (child.pid === undefined) throw new CgwdError('SPAWN_FAILED', `could not start ${argv[0] ?? '?'} in ${ns}`);
     child.unref();
     return child.pid;
   } finally {
@@ -131,7 +131,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     }
     if (Date.now() >= deadline) {
       const detail = lastError instanceof Error ? `: ${lastError.message}` : '';
-      throw new CgwdError('LAB_TIMEOUT', `timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
+      throw new CgwdError('TIMEOUT', `timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
     }
     await sleep(intervalMs);
   }

@@ -1,0 +1,83 @@
+/**
+ * `cgwd up` (run the gateway) and `cgwd status` (ask the running one).
+ */
+import net from 'node:net';
+import { Option, type Command } from 'commander';
+import { Daemon } from '../daemon/daemon.js';
+import { renderStatus, type DaemonStatus } from '../daemon/status.js';
+import { CgwdError } from '../errors.js';
+import type { Logger } from '../log/index.js';
+import { SETTINGS_DEFAULTS } from '../config/index.js';
+import { EXIT, type CliIo, type ExitCode } from './io.js';
+import { loadInputs } from './load-inputs.js';
+import { addInputOptions, addSettingsOptions, type InputOptions } from './settings-options.js';
+import { addTimingOptions, timingFrom, type TimingFlags } from './timing-options.js';
+
+interface UpOptions extends InputOptions, TimingFlags {
+  role: 'customer' | 'aws';
+}
+
+export function registerUpCommand(program: Command, io: CliIo, loggerFor: (command: Command) => Logger, setExit: (code: ExitCode) => void): void {
+  const up = program
+    .command('up')
+    .summary('run the customer gateway: both tunnels, keepalives, failover')
+    .description(
+      'Run this host as the customer gateway of the VPN connection until stopped: IKE with both AWS endpoints, ESP through ' +
+        'one TUN interface per tunnel (cgw-t1, cgw-t2) carrying the tunnel inside address, keepalive pings so idle tunnels stay ' +
+        'up, and for static routing the VPC prefixes (--static-route) through the healthy tunnel, tunnel 1 preferred. ' +
+        'Needs root (CAP_NET_ADMIN) for the TUN interfaces and routes. SIGINT/SIGTERM: delete the SAs at AWS, remove interfaces ' +
+        'and routes, exit 0. Logs are JSON lines on stdout.',
+    );
+  addTimingOptions(addSettingsOptions(addInputOptions(up)))
+    .addOption(new Option('--role <role>', 'customer (default), or aws: play the AWS end of the same file (a lab peer that needs no AWS account)').choices(['customer', 'aws']).default('customer'))
+    .action(async (options: UpOptions, cmd: Command) => {
+      const log = loggerFor(cmd);
+      const { config, settings } = loadInputs(options, log);
+      const daemon = await Daemon.start({ config, settings, role: options.role, logger: log, timing: timingFrom(options) });
+      log.info({ connection: config.connectionId, role: options.role }, 'cgwd up');
+      io.stdout.write(`cgwd up: ${config.connectionId}, tunnels on ${[...daemon.tunnels.values()].map((t) => t.ifname).join(', ')}; status: cgwd status\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      log.info('stopping: deleting SAs at the peer, removing interfaces and routes');
+      await daemon.stop();
+      setExit(EXIT.ok);
+    });
+
+  program
+    .command('status')
+    .summary('show the running gateway: IKE SA, CHILD SA, keepalive, routes, counters per tunnel')
+    .description('Ask the running cgwd (over its control socket) for the state of each tunnel, in the order of AWS troubleshooting: IKE SA, CHILD SA (SPIs, suite, age, next rekey), keepalive (RTT, loss), routes; then traffic and drop counters.')
+    .option('--control-socket <path>', `the daemon's control socket (default ${SETTINGS_DEFAULTS.controlSocket})`)
+    .option('--json', 'machine-readable JSON')
+    .action(async (options: { controlSocket?: string; json?: boolean }) => {
+      const status = await queryStatus(options.controlSocket ?? SETTINGS_DEFAULTS.controlSocket);
+      io.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
+      setExit(EXIT.ok);
+    });
+}
+
+export function queryStatus(socketPath: string, timeoutMs = 5000): Promise<DaemonStatus> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const socket = net.connect(socketPath);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new CgwdError('STATUS_TIMEOUT', `no answer from cgwd on ${socketPath}`));
+    }, timeoutMs);
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new CgwdError('STATUS_UNREACHABLE', `cgwd is not running (cannot connect to ${socketPath}: ${error.message})`));
+    });
+    socket.on('end', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(text) as DaemonStatus);
+      } catch {
+        reject(new CgwdError('STATUS_MALFORMED', `unreadable answer from ${socketPath}`));
+      }
+    });
+  });
+}

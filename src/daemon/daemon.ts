@@ -1,0 +1,254 @@
+/**
+ * `cgwd up`: one VPN connection, both tunnels, for ever.
+ *
+ * Start order (each step needs the one before):
+ *   1. remove what a crashed run left: routes tagged with cgwd's protocol, our TUNs;
+ *   2. the data plane: its packet thread, the UDP 4500 socket, one TUN per tunnel
+ *      carrying the tunnel's inside address;
+ *   3. IKE: UDP 500 in Node, UDP 4500 through the data plane (non-ESP marker), one
+ *      IkeConnection per tunnel whose CHILD SAs go straight into the data plane;
+ *   4. per tunnel a keepalive ping through its TUN (health, RTT, loss);
+ *   5. routing: static prefixes through the healthy preferred tunnel (BGP later);
+ *   6. the control socket for `cgwd status`.
+ * Stop (SIGINT/SIGTERM) reverses it: DELETE at the peer, routes removed, TUNs
+ * closed, socket removed.
+ */
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Settings, TunnelConfig, VpnConfig } from '../config/index.js';
+import { maxInnerPacket } from '../dataplane/mtu.js';
+import { Dataplane } from '../dataplane/index.js';
+import type { ChildSaInstall, ChildSaSink, Endpoint } from '../ike/runtime.js';
+import { IKE_PORT, IkeDemux, NAT_T_PORT, UdpIkeSockets, type IkeCarrier } from '../ike/transport/udp.js';
+import type { IkeTiming } from '../ike/v2/index.js';
+import { flushOwnedRoutes } from '../routing/kernel-routes.js';
+import { StaticFailover } from '../routing/static-failover.js';
+import { runCommand } from '../system/exec.js';
+import { Keepalive } from '../tunnel/keepalive.js';
+import { IkePair, resolveBindAddress, type TunnelIndex } from '../tunnel/ike-pair.js';
+import { buildStatus, type DaemonStatus } from './status.js';
+
+export interface DaemonOptions {
+  config: VpnConfig;
+  settings: Settings;
+  /** customer: the on-prem end (initiator); aws: the AWS end of the same file (responder, lab peer). */
+  role: 'customer' | 'aws';
+  logger: Logger;
+  timing?: Partial<IkeTiming>;
+  /** UDP port for ESP/NAT-T (tests); IKE also uses 500. */
+  natTPort?: number;
+}
+
+export interface TunnelRuntime {
+  index: TunnelIndex;
+  config: TunnelConfig;
+  ifname: string;
+  localInside: string;
+  peerInside: string;
+  keepalive: Keepalive;
+  children: Map<number, ChildSaInstall>;
+  mtu: number;
+}
+
+/** A TUN MTU every suite fits before one is negotiated (CBC + SHA2-512 over NAT-T: 1406). */
+const INITIAL_MTU = 1406;
+
+export class Daemon {
+  readonly tunnels = new Map<TunnelIndex, TunnelRuntime>();
+  readonly startedAt = Date.now();
+  private ike!: IkePair;
+  private ikeSockets!: UdpIkeSockets;
+  private failover: StaticFailover | undefined;
+  private control: net.Server | undefined;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly options: DaemonOptions,
+    readonly dataplane: Dataplane,
+  ) {}
+
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const { config, settings, logger } = options;
+    const asAws = options.role === 'aws';
+    const stale = await flushOwnedRoutes();
+    for (const ifname of settings.interfaces) {
+      const r = await runCommand('ip', ['link', 'del', ifname]);
+      if (r.code === 0) logger.warn({ ifname }, 'removed a stale tunnel interface of an earlier run');
+    }
+    if (stale > 0) logger.warn({ routes: stale }, 'removed stale routes of an earlier run');
+
+    const role = asAws ? 'responder' : 'initiator';
+    const bindAddress = resolveBindAddress(settings, config, role);
+    const dataplane = Dataplane.open({ local: { address: bindAddress, port: options.natTPort ?? 4500 } });
+    const daemon = new Daemon(options, dataplane);
+    try {
+      await daemon.startTunnels(bindAddress);
+    } catch (error) {
+      await daemon.stop();
+      throw error;
+    }
+    return daemon;
+  }
+
+  private async startTunnels(bindAddress: string): Promise<void> {
+    const { config, settings, logger } = this.options;
+    const asAws = this.options.role === 'aws';
+    for (const tunnel of config.tunnels) {
+      const ifname = settings.interfaces[tunnel.index - 1] ?? `cgw-t${tunnel.index}`;
+      const prefixLength = Number(tunnel.insideCidr.split('/')[1] ?? 30);
+      const localInside = asAws ? tunnel.aws.insideAddress : tunnel.customer.insideAddress;
+      const peerInside = asAws ? tunnel.customer.insideAddress : tunnel.aws.insideAddress;
+      this.dataplane.addTunnel({
+        tunnel: tunnel.index,
+        ifname,
+        mtu: INITIAL_MTU,
+        address: `${localInside}/${prefixLength}`,
+        peer: peerInside,
+        tcpMss: tunnel.ipsec.tcpMss,
+        clearDf: tunnel.ipsec.clearDf,
+        fragmentBeforeEncryption: tunnel.ipsec.fragmentBeforeEncryption,
+      });
+      const keepalive = new Keepalive({ ifname, target: settings.keepalive.target ?? peerInside, intervalSeconds: settings.keepalive.intervalSeconds });
+      this.tunnels.set(tunnel.index, { index: tunnel.index, config: tunnel, ifname, localInside, peerInside, keepalive, children: new Map(), mtu: INITIAL_MTU });
+      logger.info({ tunnel: tunnel.index, ifname, address: `${localInside}/${prefixLength}` }, 'tunnel interface up');
+    }
+
+    // IKE on 500 through a Node socket, on 4500 through the data plane's socket; one demultiplexer for both.
+    const dataplane = this.dataplane;
+    let sockets: UdpIkeSockets | undefined;
+    const carrier: IkeCarrier = {
+      sendIke: (local: Endpoint, remote: Endpoint, message: Buffer) => {
+        if (local.port === IKE_PORT) sockets?.sendIke(local, remote, message);
+        else dataplane.sendIke(remote, message);
+      },
+      sendNatKeepalive: (_local: Endpoint, remote: Endpoint) => {
+        dataplane.sendNatKeepalive(remote);
+      },
+    };
+    const demux = new IkeDemux(carrier);
+    sockets = await UdpIkeSockets.open({ bindAddress, bindNatT: false, demux });
+    this.ikeSockets = sockets;
+    dataplane.onIkeDatagram((d) => demux.deliver({ local: { address: d.local.address, port: NAT_T_PORT }, remote: d.remote, data: d.data }));
+    dataplane.on('error', (error) => logger.error({ err: error.message }, 'data plane error'));
+
+    this.ike = IkePair.start({
+      config,
+      settings,
+      role: asAws ? 'responder' : 'initiator',
+      demux,
+      bindAddress,
+      sinkFor: (index) => this.sinkFor(index),
+      logger,
+      ...(this.options.timing ? { timing: this.options.timing } : {}),
+    });
+    for (const [index, connection] of this.ike.connections) {
+      connection.on('child-up', (e) => logger.info({ tunnel: index, ...e }, 'CHILD SA up'));
+      connection.on('ike-down', (e) => logger.warn({ tunnel: index, ...e }, 'IKE SA down'));
+    }
+
+    if (config.routing === 'static' && settings.staticRoutes.length > 0) {
+      const [t1, t2] = [this.tunnels.get(1), this.tunnels.get(2)];
+      if (t1 && t2) {
+        this.failover = new StaticFailover({
+          prefixes: settings.staticRoutes,
+          tunnels: [
+            { index: 1, ifname: t1.ifname, gateway: t1.peerInside },
+            { index: 2, ifname: t2.ifname, gateway: t2.peerInside },
+          ],
+          failback: settings.failback,
+        });
+        this.failover.on('active', (tunnel, reason) => logger.warn({ tunnel, reason, prefixes: settings.staticRoutes }, 'static routes now via tunnel'));
+        this.failover.on('error', (error) => logger.error({ err: error.message }, 'static route change failed'));
+      }
+    }
+    for (const t of this.tunnels.values()) {
+      t.keepalive.on('health', (healthy) => {
+        logger.info({ tunnel: t.index, healthy }, 'keepalive health changed');
+        this.updateHealth(t);
+      });
+      t.keepalive.start();
+    }
+    await this.listenControl();
+  }
+
+  /** CHILD SA ids are per IKE connection; the data plane's SA table is shared by both tunnels. */
+  private nextDataplaneSaId = 1;
+  private readonly dataplaneSaIds = new Map<string, number>();
+
+  private sinkFor(index: TunnelIndex): ChildSaSink {
+    const key = (id: number): string => `${index}:${id}`;
+    return {
+      installChildSa: (sa) => {
+        const t = this.tunnels.get(index);
+        if (!t) return;
+        const dataplaneId = this.nextDataplaneSaId++;
+        this.dataplaneSaIds.set(key(sa.id), dataplaneId);
+        this.dataplane.installChildSa({ ...sa, id: dataplaneId, tunnel: index });
+        t.children.set(sa.id, sa);
+        const mtu = maxInnerPacket({ encryption: sa.encryption, integrity: sa.integrity }, 1500, true);
+        if (mtu !== t.mtu && mtu > 0) {
+          t.mtu = mtu;
+          void runCommand('ip', ['link', 'set', 'dev', t.ifname, 'mtu', String(mtu)]);
+        }
+        this.updateHealth(t);
+      },
+      removeChildSa: (id) => {
+        const t = this.tunnels.get(index);
+        const dataplaneId = this.dataplaneSaIds.get(key(id));
+        this.dataplaneSaIds.delete(key(id));
+        if (dataplaneId !== undefined) this.dataplane.removeChildSa(dataplaneId);
+        t?.children.delete(id);
+        if (t) this.updateHealth(t);
+      },
+    };
+  }
+
+  private updateHealth(t: TunnelRuntime): void {
+    this.failover?.setHealth(t.index, t.children.size > 0 && t.keepalive.healthy);
+  }
+
+  status(): DaemonStatus {
+    return buildStatus(this);
+  }
+
+  get ikePair(): IkePair {
+    return this.ike;
+  }
+
+  get staticRouting(): StaticFailover | undefined {
+    return this.failover;
+  }
+
+  private async listenControl(): Promise<void> {
+    const socketPath = this.options.settings.controlSocket;
+    mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o750 });
+    if (existsSync(socketPath)) rmSync(socketPath);
+    this.control = net.createServer((connection) => {
+      connection.on('error', () => undefined);
+      connection.end(`${JSON.stringify(this.status())}\n`);
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.control?.once('error', reject);
+      this.control?.listen(socketPath, () => resolve());
+    });
+  }
+
+  /** Graceful stop: DELETE at the peer, routes and interfaces removed. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const t of this.tunnels.values()) t.keepalive.stop();
+      await this.ike?.stop();
+      await this.failover?.stop();
+      await this.ikeSockets?.close();
+      this.dataplane.close();
+      await flushOwnedRoutes();
+      if (this.control) {
+        await new Promise<void>((resolve) => this.control?.close(() => resolve()));
+        rmSync(this.options.settings.controlSocket, { force: true });
+      }
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Static routing (NoBGPVPNConnection): the VPC prefixes from the local settings
+ * are routed through one tunnel at a time. Tunnel 1 is preferred; when it loses
+ * health (no CHILD SA, or keepalives unanswered) the routes move to tunnel 2;
+ * when tunnel 1 recovers they move back if `failback` is auto (after it has
+ * been healthy for `failbackHoldMs`, so a flapping tunnel doesn't drag traffic).
+ */
+import { EventEmitter } from 'node:events';
+import { deleteRoute, replaceRoute, type OwnedRoute } from './kernel-routes.js';
+
+export type TunnelIndex = 1 | 2;
+
+export interface StaticTunnel {
+  index: TunnelIndex;
+  ifname: string;
+  /** AWS inside address: the next hop. */
+  gateway: string;
+}
+
+export interface StaticFailoverOptions {
+  prefixes: readonly string[];
+  tunnels: readonly [StaticTunnel, StaticTunnel];
+  failback: 'auto' | 'manual';
+  failbackHoldMs?: number;
+  /** At start, how long to wait for tunnel 1 before settling for tunnel 2 (default 5 s). */
+  startupGraceMs?: number;
+  metric?: number;
+  /** Where routes go (default: the kernel's main table); tests pass a double. */
+  routeTable?: RouteTable;
+}
+
+export interface RouteTable {
+  replace(route: OwnedRoute): Promise<void>;
+  delete(route: OwnedRoute): Promise<void>;
+}
+
+const kernelRouteTable: RouteTable = { replace: replaceRoute, delete: deleteRoute };
+
+interface FailoverEvents {
+  active: [TunnelIndex | null, string];
+  error: [Error];
+}
+
+export class StaticFailover extends EventEmitter<FailoverEvents> {
+  readonly #healthy = new Map<TunnelIndex, boolean>([[1, false], [2, false]]);
+  #active: TunnelIndex | null = null;
+  #installed: OwnedRoute[] = [];
+  #failbackTimer: NodeJS.Timeout | undefined;
+  #applying: Promise<void> = Promise.resolve();
+  #switches = 0;
+  #lastChange: { at: number; reason: string } | undefined;
+  readonly #startedAt = Date.now();
+
+  constructor(private readonly options: StaticFailoverOptions) {
+    super();
+  }
+
+  get active(): TunnelIndex | null {
+    return this.#active;
+  }
+
+  setHealth(tunnel: TunnelIndex, healthy: boolean): void {
+    if (this.#healthy.get(tunnel) === healthy) return;
+    this.#healthy.set(tunnel, healthy);
+    this.decide(`tunnel ${tunnel} ${healthy ? 'healthy' : 'unhealthy'}`);
+  }
+
+  private decide(reason: string): void {
+    const h1 = this.#healthy.get(1) ?? false;
+    const h2 = this.#healthy.get(2) ?? false;
+    if (this.#failbackTimer) {
+      clearTimeout(this.#failbackTimer);
+      this.#failbackTimer = undefined;
+    }
+    if (this.#active === null) {
+      const graceLeft = this.#startedAt + (this.options.startupGraceMs ?? 5_000) - Date.now();
+      if (h1) this.switchTo(1, reason);
+      else if (h2 && graceLeft > 0) this.#failbackTimer = setTimeout(() => this.decide('tunnel 1 not up in time'), graceLeft);
+      else if (h2) this.switchTo(2, reason);
+      return;
+    }
+    const current = this.#active;
+    const other: TunnelIndex = current === 1 ? 2 : 1;
+    if (!(this.#healthy.get(current) ?? false)) {
+      // Keep routes on a dead tunnel only when there is nowhere better to go.
+      if (this.#healthy.get(other)) this.switchTo(other, reason);
+      return;
+    }
+    if (current === 2 && h1 && this.options.failback === 'auto') {
+      this.#failbackTimer = setTimeout(() => {
+        this.#failbackTimer = undefined;
+        if (this.#healthy.get(1)) this.switchTo(1, 'failback to tunnel 1');
+      }, this.options.failbackHoldMs ?? 10_000);
+    }
+  }
+
+  private switchTo(tunnel: TunnelIndex, reason: string): void {
+    this.#active = tunnel;
+    this.#switches++;
+    this.#lastChange = { at: Date.now(), reason };
+    const t = this.options.tunnels[tunnel - 1];
+    if (!t) return;
+    const routes = this.options.prefixes.map((prefix) => ({ prefix, via: t.gateway, dev: t.ifname, metric: this.options.metric ?? 100 }));
+    const table = this.options.routeTable ?? kernelRouteTable;
+    this.#applying = this.#applying.then(async () => {
+      // Replace first, then remove what the other tunnel had: no moment without a route.
+      for (const r of routes) {
+        await table.replace(r).catch((error: unknown) => this.emit('error', error instanceof Error ? error : new Error(String(error))));
+      }
+      for (const old of this.#installed) {
+        if (!routes.some((r) => r.prefix === old.prefix && r.dev === old.dev)) await table.delete(old);
+      }
+      this.#installed = routes;
+    });
+    this.emit('active', tunnel, reason);
+  }
+
+  /** Re-applies the routes of the active tunnel (after its interface came back). */
+  reapply(): void {
+    if (this.#active !== null) this.switchTo(this.#active, 'reapply');
+  }
+
+  status(): { active: TunnelIndex | null; prefixes: readonly string[]; switches: number; lastChange: { at: number; reason: string } | undefined } {
+    return { active: this.#active, prefixes: this.options.prefixes, switches: this.#switches, lastChange: this.#lastChange };
+  }
+
+  async stop(): Promise<void> {
+    if (this.#failbackTimer) clearTimeout(this.#failbackTimer);
+    await this.#applying;
+    const table = this.options.routeTable ?? kernelRouteTable;
+    for (const r of this.#installed) await table.delete(r);
+    this.#installed = [];
+  }
+}

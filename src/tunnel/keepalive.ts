@@ -1,0 +1,126 @@
+/**
+ * Keepalive pings through one tunnel: ICMP echo to the AWS inside address (or
+ * a configured VPC target) out of the tunnel's interface, every few seconds.
+ * They keep AWS from dropping an idle tunnel (aws-peer.md §3.2) and give the
+ * tunnel a measured health: round-trip time, loss, and "up" while at least one
+ * of the last `window` probes was answered.
+ *
+ * The probes are sent by iputils `ping` (one long-running process per tunnel,
+ * `-O` reports each unanswered probe), so no raw socket is needed in Node.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+
+export interface KeepaliveOptions {
+  ifname: string;
+  target: string;
+  intervalSeconds: number;
+  /** Probes considered for health (default 3). */
+  window?: number;
+}
+
+export interface KeepaliveStatus {
+  target: string;
+  healthy: boolean;
+  sent: number;
+  received: number;
+  /** Loss over the last 20 probes, 0–1. */
+  recentLoss: number;
+  lastRttMs: number | undefined;
+  lastReplyAt: number | undefined;
+}
+
+interface KeepaliveEvents {
+  health: [boolean];
+}
+
+export class Keepalive extends EventEmitter<KeepaliveEvents> {
+  #child: ChildProcess | undefined;
+  #stopped = false;
+  #results: boolean[] = [];
+  #sent = 0;
+  #received = 0;
+  #lastRttMs: number | undefined;
+  #lastReplyAt: number | undefined;
+  #healthy = false;
+  #restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: KeepaliveOptions) {
+    super();
+  }
+
+  start(): void {
+    this.#stopped = false;
+    const interval = Math.max(0.2, this.options.intervalSeconds);
+    const child = spawn(
+      'ping',
+      ['-n', '-O', '-i', String(interval), '-W', String(Math.max(1, Math.ceil(interval))), '-I', this.options.ifname, this.options.target],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    this.#child = child;
+    let buffered = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      let newline: number;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        this.line(buffered.slice(0, newline));
+        buffered = buffered.slice(newline + 1);
+      }
+    });
+    child.on('error', () => undefined);
+    child.on('exit', () => {
+      this.#child = undefined;
+      // The interface may not exist yet or went away: try again shortly.
+      if (!this.#stopped) this.#restartTimer = setTimeout(() => this.start(), 1000);
+      this.record(false);
+    });
+  }
+
+  private line(text: string): void {
+    const reply = /icmp_seq=\d+ .*time=([\d.]+) ms/.exec(text);
+    if (reply) {
+      this.#received++;
+      this.#lastRttMs = Number(reply[1]);
+      this.#lastReplyAt = Date.now();
+      this.record(true);
+    } else if (/no answer yet for icmp_seq=/.test(text)) {
+      this.record(false);
+    }
+  }
+
+  private record(answered: boolean): void {
+    this.#sent++;
+    this.#results.push(answered);
+    if (this.#results.length > 20) this.#results.shift();
+    const window = this.#results.slice(-(this.options.window ?? 3));
+    const healthy = window.some((r) => r);
+    if (healthy !== this.#healthy) {
+      this.#healthy = healthy;
+      this.emit('health', healthy);
+    }
+  }
+
+  status(): KeepaliveStatus {
+    const lost = this.#results.filter((r) => !r).length;
+    return {
+      target: this.options.target,
+      healthy: this.#healthy,
+      sent: this.#sent,
+      received: this.#received,
+      recentLoss: this.#results.length === 0 ? 0 : lost / this.#results.length,
+      lastRttMs: this.#lastRttMs,
+      lastReplyAt: this.#lastReplyAt,
+    };
+  }
+
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#child?.kill('SIGTERM');
+    this.#child = undefined;
+  }
+}

@@ -1,0 +1,89 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { OwnedRoute } from '../../../src/routing/kernel-routes.js';
+import { StaticFailover } from '../../../src/routing/static-failover.js';
+
+function harness(failback: 'auto' | 'manual' = 'auto') {
+  const table = new Map<string, OwnedRoute>();
+  const failover = new StaticFailover({
+    prefixes: ['198.19.0.0/16', '10.20.0.0/16'],
+    tunnels: [
+      { index: 1, ifname: 'cgw-t1', gateway: '169.254.10.1' },
+      { index: 2, ifname: 'cgw-t2', gateway: '169.254.20.1' },
+    ],
+    failback,
+    failbackHoldMs: 10_000,
+    startupGraceMs: 5_000,
+    routeTable: {
+      replace: async (r) => void table.set(r.prefix, r),
+      delete: async (r) => {
+        if (table.get(r.prefix)?.dev === r.dev) table.delete(r.prefix);
+      },
+    },
+  });
+  const devices = async (): Promise<string[]> => {
+    await vi.advanceTimersByTimeAsync(0);
+    return [...table.values()].map((r) => `${r.prefix} via ${r.via} dev ${r.dev}`);
+  };
+  return { failover, table, devices };
+}
+
+describe('static routing failover', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('prefers tunnel 1, moves to tunnel 2 when tunnel 1 loses health, returns after the hold time', async () => {
+    const { failover, devices } = harness();
+    failover.setHealth(1, true);
+    failover.setHealth(2, true);
+    expect(await devices()).toEqual(['198.19.0.0/16 via 169.254.10.1 dev cgw-t1', '10.20.0.0/16 via 169.254.10.1 dev cgw-t1']);
+    failover.setHealth(1, false);
+    expect(failover.active).toBe(2);
+    expect(await devices()).toEqual(['198.19.0.0/16 via 169.254.20.1 dev cgw-t2', '10.20.0.0/16 via 169.254.20.1 dev cgw-t2']);
+    failover.setHealth(1, true);
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(failover.active).toBe(2);
+    await vi.advanceTimersByTimeAsync(1_001);
+    expect(failover.active).toBe(1);
+    expect(await devices()).toEqual(['198.19.0.0/16 via 169.254.10.1 dev cgw-t1', '10.20.0.0/16 via 169.254.10.1 dev cgw-t1']);
+  });
+
+  it('a tunnel 1 that flaps during the hold time does not take traffic back', async () => {
+    const { failover } = harness();
+    failover.setHealth(1, true);
+    failover.setHealth(2, true);
+    failover.setHealth(1, false);
+    failover.setHealth(1, true);
+    await vi.advanceTimersByTimeAsync(5_000);
+    failover.setHealth(1, false);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(failover.active).toBe(2);
+  });
+
+  it('manual failback stays on tunnel 2', async () => {
+    const { failover } = harness('manual');
+    failover.setHealth(1, true);
+    failover.setHealth(2, true);
+    failover.setHealth(1, false);
+    failover.setHealth(1, true);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(failover.active).toBe(2);
+  });
+
+  it('at start, waits a grace period for tunnel 1 before settling for tunnel 2', async () => {
+    const { failover, devices } = harness();
+    failover.setHealth(2, true);
+    expect(failover.active).toBeNull();
+    await vi.advanceTimersByTimeAsync(5_001);
+    expect(failover.active).toBe(2);
+    expect(await devices()).toEqual(['198.19.0.0/16 via 169.254.20.1 dev cgw-t2', '10.20.0.0/16 via 169.254.20.1 dev cgw-t2']);
+  });
+
+  it('keeps the routes where they are when both tunnels are down, and removes them on stop', async () => {
+    const { failover, table } = harness();
+    failover.setHealth(1, true);
+    failover.setHealth(1, false);
+    expect(failover.active).toBe(1);
+    await failover.stop();
+    expect(table.size).toBe(0);
+  });
+});
