@@ -704,7 +704,7 @@ static napi_value test_sa_encap(napi_env env, napi_callback_info info) {
         napi_util_throw(env, "DP_BAD_ARG", "inner packet too long");
         return NULL;
     }
-    memcpy(t->buf + ESP_PREFIX, data, len);
+    if (len) memcpy(t->buf + ESP_PREFIX, data, len);
     uint8_t *esp;
     size_t esp_len;
     enum dp_drop why;
@@ -730,7 +730,7 @@ static napi_value test_sa_decap(napi_env env, napi_callback_info info) {
         napi_util_throw(env, "DP_BAD_ARG", "ESP packet too long");
         return NULL;
     }
-    memcpy(t->buf, data, len);
+    if (len) memcpy(t->buf, data, len); /* an empty Buffer may have a NULL data pointer */
     uint8_t *inner;
     size_t inner_len;
     enum dp_drop why;

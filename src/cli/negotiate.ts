@@ -81,13 +81,22 @@ export function registerNegotiateCommand(program: Command, io: CliIo, loggerFor:
       };
       const keylog = options.keylog ? keylogWriter(options.keylog) : undefined;
       const role = options.role === 'aws' ? 'responder' : 'initiator';
-      const bindAddress = resolveBindAddress(settings, config, role);
-      const sockets = await UdpIkeSockets.open({ bindAddress });
+      // As the customer one socket set serves both tunnels (told apart by the AWS address); as AWS
+      // both peers are the same customer address, so each tunnel gets its own AWS address.
+      const socketSets = new Map<TunnelIndex, { sockets: UdpIkeSockets; bindAddress: string }>();
+      for (const tunnel of tunnels) {
+        const bindAddress = role === 'responder' ? (config.tunnels[tunnel - 1]?.aws.outsideAddress ?? '0.0.0.0') : resolveBindAddress(settings, config, role);
+        const shared = [...socketSets.values()].find((s) => s.bindAddress === bindAddress);
+        socketSets.set(tunnel, shared ?? { sockets: await UdpIkeSockets.open({ bindAddress }), bindAddress });
+      }
       const pair = IkePair.start({
         config,
         settings,
-        demux: sockets.demux,
-        bindAddress,
+        socketsFor: (tunnel) => {
+          const set = socketSets.get(tunnel);
+          if (!set) throw new Error(`tunnel ${tunnel} not selected`);
+          return { demux: set.sockets.demux, bindAddress: set.bindAddress };
+        },
         tunnels,
         role,
         sinkFor: () => ({ installChildSa: () => {}, removeChildSa: () => {} }),
@@ -115,7 +124,7 @@ export function registerNegotiateCommand(program: Command, io: CliIo, loggerFor:
       });
       const code = await done;
       await pair.stop();
-      await sockets.close();
+      for (const s of new Set([...socketSets.values()].map((set) => set.sockets))) await s.close();
       keylog?.close();
       for (const tunnel of tunnels) emit('stopped', tunnel, {});
       setExit(code);

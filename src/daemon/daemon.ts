@@ -52,6 +52,14 @@ export interface TunnelRuntime {
   mtu: number;
 }
 
+export interface SocketSet {
+  bindAddress: string;
+  tunnels: TunnelIndex[];
+  dataplane: Dataplane;
+  demux: IkeDemux;
+  ikeSockets: UdpIkeSockets | undefined;
+}
+
 /** A TUN MTU every suite fits before one is negotiated (CBC + SHA2-512 over NAT-T: 1406). */
 const INITIAL_MTU = 1406;
 
@@ -59,15 +67,13 @@ export class Daemon {
   readonly tunnels = new Map<TunnelIndex, TunnelRuntime>();
   readonly startedAt = Date.now();
   private ike!: IkePair;
-  private ikeSockets!: UdpIkeSockets;
+  /** Socket sets: as the customer one for both tunnels; as AWS one per tunnel (one address each). */
+  readonly socketSets: SocketSet[] = [];
   private failover: StaticFailover | undefined;
   private control: net.Server | undefined;
   private stopping: Promise<void> | undefined;
 
-  private constructor(
-    readonly options: DaemonOptions,
-    readonly dataplane: Dataplane,
-  ) {}
+  private constructor(readonly options: DaemonOptions) {}
 
   static async start(options: DaemonOptions): Promise<Daemon> {
     const { config, settings, logger } = options;
@@ -79,12 +85,14 @@ export class Daemon {
     }
     if (stale > 0) logger.warn({ routes: stale }, 'removed stale routes of an earlier run');
 
-    const role = asAws ? 'responder' : 'initiator';
-    const bindAddress = resolveBindAddress(settings, config, role);
-    const dataplane = Dataplane.open({ local: { address: bindAddress, port: options.natTPort ?? 4500 } });
-    const daemon = new Daemon(options, dataplane);
+    const daemon = new Daemon(options);
     try {
-      await daemon.startTunnels(bindAddress);
+      if (asAws) {
+        for (const tunnel of config.tunnels) await daemon.openSocketSet(tunnel.aws.outsideAddress, [tunnel.index]);
+      } else {
+        await daemon.openSocketSet(resolveBindAddress(settings, config, 'initiator'), [1, 2]);
+      }
+      await daemon.startTunnels();
     } catch (error) {
       await daemon.stop();
       throw error;
@@ -92,7 +100,38 @@ export class Daemon {
     return daemon;
   }
 
-  private async startTunnels(bindAddress: string): Promise<void> {
+  /**
+   * A data plane (its UDP 4500 socket and the TUNs of `tunnels`) and a Node UDP 500 socket
+   * bound to one address, behind one IKE demultiplexer.
+   */
+  private async openSocketSet(bindAddress: string, tunnels: TunnelIndex[]): Promise<void> {
+    const dataplane = Dataplane.open({ local: { address: bindAddress, port: this.options.natTPort ?? NAT_T_PORT } });
+    let sockets: UdpIkeSockets | undefined;
+    const carrier: IkeCarrier = {
+      sendIke: (local: Endpoint, remote: Endpoint, message: Buffer) => {
+        if (local.port === IKE_PORT) sockets?.sendIke(local, remote, message);
+        else dataplane.sendIke(remote, message);
+      },
+      sendNatKeepalive: (_local: Endpoint, remote: Endpoint) => {
+        dataplane.sendNatKeepalive(remote);
+      },
+    };
+    const demux = new IkeDemux(carrier);
+    const set: SocketSet = { bindAddress, tunnels, dataplane, demux, ikeSockets: undefined };
+    this.socketSets.push(set);
+    sockets = await UdpIkeSockets.open({ bindAddress, bindNatT: false, demux });
+    set.ikeSockets = sockets;
+    dataplane.onIkeDatagram((d) => demux.deliver({ local: { address: d.local.address, port: NAT_T_PORT }, remote: d.remote, data: d.data }));
+    dataplane.on('error', (error) => this.options.logger.error({ err: error.message }, 'data plane error'));
+  }
+
+  setFor(tunnel: TunnelIndex): SocketSet {
+    const set = this.socketSets.find((s) => s.tunnels.includes(tunnel));
+    if (!set) throw new Error(`no socket set for tunnel ${tunnel}`);
+    return set;
+  }
+
+  private async startTunnels(): Promise<void> {
     const { config, settings, logger } = this.options;
     const asAws = this.options.role === 'aws';
     for (const tunnel of config.tunnels) {
@@ -100,7 +139,7 @@ export class Daemon {
       const prefixLength = Number(tunnel.insideCidr.split('/')[1] ?? 30);
       const localInside = asAws ? tunnel.aws.insideAddress : tunnel.customer.insideAddress;
       const peerInside = asAws ? tunnel.customer.insideAddress : tunnel.aws.insideAddress;
-      this.dataplane.addTunnel({
+      this.setFor(tunnel.index).dataplane.addTunnel({
         tunnel: tunnel.index,
         ifname,
         mtu: INITIAL_MTU,
@@ -115,30 +154,11 @@ export class Daemon {
       logger.info({ tunnel: tunnel.index, ifname, address: `${localInside}/${prefixLength}` }, 'tunnel interface up');
     }
 
-    // IKE on 500 through a Node socket, on 4500 through the data plane's socket; one demultiplexer for both.
-    const dataplane = this.dataplane;
-    let sockets: UdpIkeSockets | undefined;
-    const carrier: IkeCarrier = {
-      sendIke: (local: Endpoint, remote: Endpoint, message: Buffer) => {
-        if (local.port === IKE_PORT) sockets?.sendIke(local, remote, message);
-        else dataplane.sendIke(remote, message);
-      },
-      sendNatKeepalive: (_local: Endpoint, remote: Endpoint) => {
-        dataplane.sendNatKeepalive(remote);
-      },
-    };
-    const demux = new IkeDemux(carrier);
-    sockets = await UdpIkeSockets.open({ bindAddress, bindNatT: false, demux });
-    this.ikeSockets = sockets;
-    dataplane.onIkeDatagram((d) => demux.deliver({ local: { address: d.local.address, port: NAT_T_PORT }, remote: d.remote, data: d.data }));
-    dataplane.on('error', (error) => logger.error({ err: error.message }, 'data plane error'));
-
     this.ike = IkePair.start({
       config,
       settings,
       role: asAws ? 'responder' : 'initiator',
-      demux,
-      bindAddress,
+      socketsFor: (index) => this.setFor(index),
       sinkFor: (index) => this.sinkFor(index),
       logger,
       ...(this.options.timing ? { timing: this.options.timing } : {}),
@@ -185,7 +205,7 @@ export class Daemon {
         if (!t) return;
         const dataplaneId = this.nextDataplaneSaId++;
         this.dataplaneSaIds.set(key(sa.id), dataplaneId);
-        this.dataplane.installChildSa({ ...sa, id: dataplaneId, tunnel: index });
+        this.setFor(index).dataplane.installChildSa({ ...sa, id: dataplaneId, tunnel: index });
         t.children.set(sa.id, sa);
         const mtu = maxInnerPacket({ encryption: sa.encryption, integrity: sa.integrity }, 1500, true);
         if (mtu !== t.mtu && mtu > 0) {
@@ -198,7 +218,7 @@ export class Daemon {
         const t = this.tunnels.get(index);
         const dataplaneId = this.dataplaneSaIds.get(key(id));
         this.dataplaneSaIds.delete(key(id));
-        if (dataplaneId !== undefined) this.dataplane.removeChildSa(dataplaneId);
+        if (dataplaneId !== undefined) this.setFor(index).dataplane.removeChildSa(dataplaneId);
         t?.children.delete(id);
         if (t) this.updateHealth(t);
       },
@@ -241,8 +261,10 @@ export class Daemon {
       for (const t of this.tunnels.values()) t.keepalive.stop();
       await this.ike?.stop();
       await this.failover?.stop();
-      await this.ikeSockets?.close();
-      this.dataplane.close();
+      for (const set of this.socketSets) {
+        await set.ikeSockets?.close();
+        set.dataplane.close();
+      }
       await flushOwnedRoutes();
       if (this.control) {
         await new Promise<void>((resolve) => this.control?.close(() => resolve()));

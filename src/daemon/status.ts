@@ -36,9 +36,11 @@ export interface DaemonStatus {
 }
 
 export function buildStatus(daemon: Daemon): DaemonStatus {
-  const counters = daemon.dataplane.closed ? undefined : daemon.dataplane.counters();
+  const counters = daemon.socketSets.filter((s) => !s.dataplane.closed).map((s) => s.dataplane.counters());
+  const drops: Record<string, number> = {};
+  for (const c of counters) for (const [reason, n] of Object.entries(c.drops)) drops[reason] = (drops[reason] ?? 0) + n;
   const tunnels: TunnelStatus[] = [...daemon.tunnels.values()].map((t) => {
-    const traffic = counters?.tunnels.find((c) => c.tunnel === t.index);
+    const traffic = counters.flatMap((c) => c.tunnels).find((c) => c.tunnel === t.index);
     let trafficView: TunnelStatus['traffic'];
     if (traffic) {
       const { tunnel: _tunnel, ifname: _ifname, ifindex: _ifindex, ...rest } = traffic;
@@ -65,7 +67,7 @@ export function buildStatus(daemon: Daemon): DaemonStatus {
     tunnels,
     staticRoutes: daemon.staticRouting?.status(),
     ikeTransport: { ...(daemon.ikePair?.transportCounters() ?? {}) },
-    drops: { ...(counters?.drops ?? {}) },
+    drops,
   };
 }
 

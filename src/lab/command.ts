@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { CgwdError } from '../errors.js';
 import { labDir, labDown, labStatus, labUp, type LabStatus } from './lab.js';
+import { renderBench, runBench } from './bench.js';
 import { buildLabPlan, NS } from './plan.js';
 import { awsEndpointCounters, ping, startReferenceCustomer, stopReferenceCustomer, useTunnel, type PingResult } from './reference.js';
 
@@ -78,6 +79,10 @@ export async function referenceRun(flags: UpFlags, io: Io, keep = false): Promis
   return rows;
 }
 
+function printBenchIntro(io: Io): void {
+  io.err('lab bench: three gateway pairs through tunnel 1 of the static lab file; takes a few minutes');
+}
+
 function printStatus(status: LabStatus, io: Io): void {
   io.out(`lab: ${status.up ? 'up' : 'down'} (state in ${status.stateDir})`);
   if (status.configPath) io.out(`config: ${status.configPath}${status.nat ? ' (customer behind NAT)' : ''}`);
@@ -124,6 +129,26 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
       const status = await labStatus(labDir());
       if (flags.json) io.out(JSON.stringify(status, null, 2));
       else printStatus(status, io);
+    });
+
+  lab
+    .command('bench')
+    .description('benchmark, side by side: (a) cgwd ↔ cgwd, (b) strongSwan ↔ strongSwan, (c) cgwd ↔ strongSwan — iperf3 TCP and UDP, CPU per packet, peak RSS')
+    .option('--runs <n>', 'runs per TCP measurement (median)', '3')
+    .option('--tcp-seconds <s>', 'seconds per TCP run', '10')
+    .option('--udp-seconds <s>', 'seconds per UDP run', '5')
+    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string }) => {
+      requireRoot();
+      printBenchIntro(io);
+      const rows = await runBench({
+        configPath: LAB_CONFIG_STATIC,
+        cli: path.join(packageRoot, 'dist', 'cli', 'main.js'),
+        runs: Number(flags.runs),
+        tcpSeconds: Number(flags.tcpSeconds),
+        udpSeconds: Number(flags.udpSeconds),
+        log: (l) => io.err(`bench: ${l}`),
+      });
+      io.out(renderBench(rows));
     });
 
   upOptions(

@@ -139,8 +139,20 @@ async function buildTopology(plan: LabPlan): Promise<void> {
     await ipIn(NS.inet, 'route', 'add', `${plan.customerOutside}/32`, 'via', plan.customerTransit.cgw);
   }
 
+  if (plan.options.awsSide === 'cgwd') {
+    // One AWS router holding both outside addresses: cgwd --role aws answers for both tunnels.
+    await veth(NS.aws, 'aws-inet', NS.inet, 'inet-aws');
+    await ipIn(NS.aws, 'addr', 'add', '198.18.0.7/31', 'dev', 'aws-inet');
+    await ipIn(NS.inet, 'addr', 'add', '198.18.0.6/31', 'dev', 'inet-aws');
+    await ipIn(NS.aws, 'route', 'add', 'default', 'via', '198.18.0.6');
+    for (const t of plan.tunnels) {
+      await ipIn(NS.aws, 'addr', 'add', `${t.awsOutside}/32`, 'dev', 'aws-inet');
+      await ipIn(NS.inet, 'route', 'add', `${t.awsOutside}/32`, 'via', '198.18.0.7');
+    }
+  }
+
   // AWS endpoints ↔ internet
-  for (const t of plan.tunnels) {
+  for (const t of plan.options.awsSide === 'cgwd' ? [] : plan.tunnels) {
     const endpointIf = `aws${t.index}-inet`;
     const inetIf = `inet-aws${t.index}`;
     await veth(t.namespace, endpointIf, NS.inet, inetIf);
@@ -373,13 +385,13 @@ export async function labUp(request: LabUpRequest): Promise<LabState> {
   try {
     log('building namespaces and links');
     await buildTopology(plan);
-    for (const t of plan.tunnels) {
+    for (const t of request.options.awsSide === 'cgwd' ? [] : plan.tunnels) {
       log(`starting the AWS endpoint of tunnel ${t.index} (${t.awsOutside})`);
       const charon = await startAwsEndpoint(plan, stateDir, t, request.awsLogLevel);
       state.pids[charon.name] = charon.pid;
       writeLabState(state);
     }
-    if (plan.config.routing === 'bgp') {
+    if (plan.config.routing === 'bgp' && request.options.awsSide !== 'cgwd') {
       log(`starting BIRD as the AWS router (AS ${plan.amazonAsn ?? '?'})`);
       state.pids['bird-aws'] = await startBird(stateDir, 'bird-aws', NS.aws, awsRouterBird(plan));
       writeLabState(state);

@@ -32,6 +32,12 @@ export interface LabOptions {
   awsIkeLifetime?: number;
   /** Override the AWS side's CHILD SA lifetime (seconds). */
   awsChildLifetime?: number;
+  /**
+   * Who plays the AWS tunnel endpoints: strongSwan (default: one charon per endpoint),
+   * or nothing — `cgwd up --role aws` is started in the AWS router namespace, which
+   * then holds both AWS outside addresses itself.
+   */
+  awsSide?: 'strongswan' | 'cgwd';
 }
 
 export interface LabTunnel {

@@ -28,10 +28,12 @@ export interface IkePairOptions {
   logger: Logger;
   timing?: Partial<IkeTiming>;
   keylog?: (tunnel: TunnelIndex, entry: KeylogEntry) => void;
-  /** The shared IKE sockets (plain UDP, or UDP 500 plus the data plane's 4500). */
-  demux: IkeDemux;
-  /** The address the sockets are bound to (resolveBindAddress). */
-  bindAddress: string;
+  /**
+   * Each tunnel's IKE sockets (plain UDP, or UDP 500 plus the data plane's 4500) and the
+   * address they are bound to. As the customer both tunnels share one set, told apart by
+   * the AWS address; as AWS each tunnel has its own (both peers are the same customer address).
+   */
+  socketsFor: (tunnel: TunnelIndex) => { demux: IkeDemux; bindAddress: string };
 }
 
 /** `auto`: the customer outside address when this host has it, else every address (behind NAT). */
@@ -48,20 +50,22 @@ export function resolveBindAddress(settings: Settings, config: VpnConfig, role: 
 export class IkePair {
   readonly connections = new Map<TunnelIndex, IkeConnection>();
 
-  private constructor(private readonly demux: IkeDemux) {}
+  private readonly demuxes = new Set<IkeDemux>();
 
   static start(options: IkePairOptions): IkePair {
-    const pair = new IkePair(options.demux);
+    const pair = new IkePair();
     const selected = options.tunnels ?? [1, 2];
     for (const tunnel of options.config.tunnels) {
       if (!selected.includes(tunnel.index)) continue;
-      pair.connections.set(tunnel.index, pair.connectionFor(tunnel, options.bindAddress, options));
+      const { demux, bindAddress } = options.socketsFor(tunnel.index);
+      pair.demuxes.add(demux);
+      pair.connections.set(tunnel.index, pair.connectionFor(tunnel, demux, bindAddress, options));
     }
     for (const connection of pair.connections.values()) connection.start();
     return pair;
   }
 
-  private connectionFor(tunnel: TunnelConfig, bindAddress: string, options: IkePairOptions): IkeConnection {
+  private connectionFor(tunnel: TunnelConfig, demux: IkeDemux, bindAddress: string, options: IkePairOptions): IkeConnection {
     const asAws = options.role === 'responder';
     const ourOutside = asAws ? tunnel.aws.outsideAddress : tunnel.customer.outsideAddress;
     const peerOutside = asAws ? tunnel.customer.outsideAddress : tunnel.aws.outsideAddress;
@@ -75,7 +79,7 @@ export class IkePair {
       remote,
       localId: asAws ? ourOutside : options.settings.localId,
       remoteId: asAws ? undefined : peerOutside,
-      transport: this.demux.view(peerOutside),
+      transport: demux.view(peerOutside),
       clock: systemClock,
       random: cryptoRandom,
       sink: options.sinkFor(tunnel.index),
@@ -85,8 +89,13 @@ export class IkePair {
     });
   }
 
-  transportCounters(): IkeDemux['counters'] {
-    return this.demux.counters;
+  /** IKE datagram counters, summed over the socket sets. */
+  transportCounters(): Record<string, number> {
+    const sum: Record<string, number> = {};
+    for (const demux of this.demuxes) {
+      for (const [key, value] of Object.entries(demux.counters)) sum[key] = (sum[key] ?? 0) + value;
+    }
+    return sum;
   }
 
   /** Deletes every SA at the peer (bounded wait). The sockets belong to the caller. */

@@ -101,10 +101,20 @@ describe('help and version', () => {
     const r = await cli('--help');
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    for (const text of ['Site-to-Site VPN', 'validate', 'show', 'lab', 'CustomerGatewayConfiguration', 'describe-vpn-connections', 'Exit codes:', '0  success', '1  invalid AWS configuration', '2  usage error', '3  runtime failure']) {
+    for (const text of ['Site-to-Site VPN', 'validate', 'show', 'lab', 'up [options]', 'status [options]', 'negotiate [options]', 'CustomerGatewayConfiguration', 'describe-vpn-connections', 'Exit codes:', '0  success', '1  invalid AWS configuration', '2  usage error', '3  runtime failure']) {
       expect(r.stdout).toContain(text);
     }
-    expect(r.stdout).not.toMatch(/^\s+up\b/m);
+  });
+
+  it.each([
+    ['up', ['--config <file>', '--static-route <prefixes>', '--role <role>', '--child-lifetime <seconds>']],
+    ['negotiate', ['--config <file>', '--tunnel <which>', '--once', '--keylog <file>']],
+    ['status', ['--control-socket <path>', '--json']],
+  ] as const)('cgwd %s --help names its options', async (command, options) => {
+    const r = await cli(command, '--help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Usage: cgwd ${command} [options]`);
+    for (const option of options) expect(r.stdout).toContain(option);
   });
 
   it.each(['validate', 'show'])('cgwd %s --help', async (command) => {

@@ -436,8 +436,6 @@ export class IkeConnection extends EventEmitter<IkeConnectionEvents> implements 
 
   saEstablished(sa: IkeSa): void {
     this.#counts.ikeSasEstablished += 1;
-    const previous = this.#current;
-    this.#current = sa;
     if (this.#connecting === sa) this.#connecting = undefined;
     const pending = this.#connecting;
     if (pending && pending !== sa && !sa.originalInitiator) {
@@ -445,12 +443,16 @@ export class IkeConnection extends EventEmitter<IkeConnectionEvents> implements 
       this.#connecting = undefined;
       pending.die(new ReplacedError('the peer established an IKE SA first'));
     }
+    const previous = this.#current;
     if (previous && previous !== sa && previous.isAlive) {
-      // A new IKE SA with the same peer (it restarted, INITIAL_CONTACT): the old one goes.
+      // A new IKE SA with the same peer (it restarted, INITIAL_CONTACT): the old one goes, with
+      // its CHILD SAs, before the new CHILD SA is handed to the data plane.
       this.#log.info({ old: previous.describe() }, 'IKE SA replaced by a newer one');
-      if (previous.state === 'established') previous.closeWithNotice(new ReplacedError('replaced by a newer IKE SA'), [{ kind: 'D', protocolId: ProtocolId.IKE, spis: [] }]);
-      else previous.die(new ReplacedError('replaced by a newer IKE SA'));
+      const replaced = new ReplacedError('replaced by a newer IKE SA');
+      if (previous.state === 'established') previous.closeWithNotice(replaced, [{ kind: 'D', protocolId: ProtocolId.IKE, spis: [] }]);
+      else previous.die(replaced);
     }
+    this.#current = sa;
     this.#reconnectAttempts = 0;
     this.#cancelReconnect();
     this.#armIkeTimers(sa);
@@ -679,6 +681,10 @@ export class IkeConnection extends EventEmitter<IkeConnectionEvents> implements 
       this.#emit('child-down', { id: child.id, reason });
       this.#scheduleChildRecreate();
     }
+  }
+
+  childSaMissing(sa: IkeSa): void {
+    if (sa === this.#current && !sa.children.some((c) => c.isLive)) this.#scheduleChildRecreate();
   }
 
   childRekeyLater(child: ChildSa, afterMs: number): void {

@@ -88,6 +88,8 @@ export interface IkeSaHost {
   childCreated(sa: IkeSa, child: ChildSa, options: { readonly install: boolean; readonly replaces?: ChildSa }): void;
   /** A CHILD SA is gone from `sa`; its inbound half is removed after `graceMs`. */
   childRetired(sa: IkeSa, child: ChildSa, reason: string, options: { readonly graceMs: number; readonly replacedBy?: ChildSa }): void;
+  /** An exchange that should have produced a CHILD SA left none: an initiator creates one. */
+  childSaMissing(sa: IkeSa): void;
   /** Schedules a rekey/expiry check of the CHILD SA (after a failed or postponed rekey). */
   childRekeyLater(child: ChildSa, afterMs: number): void;
   /** A new IKE SA created by a rekey exchange (not yet carrying children). */

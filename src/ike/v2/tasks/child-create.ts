@@ -195,6 +195,7 @@ export class ChildCreateInitiator implements InitiatorTask {
         old.state = 'deleting';
         sa.queueTask(new ChildDeleteInitiator(sa, old, 'rekeyed', { graceMs: sa.ctx.timing.rekeyedInboundGraceMs }), { front: true });
       }
+      if (!sa.children.some((c) => c.isLive)) sa.host.childSaMissing(sa);
       return DONE;
     }
     const child = new ChildSa({

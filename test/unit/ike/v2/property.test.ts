@@ -21,6 +21,8 @@ interface Scenario {
   readonly dropRate: number;
   readonly duplicateRate: number;
   readonly maxStepMs: number;
+  /** Also CHILD deletes by cgw, IKE SA deletes and peer restarts. */
+  readonly everything?: boolean;
 }
 
 function runInterleaving(seed: number, scenario: Scenario): Pair {
@@ -35,6 +37,9 @@ function runInterleaving(seed: number, scenario: Scenario): Pair {
     else if (roll < 0.18) pair.aws.connection.rekeyIke();
     else if (roll < 0.19) pair.aws.connection.deleteChild();
     else if (roll < 0.3) pair.clock.advance(dice.below(scenario.maxStepMs));
+    else if (scenario.everything && roll < 0.31) pair.cgw.connection.deleteChild();
+    else if (scenario.everything && roll < 0.315) pair[dice.below(2) === 0 ? 'cgw' : 'aws'].connection.deleteIke();
+    else if (scenario.everything && roll < 0.317) pair.aws.restart();
     else if (pair.net.queue.length > 0) {
       const index = dice.below(pair.net.queue.length);
       const [datagram] = pair.net.queue.splice(index, 1);
@@ -51,6 +56,7 @@ function runInterleaving(seed: number, scenario: Scenario): Pair {
 }
 
 function expectConverged(pair: Pair): void {
+  // A restarted or deleted peer may need DPD plus a reconnect to be noticed and replaced.
   settle(pair, 120_000);
   expectMirrored(pair);
   expectSameIkeKeys(pair);
@@ -87,6 +93,13 @@ describe('random interleavings, reliable but reordered and delayed', () => {
 describe('random interleavings with loss and long stalls', () => {
   it.each(SEEDS.slice(0, Math.ceil(SEEDS.length * 0.625)))('seed %i', (seed) => {
     const pair = runInterleaving(seed, { steps: 250, dropRate: 0.15, duplicateRate: 0.1, maxStepMs: 4_000 });
+    expectConverged(pair);
+  });
+});
+
+describe('random interleavings of every operation: deletes of CHILD and IKE SAs, peer restarts', () => {
+  it.each(SEEDS.slice(0, Math.ceil(SEEDS.length * 0.5)))('seed %i', (seed) => {
+    const pair = runInterleaving(seed, { steps: 250, dropRate: 0.05, duplicateRate: 0.05, maxStepMs: 1_000, everything: true });
     expectConverged(pair);
   });
 });
