@@ -10,8 +10,8 @@
  * Retransmission (RFC 7296 §2.1): the n-th timeout is min(base × factor^n, cap); after `tries`
  * transmissions without an answer the request fails and, for the IKE SA's own exchanges, the
  * SA is declared dead. Liveness checks (§2.4) are sent when nothing arrived from the peer for
- * the DPD interval, and are repeated every interval, `retries` times in all, before the peer is
- * declared dead: a dead peer is detected within interval × (retries + 1) of its last message.
+ * the DPD interval, and are repeated `retries` times in all, evenly spaced, before the peer is
+ * declared dead: a dead peer is detected interval × retries after its last message.
  */
 import type { TunnelConfig } from '../../config/model.js';
 import type { RandomSource } from '../runtime.js';
@@ -119,13 +119,25 @@ export function retransmitTimeouts(timing: IkeTiming): number[] {
   return out;
 }
 
-/** Timeouts for a liveness check: `retries` transmissions, one interval apart. */
+/**
+ * Timeouts for a liveness check. The check goes out after one interval of silence and is
+ * sent `retries` times, evenly spaced, so that the peer is declared dead interval × retries
+ * after its last message (30 s with AWS's 10 s × 3, matching AWS's default DPD timeout).
+ */
 export function dpdTimeouts(timing: IkeTiming): number[] {
-  return new Array<number>(Math.max(1, timing.dpdRetries)).fill(timing.dpdIntervalSeconds * 1000);
+  const retries = Math.max(1, timing.dpdRetries);
+  const afterFirstCheckMs = timing.dpdIntervalSeconds * 1000 * Math.max(1, retries - 1);
+  return new Array<number>(retries).fill(afterFirstCheckMs / retries);
 }
 
 /** Capped exponential backoff with jitter (50–100 % of the step) for re-initiation. */
 export function reconnectDelayMs(attempt: number, timing: IkeTiming, random: RandomSource): number {
   const step = Math.min(timing.reconnectCapMs, timing.reconnectBaseMs * 2 ** Math.min(attempt, 30));
   return Math.round(step * (0.5 + 0.5 * random.fraction()));
+}
+
+/** A random wait before retrying after TEMPORARY_FAILURE ("MUST NOT immediately retry", RFC 7296 §2.25). */
+export function temporaryFailureDelayMs(timing: IkeTiming, random: RandomSource): number {
+  const { temporaryFailureRetryMinMs: min, temporaryFailureRetryMaxMs: max } = timing;
+  return Math.round(min + (max - min) * random.fraction());
 }

@@ -297,9 +297,10 @@ export class IkeSa {
   }
 
   /**
-   * Ends the SA after telling the peer why in a one-off INFORMATIONAL request (not
+   * Ends the SA after telling the peer why in a one-off INFORMATIONAL request (best effort: not
    * retransmitted, the answer not awaited, RFC 7296 §2.21.2): an AUTHENTICATION_FAILED notify
-   * or a Delete of the IKE SA.
+   * or a Delete of the IKE SA. With another request still out the peer drops it as outside its
+   * window; its own liveness checks then find the SA gone.
    */
   closeWithNotice(error: IkeV2Error, payloads: readonly Payload[]): void {
     if (this.state === 'dead') return;

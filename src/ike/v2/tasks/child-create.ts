@@ -22,10 +22,17 @@
  * its initiator deletes it (and, here, never installs it, so outbound traffic stays on the
  * survivor); the initiator of the surviving SA deletes the old one. Other collisions (§2.25.1):
  *   rekey request for an SA we are deleting          → TEMPORARY_FAILURE
- *   rekey request for an SA we do not know (any more) → CHILD_SA_NOT_FOUND
- *   rekey request while we rekey or delete the IKE SA → TEMPORARY_FAILURE (§2.25.2)
+ *   rekey request for an SA we do not know (any more) → CHILD_SA_NOT_FOUND, but
+ *     TEMPORARY_FAILURE while our own CREATE_CHILD_SA is out (it may name the SA whose answer
+ *     has not reached us yet)
+ *   rekey request while we rekey or delete the IKE SA, or on a new IKE SA whose own rekey
+ *     collision is unresolved                         → TEMPORARY_FAILURE (§2.25.2)
  * and for our own request: TEMPORARY_FAILURE → try again after a random delay (not at once,
- * §2.25); CHILD_SA_NOT_FOUND → forget the old SA (a new one is created if none is left).
+ * §2.25), unless the peer's colliding rekey we answered already replaced the SA;
+ * CHILD_SA_NOT_FOUND → forget the old SA (a new one is created if none is left). A Delete
+ * naming an SPI we do not know while our request is out is remembered: if the answer then
+ * names that SPI, the new SA was deleted before we heard of it and never comes to life here
+ * (the case strongSwan's test_child_rekey.c leaves open).
  */
 import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
@@ -44,6 +51,7 @@ import { allTrafficPayloads, answerIsAll, offerCoversAll } from '../sa/traffic-s
 import { newChildSpi } from './child-spi.js';
 import { ChildDeleteInitiator } from './child-delete.js';
 import { respondToIkeRekey } from './ike-rekey.js';
+import { temporaryFailureDelayMs } from '../timing.js';
 import { DONE, RETRY, type InitiatorTask, type ResponderTask, type TaskResult } from './task.js';
 
 const MAX_INVALID_KE_ROUNDS = 3;
@@ -52,11 +60,6 @@ function spiBytes(value: number): Buffer {
   const out = Buffer.alloc(4);
   out.writeUInt32BE(value);
   return out;
-}
-
-export function temporaryFailureDelayMs(sa: IkeSa): number {
-  const { temporaryFailureRetryMinMs: min, temporaryFailureRetryMaxMs: max } = sa.ctx.timing;
-  return Math.round(min + (max - min) * sa.ctx.random.fraction());
 }
 
 function prfOf(sa: IkeSa): NonNullable<IkeSa['suite']>['prf'] {
@@ -253,7 +256,7 @@ export class ChildCreateInitiator implements InitiatorTask {
       case NotifyType.TEMPORARY_FAILURE: {
         const replacedByPeer = this.#collisionStands();
         this.#restoreOld();
-        return replacedByPeer ? DONE : { status: 'requeue', afterMs: temporaryFailureDelayMs(sa) };
+        return replacedByPeer ? DONE : { status: 'requeue', afterMs: temporaryFailureDelayMs(sa.ctx.timing, sa.ctx.random) };
       }
       case NotifyType.CHILD_SA_NOT_FOUND:
         this.#restoreOld();

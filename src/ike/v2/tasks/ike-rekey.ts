@@ -23,7 +23,11 @@
  *                                   new SA; our own new SA, if our answer still comes, is deleted
  *   IKE rekey request while we create/rekey/delete a CHILD SA, or delete the IKE SA
  *                                 → TEMPORARY_FAILURE (and the peer retries later)
- *   TEMPORARY_FAILURE to our rekey → try again after a random delay
+ *   TEMPORARY_FAILURE to our rekey → try again after a random delay — unless we answered the
+ *                                   peer's colliding rekey: then that one stands and the CHILD
+ *                                   SAs move to it
+ *   an IKE SA born in a rekey that nobody ends up using (its initiator never heard the answer)
+ *                                 → deleted by the connection's sweep
  */
 import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
@@ -39,6 +43,7 @@ import type { IkeSuite } from '../proposals/suites.js';
 import type { IkeSa } from '../sa/ike-sa.js';
 import { findNotify, firstErrorNotify, firstOf, notify, u16, type InboundMessage } from '../sa/payload-helpers.js';
 import { IkeDeleteInitiator } from './ike-delete.js';
+import { temporaryFailureDelayMs } from '../timing.js';
 import { DONE, RETRY, type InitiatorTask, type TaskResult } from './task.js';
 
 const MAX_INVALID_KE_ROUNDS = 3;
@@ -49,11 +54,6 @@ function newIkeSpi(sa: IkeSa): Buffer {
     const spi = sa.ctx.random.bytes(SPI_SIZE.IKE);
     if (!spi.every((b) => b === 0)) return spi;
   }
-}
-
-function retryDelayMs(sa: IkeSa): number {
-  const { temporaryFailureRetryMinMs: min, temporaryFailureRetryMaxMs: max } = sa.ctx.timing;
-  return Math.round(min + (max - min) * sa.ctx.random.fraction());
 }
 
 function newSaKeys(old: IkeSa, suite: IkeSuite, sharedSecret: Buffer, ni: Buffer, nr: Buffer, spiI: Buffer, spiR: Buffer): ReturnType<typeof expandIkeKeys> {
@@ -170,7 +170,7 @@ export class IkeRekeyInitiator implements InitiatorTask {
     if (notifyType !== NotifyType.INVALID_KE_PAYLOAD && this.#adoptPeerRekey()) return DONE;
     switch (notifyType) {
       case NotifyType.TEMPORARY_FAILURE:
-        return { status: 'requeue', afterMs: retryDelayMs(sa) };
+        return { status: 'requeue', afterMs: temporaryFailureDelayMs(sa.ctx.timing, sa.ctx.random) };
       case NotifyType.INVALID_KE_PAYLOAD: {
         const wanted = findNotify(response.payloads, NotifyType.INVALID_KE_PAYLOAD)?.data.readUInt16BE(0);
         if (wanted !== undefined && wanted !== this.#group && offeredDhGroups(this.#proposals).includes(wanted as DhGroupNumber) && ++this.#invalidKeRounds <= MAX_INVALID_KE_ROUNDS) {

@@ -6,8 +6,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DhGroupNumber, EncryptionName, IntegrityName } from '../../../../src/crypto/transforms.js';
-import { ExchangeType, NotifyType } from '../../../../src/ike/wire/constants.js';
-import { tunnelConfig, type TunnelOverrides } from './harness/config.js';
+import { AuthMethod, ExchangeType, IdType, NotifyType } from '../../../../src/ike/wire/constants.js';
+import { decodeMessage } from '../../../../src/ike/wire/message.js';
+import type { IdPayload, NoncePayload, Payload } from '../../../../src/ike/wire/payloads.js';
+import type { Proposal } from '../../../../src/ike/wire/sa.js';
+import type { TrafficSelector } from '../../../../src/ike/wire/traffic-selectors.js';
+import { idPayloadBody, pskAuthData } from '../../../../src/ike/v2/crypto/auth.js';
+import type { KeylogEntry } from '../../../../src/ike/v2/index.js';
+import { proposalPolicyFor } from '../../../../src/ike/v2/proposals/policy.js';
+import { buildChildProposals } from '../../../../src/ike/v2/proposals/proposals.js';
+import { ALL_IPV4 } from '../../../../src/ike/v2/sa/traffic-selectors.js';
+import { PSK, tunnelConfig, type TunnelOverrides } from './harness/config.js';
+import { forgerFor, inject } from './harness/craft.js';
 import { sentBy } from './harness/messages.js';
 import { AWS_IP, CGW_IP, Pair, expectMirrored, expectSameIkeKeys } from './harness/pair.js';
 
@@ -208,4 +218,59 @@ it('AWS initiates (StartupAction=start): cgw as responder', () => {
   expectSameIkeKeys(pair);
   expectMirrored(pair);
   expect(pair.cgw.events.find((e) => e.name === 'ike-up')?.data).toMatchObject({ initiatedByUs: false });
+});
+
+describe('the peer refuses or narrows the traffic selectors', () => {
+  /** Replaces aws's IKE_AUTH answer with a forged one (aws's real keys and a valid AUTH). */
+  function forgeAuthAnswer(childPart: (payloads: Payload[]) => Payload[]): Pair {
+    const pair = new Pair();
+    pair.net.setManual(true);
+    pair.start();
+    const initRequest = pair.net.deliverFrom(CGW_IP);
+    const initResponse = pair.net.deliverFrom(AWS_IP);
+    pair.net.deliverFrom(CGW_IP); // IKE_AUTH request: aws answers (and installs its CHILD SA)
+    pair.net.take(AWS_IP); //        … but that answer is lost; ours goes instead
+    const entry = [...pair.aws.keylog].reverse().find((e): e is Extract<KeylogEntry, { kind: 'ike' }> => e.kind === 'ike');
+    if (!entry) throw new Error('no keys');
+    const ni = (decodeMessage(initRequest.data).payloads.find((p) => p.kind === 'Nonce') as NoncePayload).nonce;
+    const idr: Payload = { kind: 'IDr', idType: IdType.ID_IPV4_ADDR, data: Buffer.from(AWS_IP.split('.').map(Number)) };
+    const auth = pskAuthData(entry.suite.prf, Buffer.from(PSK), {
+      realMessage: initResponse.data,
+      peerNonce: ni,
+      skP: entry.keys.skPr,
+      idPayloadBody: idPayloadBody(IdType.ID_IPV4_ADDR, (idr as IdPayload).data),
+    });
+    const answer = forgerFor(pair, 'aws').seal(ExchangeType.IKE_AUTH, 1, [idr, { kind: 'AUTH', method: AuthMethod.SHARED_KEY_MIC, data: auth }, ...childPart([])], { response: true });
+    inject(pair, 'cgw', answer);
+    pair.net.setManual(false);
+    pair.run(1_000);
+    return pair;
+  }
+
+  it('TS_UNACCEPTABLE: authenticated, but without its CHILD SA the IKE SA is deleted and the attempt fails', () => {
+    const pair = forgeAuthAnswer(() => [{ kind: 'N', protocolId: 0, spi: Buffer.alloc(0), notifyType: NotifyType.TS_UNACCEPTABLE, data: Buffer.alloc(0) }]);
+    const down = pair.cgw.events.find((e) => e.name === 'ike-down')?.data as { code: string; reason: string };
+    expect(down.code).toBe('IKE_CHILD_SA_FAILED');
+    expect(down.reason).toContain('TS_UNACCEPTABLE');
+    expect(pair.cgw.sink.installed.size).toBe(0);
+    // The Delete reached aws; the retry after the backoff meets the honest aws and succeeds.
+    pair.run(5_000);
+    expectMirrored(pair);
+  });
+
+  it('narrowed selectors in the answer are refused the same way', () => {
+    const narrowed: TrafficSelector = { ...ALL_IPV4, startAddress: Buffer.from([10, 0, 0, 0]), endAddress: Buffer.from([10, 255, 255, 255]) };
+    const pair = forgeAuthAnswer(() => {
+      const proposals = buildChildProposals(proposalPolicyFor(tunnelConfig()).child, Buffer.from([0, 0, 7, 7]), undefined);
+      const first = proposals[0] as Proposal;
+      return [
+        { kind: 'SA', proposals: [{ ...first, transforms: first.transforms.filter((t, i, all) => all.findIndex((u) => u.type === t.type) === i) }] },
+        { kind: 'TSi', selectors: [narrowed] },
+        { kind: 'TSr', selectors: [ALL_IPV4] },
+      ];
+    });
+    const down = pair.cgw.events.find((e) => e.name === 'ike-down')?.data as { code: string; reason: string };
+    expect(down.code).toBe('IKE_CHILD_SA_FAILED');
+    expect(down.reason).toContain('narrowed');
+  });
 });

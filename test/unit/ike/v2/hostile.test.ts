@@ -13,7 +13,7 @@ import { proposalPolicyFor } from '../../../../src/ike/v2/proposals/policy.js';
 import { buildChildProposals, buildIkeProposals } from '../../../../src/ike/v2/proposals/proposals.js';
 import { allTrafficPayloads } from '../../../../src/ike/v2/sa/traffic-selectors.js';
 import { tunnelConfig } from './harness/config.js';
-import { bodyOf, forgerFor, inject, raw, rawMessage, sealRaw } from './harness/craft.js';
+import { forgerFor, inject, raw, rawMessage, sealRaw } from './harness/craft.js';
 import type { InFlightDatagram } from './harness/fake-network.js';
 import { AWS_IP, CGW_IP, Pair, expectMirrored, expectWindowsInSync, settle } from './harness/pair.js';
 import { SeededRandom } from './harness/seeded-random.js';
