@@ -115,7 +115,7 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       setExit(EXIT.ok);
     });
 
-  registerUpCommand(program, io, loggerFor, setExit);
+  registerUpCommand(program, io, setExit);
   registerNegotiateCommand(program, io, loggerFor, setExit);
 
   registerLabCommand(program, {

@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import { Daemon } from '../daemon/daemon.js';
 import { renderStatus, type DaemonStatus } from '../daemon/status.js';
 import { CgwdError } from '../errors.js';
-import type { Logger } from '../log/index.js';
+import { createLogger, type LogLevel } from '../log/index.js';
 import { SETTINGS_DEFAULTS } from '../config/index.js';
 import { EXIT, type CliIo, type ExitCode } from './io.js';
 import { loadInputs } from './load-inputs.js';
@@ -17,7 +17,7 @@ interface UpOptions extends InputOptions, TimingFlags {
   role: 'customer' | 'aws';
 }
 
-export function registerUpCommand(program: Command, io: CliIo, loggerFor: (command: Command) => Logger, setExit: (code: ExitCode) => void): void {
+export function registerUpCommand(program: Command, io: CliIo, setExit: (code: ExitCode) => void): void {
   const up = program
     .command('up')
     .summary('run the customer gateway: both tunnels, keepalives, failover')
@@ -30,8 +30,10 @@ export function registerUpCommand(program: Command, io: CliIo, loggerFor: (comma
     );
   addTimingOptions(addSettingsOptions(addInputOptions(up)))
     .addOption(new Option('--role <role>', 'customer (default), or aws: play the AWS end of the same file (a lab peer that needs no AWS account)').choices(['customer', 'aws']).default('customer'))
-    .action(async (options: UpOptions, cmd: Command) => {
-      const log = loggerFor(cmd);
+    .action(async (options: UpOptions) => {
+      // A daemon logs to stdout (journald, docker logs) at info unless --log-level says otherwise.
+      const level: LogLevel = program.getOptionValueSource('logLevel') === 'default' ? 'info' : program.opts<{ logLevel: LogLevel }>().logLevel;
+      const log = createLogger({ level, output: io.stdout, base: { command: 'up' } });
       const { config, settings } = loadInputs(options, log);
       const daemon = await Daemon.start({ config, settings, role: options.role, logger: log, timing: timingFrom(options) });
       log.info({ connection: config.connectionId, role: options.role }, 'cgwd up');
