@@ -190,7 +190,7 @@ export const Origin = {
 } as const;
 export type Origin = ValueOf<typeof Origin>;
 
-/** AS_PATH segment types (RFC 4271 §4.3; confederation types RFC 5065 §3, not accepted from an eBGP peer). */
+/** AS_PATH segment types (RFC 4271 §4.3; confederation types RFC 5065, not accepted from an eBGP peer). */
 export const AsPathSegmentType = {
   AS_SET: 1,
   AS_SEQUENCE: 2,

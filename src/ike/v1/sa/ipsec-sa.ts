@@ -1,0 +1,99 @@
+/**
+ * One IPsec SA pair negotiated in quick mode, as the connection tracks it. In IKEv1 an IPsec SA
+ * does not belong to the ISAKMP SA that negotiated it (RFC 2409 §5.5: phase 2 only needs some
+ * ISAKMP SA for its next rekey or delete), so the connection owns these and any current ISAKMP
+ * SA rekeys or deletes them.
+ *
+ *   installed ──(our quick mode starts)──► rekeying ──(new SA up)──► rekeyed ──(Delete/grace)──► deleted
+ *       │                                     └─(quick mode failed)──► installed
+ *       ├─(the peer's quick mode replaced it)──────────────────────────► rekeyed ──► deleted
+ *       └─(deleted by either side, hard lifetime)──────────────────────────────────► deleted
+ *
+ * `handedToSink` says whether the data plane holds it: the redundant SA of a rekey collision is
+ * never installed.
+ */
+import type { Endpoint, TimerHandle } from '../../runtime.js';
+import type { Phase2Suite } from '../proposals.js';
+
+export type IpsecSaState = 'installed' | 'rekeying' | 'rekeyed' | 'deleting' | 'deleted';
+
+export interface DirectionalKeys {
+  readonly encIn: Buffer;
+  readonly encOut: Buffer;
+  readonly integIn: Buffer | undefined;
+  readonly integOut: Buffer | undefined;
+}
+
+export interface IpsecSaParams {
+  readonly id: number;
+  readonly spiIn: number;
+  readonly spiOut: number;
+  readonly suite: Phase2Suite;
+  readonly keys: DirectionalKeys;
+  readonly initiatedByUs: boolean;
+  readonly nonceI: Buffer;
+  readonly nonceR: Buffer;
+  readonly createdAt: number;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  /** The live SA when the quick mode that made this one started: what it replaces. */
+  readonly replaces: IpsecSa | undefined;
+}
+
+export class IpsecSa {
+  readonly id: number;
+  readonly spiIn: number;
+  readonly spiOut: number;
+  readonly suite: Phase2Suite;
+  readonly initiatedByUs: boolean;
+  readonly nonceI: Buffer;
+  readonly nonceR: Buffer;
+  readonly createdAt: number;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  readonly replaces: IpsecSa | undefined;
+  readonly #keys: DirectionalKeys;
+  state: IpsecSaState = 'installed';
+  handedToSink = false;
+  rekeyAt: number | undefined;
+  expiresAt: number | undefined;
+  readonly timers = new Set<TimerHandle>();
+
+  constructor(p: IpsecSaParams) {
+    this.id = p.id;
+    this.spiIn = p.spiIn;
+    this.spiOut = p.spiOut;
+    this.suite = p.suite;
+    this.#keys = p.keys;
+    this.initiatedByUs = p.initiatedByUs;
+    this.nonceI = p.nonceI;
+    this.nonceR = p.nonceR;
+    this.createdAt = p.createdAt;
+    this.local = p.local;
+    this.remote = p.remote;
+    this.replaces = p.replaces;
+  }
+
+  get keys(): DirectionalKeys {
+    return this.#keys;
+  }
+
+  /** Still carrying traffic (not replaced, not being deleted). */
+  get isLive(): boolean {
+    return this.state === 'installed' || this.state === 'rekeying';
+  }
+
+  /** The lower of the exchange's two nonces: the tie-break key of a rekey collision. */
+  get lowestNonce(): Buffer {
+    return Buffer.compare(this.nonceI, this.nonceR) <= 0 ? this.nonceI : this.nonceR;
+  }
+
+  cancelTimers(): void {
+    for (const timer of this.timers) timer.cancel();
+    this.timers.clear();
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { id: this.id, spiIn: this.spiIn.toString(16), spiOut: this.spiOut.toString(16), state: this.state };
+  }
+}
