@@ -139,12 +139,10 @@ export interface FsmSession {
   negotiated: NegotiatedSession | undefined;
   /** ConnectRetryCounter (RFC 4271 §8): falls to Idle since the last Established. */
   connectRetryCounter: number;
-  /** An outgoing connection attempt is in progress. */
-  connecting: boolean;
 }
 
 export function newFsmSession(config: FsmConfig): FsmSession {
-  return { config, primary: undefined, candidate: undefined, negotiated: undefined, connectRetryCounter: 0, connecting: false };
+  return { config, primary: undefined, candidate: undefined, negotiated: undefined, connectRetryCounter: 0 };
 }
 
 /**
@@ -192,7 +190,6 @@ function toIdle(s: FsmSession, reason: DownReason, options: { notify?: Notificat
   s.primary = undefined;
   s.candidate = undefined;
   s.negotiated = undefined;
-  s.connecting = false;
   s.connectRetryCounter += 1;
   for (const timer of ['connectRetry', 'hold', 'keepalive', 'autoStart'] as const) actions.push({ type: 'stopTimer', timer });
   if ((options.restart ?? true) && (s.config.autoRestart ?? true)) actions.push({ type: 'startTimer', timer: 'autoStart', ms: retryDelayMs(s) });
@@ -223,7 +220,6 @@ function start(s: FsmSession): Transition {
     { type: 'startTimer', timer: 'connectRetry', ms: retryDelayMs(s) },
   ];
   if (s.config.passive) return { next: 'Active', actions };
-  s.connecting = true;
   actions.push({ type: 'connect' });
   return { next: 'Connect', actions };
 }
@@ -231,7 +227,6 @@ function start(s: FsmSession): Transition {
 /** A TCP connection came up while we had none: send OPEN, wait for the peer's with a large hold timer (§8.2.2). */
 function adoptConnection(s: FsmSession, connection: ConnectionId, direction: ConnectionDirection): Transition {
   s.primary = { id: connection, direction };
-  if (direction === 'outgoing') s.connecting = false;
   return {
     next: 'OpenSent',
     actions: [
@@ -244,7 +239,6 @@ function adoptConnection(s: FsmSession, connection: ConnectionId, direction: Con
 
 /** A second connection while one is being opened: keep it as the collision candidate, or refuse it. */
 function offerCandidate(s: FsmSession, state: BgpState, connection: ConnectionId, direction: ConnectionDirection): Transition {
-  if (direction === 'outgoing') s.connecting = false;
   if (s.candidate) return stay(state, [{ type: 'close', connection }]);
   s.candidate = { id: connection, direction };
   return stay(state, [{ type: 'send', connection, message: s.config.open }]);
@@ -381,10 +375,8 @@ export function connect(s: FsmSession, event: FsmEvent): Transition {
       return adoptConnection(s, event.connection, event.direction);
     case 'TcpConnectionFails':
       // Our attempt failed: keep listening, retry when ConnectRetry fires (§8.2.2 Connect, Event 18).
-      s.connecting = false;
       return { next: 'Active', actions: [{ type: 'startTimer', timer: 'connectRetry', ms: retryDelayMs(s) }] };
     case 'ConnectRetryTimerExpires':
-      s.connecting = true;
       return stay('Connect', [{ type: 'connect' }, { type: 'startTimer', timer: 'connectRetry', ms: retryDelayMs(s) }]);
     case 'ManualStop':
       return adminStop(s);
@@ -400,7 +392,6 @@ export function active(s: FsmSession, event: FsmEvent): Transition {
       return adoptConnection(s, event.connection, event.direction);
     case 'ConnectRetryTimerExpires':
       if (s.config.passive) return stay('Active', [{ type: 'startTimer', timer: 'connectRetry', ms: retryDelayMs(s) }]);
-      s.connecting = true;
       return { next: 'Connect', actions: [{ type: 'connect' }, { type: 'startTimer', timer: 'connectRetry', ms: retryDelayMs(s) }] };
     case 'ManualStop':
       return adminStop(s);

@@ -24,6 +24,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { MAX_ADVERTISED_PREFIXES } from '../config/aws-limits.js';
 import { CgwdError } from '../errors.js';
 import { decodeMessage, encodeMessage, type CodecContext } from './codec.js';
 import {
@@ -59,8 +60,6 @@ import { buildOpen, checkAsNumber, formatBgpIdentifier, type NegotiatedSession }
 import { formatPrefix, parseAddress, parsePrefix } from './prefix.js';
 import { asPathLength, effectiveAsPath, flattenAsPath, packUpdates } from './update.js';
 
-/** At most this many prefixes to a VPN on a virtual private gateway; AWS resets the session past it (aws-peer.md §3.6). */
-export const VGW_MAX_ADVERTISED_PREFIXES = 100;
 /** Routes AWS sends at most: 1,000 from a VGW, 5,000 from a TGW (aws-peer.md §3.6). */
 export const DEFAULT_MAX_RECEIVED_PREFIXES = 5_000;
 
@@ -214,6 +213,7 @@ export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> {
   #nextConnectionId = 1;
   #server: Server | undefined;
   #listenRetry: TimerHandle | undefined;
+  #lastListenError: string | undefined;
   #started = false;
 
   #advertised: { prefixes: readonly string[]; asPathPrepend: number; med: number | undefined } = { prefixes: [], asPathPrepend: 0, med: undefined };
@@ -301,7 +301,7 @@ export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> {
    */
   setAdvertised(prefixes: readonly string[], options: AdvertiseOptions = {}): void {
     const normalized = [...new Set(prefixes.map((p) => formatPrefix(parsePrefix(p))))];
-    const limit = this.#options.maxAdvertisedPrefixes ?? VGW_MAX_ADVERTISED_PREFIXES;
+    const limit = this.#options.maxAdvertisedPrefixes ?? MAX_ADVERTISED_PREFIXES.vgw;
     if (normalized.length > limit) {
       throw new CgwdError(
         'BGP_TOO_MANY_PREFIXES',
@@ -577,8 +577,12 @@ export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> {
       this.#adopt(this.#register(socket, 'incoming'));
     });
     server.on('error', (error: NodeJS.ErrnoException) => {
-      // The inside address appears with the tunnel interface; until then listening fails. Retry.
-      this.#options.logger?.debug({ bgp: this.name, error: error.message }, 'BGP listen failed; retrying');
+      // The inside address appears with the tunnel interface; until then listening fails. Retry,
+      // and say so once per kind of failure (EADDRINUSE: another BGP daemon holds the port).
+      const log = { bgp: this.name, address: `${this.#options.localAddress}:${this.#port}`, error: error.message };
+      if (error.code !== this.#lastListenError) this.#options.logger?.warn(log, 'BGP cannot listen yet; retrying');
+      else this.#options.logger?.debug(log, 'BGP listen failed again; retrying');
+      this.#lastListenError = error.code;
       server.close();
       if (this.#server === server) this.#server = undefined;
       if (!this.#started) return;
@@ -587,6 +591,10 @@ export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> {
         this.#listenRetry = undefined;
         if (this.#started && !this.#server) this.#listen();
       });
+    });
+    server.once('listening', () => {
+      if (this.#lastListenError !== undefined) this.#options.logger?.info({ bgp: this.name }, 'BGP listening');
+      this.#lastListenError = undefined;
     });
     this.#server = server;
     server.listen({ host: this.#options.localAddress, port: this.#port, exclusive: true });
@@ -636,8 +644,9 @@ export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> {
       if (event.type === 'MessageError') connection.done = true;
     }
     if (error && !connection.done) {
-      connection.done = true;
+      // The FSM sends the NOTIFICATION and closes; only then is the connection done.
       this.#fsm.handle({ type: 'MessageError', connection: connection.id, error });
+      connection.done = true;
     }
   }
 

@@ -15,7 +15,7 @@
  *   unrecognised well-known attribute                 3/2  session reset
  *   ORIGIN length / value                             3/5, 3/6 treat-as-withdraw (7606 §7.1)
  *   AS_PATH malformed, or leftmost AS not the peer's  3/11 treat-as-withdraw (7606 §7.2)
- *   NEXT_HOP length / not a unicast address           3/5, 3/8 treat-as-withdraw (7606 §7.3)
+ *   NEXT_HOP length / not a host address              3/5, 3/8 treat-as-withdraw (7606 §7.3)
  *   MED length                                        3/5  treat-as-withdraw (7606 §7.4)
  *   LOCAL_PREF, ATOMIC_AGGREGATE, AGGREGATOR length   3/5  attribute discard (7606 §7.5–§7.7)
  *   COMMUNITIES not a non-zero multiple of 4          3/9  treat-as-withdraw (7606 §7.8)
@@ -193,10 +193,14 @@ export function flattenAsPath(segments: readonly AsPathSegment[]): number[] {
 
 // ---------------------------------------------------------------- attributes
 
-/** NEXT_HOP must be a unicast host address: not 0/8, 127/8, multicast or class E (RFC 4271 §6.3). */
+/**
+ * NEXT_HOP must be a valid host address (RFC 4271 §6.3): not in 0/8 and not
+ * multicast, reserved (class E) or broadcast. Semantic faults (our own
+ * address) are not syntax errors; the speaker ignores those routes.
+ */
 export function isUsableNextHop(address: number): boolean {
   const first = address >>> 24;
-  return first !== 0 && first !== 127 && first < 224;
+  return first !== 0 && first < 224;
 }
 
 type MutableAttributes = { -readonly [K in keyof PathAttributes]: PathAttributes[K] };
@@ -267,7 +271,7 @@ function decodeKnownAttribute(type: number, value: Buffer, raw: Buffer, ctx: Upd
       if (length !== 4) return lengthFault('NEXT_HOP', '4', 'treat-as-withdraw');
       const address = value.readUInt32BE(0);
       if (!isUsableNextHop(address)) {
-        return faults.report(UpdateErrorSubcode.INVALID_NEXT_HOP_ATTRIBUTE, `NEXT_HOP ${formatAddress(address)} is not a unicast address`, 'treat-as-withdraw', raw);
+        return faults.report(UpdateErrorSubcode.INVALID_NEXT_HOP_ATTRIBUTE, `NEXT_HOP ${formatAddress(address)} is not a host address`, 'treat-as-withdraw', raw);
       }
       out.nextHop = formatAddress(address);
       return;

@@ -34,6 +34,15 @@ interface GatewayProcess {
   pid: number;
 }
 
+export interface FailoverGap {
+  /** Longest run of echo requests from the site that never reached the VPC host, in ms (10 ms spacing). */
+  siteToVpcMs: number;
+  /** Longest run of echo requests that did arrive but whose reply never came back, in ms. */
+  vpcToSiteMs: number;
+  /** When cgwd moved its routes to tunnel 2, ms after the cut. */
+  routesMovedMs: number;
+}
+
 export interface BenchRow {
   pair: string;
   tcpMbps: number[];
@@ -41,6 +50,7 @@ export interface BenchRow {
   udp64: UdpResult;
   cpuSecondsPerMillionPackets: Record<string, number>;
   peakRssMb: Record<string, number>;
+  failover?: FailoverGap;
 }
 
 interface UdpResult {
@@ -198,13 +208,57 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
       const customer = startCgwd(state, NS.cgw, customerArgs, 'cgwd-customer', options.cli);
       await waitFor('routes on tunnel 1', () => routedVia(NS.cgw, '198.19.0.0/16', 'cgw-t1'), 60_000, 250);
       await waitFor('traffic through the tunnel', pingable, 30_000, 250);
-      rows.push(await withIperfServer(state, () => measure('(c) cgwd ↔ strongSwan', [{ name: 'cgwd (customer)', pid: customer }, { name: 'charon (aws)', pid: state.pids.aws1 ?? -1 }], options)));
+      const row = await withIperfServer(state, () => measure('(c) cgwd ↔ strongSwan', [{ name: 'cgwd (customer)', pid: customer }, { name: 'charon (aws)', pid: state.pids.aws1 ?? -1 }], options));
       if (!isAlive(customer)) throw new CgwdError('BENCH_CGWD_EXITED', 'cgwd exited during the benchmark');
+      row.failover = await measureFailover(state);
+      options.log(`failover: ${JSON.stringify(row.failover)}`);
+      rows.push(row);
     }
   } finally {
     await labDown();
   }
   return rows;
+}
+
+/**
+ * Tunnel 1 cut silently in `inet` (its packets dropped) under a 10 ms ping from the site to
+ * the VPC host. The VPC host's capture tells the two directions apart: a request that never
+ * arrived was lost on the way in; one that arrived without a reply was lost on the way back.
+ */
+async function measureFailover(state: LabState): Promise<FailoverGap> {
+  const capture = path.join(state.stateDir, 'failover.pcap.txt');
+  const dump = spawnDaemonIn(NS.vpc, ['tcpdump', '-l', '-n', '-i', 'vpc-aws', 'icmp[icmptype] == 8'], capture);
+  recordLabPid(state.stateDir, 'tcpdump', dump);
+  await sleep(1_000);
+  const count = 6_000;
+  const pinging = execInResult(NS.onprem, 'ping', ['-n', '-i', '0.01', '-W', '1', '-c', String(count), VPC_HOST], 120_000);
+  await sleep(3_000);
+  const cutAt = Date.now();
+  for (const rule of ['add table ip cgwd_cut', 'add chain ip cgwd_cut cut { type filter hook forward priority 0 ; }', 'add rule ip cgwd_cut cut ip daddr 203.0.113.10 drop', 'add rule ip cgwd_cut cut ip saddr 203.0.113.10 drop']) {
+    await execInResult(NS.inet, 'nft', rule.split(' '));
+  }
+  await waitFor('routes on tunnel 2', () => routedVia(NS.cgw, '198.19.0.0/16', 'cgw-t2'), 60_000, 20);
+  const routesMovedMs = Date.now() - cutAt;
+  const result = await pinging;
+  await sleep(500);
+  await stopPid(dump);
+  await execInResult(NS.inet, 'nft', ['delete', 'table', 'ip', 'cgwd_cut']);
+  const replied = new Set([...result.stdout.matchAll(/icmp_seq=(\d+) ttl/g)].map((m) => Number(m[1])));
+  const arrived = new Set([...readFileSync(capture, 'utf8').matchAll(/ICMP echo request, id \d+, seq (\d+)/g)].map((m) => Number(m[1])));
+  const longestRun = (missing: (seq: number) => boolean): number => {
+    let best = 0;
+    let run = 0;
+    for (let seq = 1; seq <= count; seq++) {
+      run = missing(seq) ? run + 1 : 0;
+      best = Math.max(best, run);
+    }
+    return best * 10;
+  };
+  return {
+    siteToVpcMs: longestRun((seq) => !arrived.has(seq)),
+    vpcToSiteMs: longestRun((seq) => arrived.has(seq) && !replied.has(seq)),
+    routesMovedMs,
+  };
 }
 
 const median = (values: number[]): number => {
@@ -223,5 +277,6 @@ export function renderBench(rows: BenchRow[]): string {
       `| ${r.pair} | ${median(r.tcpMbps)} (${r.tcpMbps.join(', ')}) | ${r.udp1400.losslessPps} / ${r.udp1400.receivedPps} (${r.udp1400.lossPercent} %) | ${r.udp64.losslessPps} / ${r.udp64.receivedPps} (${r.udp64.lossPercent} %) | ${fmt(r.cpuSecondsPerMillionPackets)} | ${fmt(r.peakRssMb)} |`,
     );
   }
-  return `${lines.join('\n')}\n`;
+  const failover = rows.filter((r) => r.failover).map((r) => `${r.pair}: tunnel 1 cut silently → routes on tunnel 2 after ${r.failover?.routesMovedMs} ms; traffic lost site→VPC ${r.failover?.siteToVpcMs} ms, VPC→site ${r.failover?.vpcToSiteMs} ms (10 ms pings)`);
+  return `${lines.join('\n')}\n${failover.length ? `\n${failover.join('\n')}\n` : ''}`;
 }

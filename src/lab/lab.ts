@@ -75,6 +75,7 @@ const REQUIRED_FILES: readonly [string, string][] = [
   ['/usr/bin/iperf3', 'iperf3'],
   ['/usr/bin/ping', 'iputils-ping'],
   ['/usr/sbin/nft', 'nftables'],
+  ['/usr/bin/tcpdump', 'tcpdump'],
 ];
 
 /** Installs the lab's Debian packages with apt-get when any is missing. */

@@ -175,7 +175,7 @@ describe('UPDATE, RFC 4271 §6.3 (strict: every fault resets the session)', () =
   });
 
   it('NEXT_HOP that is not a unicast host address → 3/8', () => {
-    for (const address of ['00000000', '7f000001', 'e0000001', 'ffffffff']) {
+    for (const address of ['00000000', '00000001', 'e0000001', 'f0000001', 'ffffffff']) {
       const nextHop = attr(0x40, 3, address);
       expect(strict(update(Buffer.concat([ORIGIN_IGP, AS_PATH_64512_4, nextHop])))).toMatchObject({ code: 3, subcode: 8, data: nextHop.toString('hex') });
     }
