@@ -8,7 +8,8 @@
  *   3. IKE: UDP 500 in Node, UDP 4500 through the data plane (non-ESP marker), one
  *      IkeConnection per tunnel whose CHILD SAs go straight into the data plane;
  *   4. per tunnel a keepalive ping through its TUN (health, RTT, loss);
- *   5. routing: static prefixes through the healthy preferred tunnel (BGP later);
+ *   5. routing: static prefixes through the healthy preferred tunnel, or one BGP session
+ *      per tunnel whose routes (and the tunnels' health) decide the kernel routes;
  *   6. the control socket for `cgwd status`.
  * Stop (SIGINT/SIGTERM) reverses it: DELETE at the peer, routes removed, TUNs
  * closed, socket removed.
@@ -23,6 +24,9 @@ import { Dataplane } from '../dataplane/index.js';
 import type { ChildSaInstall, ChildSaSink, Endpoint } from '../ike/runtime.js';
 import { IKE_PORT, IkeDemux, NAT_T_PORT, UdpIkeSockets, type IkeCarrier } from '../ike/transport/udp.js';
 import type { IkeTiming } from '../ike/v2/index.js';
+import { BgpSpeaker } from '../bgp/index.js';
+import { MAX_ADVERTISED_PREFIXES } from '../config/aws-limits.js';
+import { BgpRouting } from '../routing/bgp-routing.js';
 import { flushOwnedRoutes } from '../routing/kernel-routes.js';
 import { StaticFailover } from '../routing/static-failover.js';
 import { runCommand } from '../system/exec.js';
@@ -70,6 +74,8 @@ export class Daemon {
   /** Socket sets: as the customer one for both tunnels; as AWS one per tunnel (one address each). */
   readonly socketSets: SocketSet[] = [];
   private failover: StaticFailover | undefined;
+  private bgp: BgpRouting | undefined;
+  readonly speakers = new Map<TunnelIndex, BgpSpeaker>();
   private control: net.Server | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -183,6 +189,7 @@ export class Daemon {
         this.failover.on('error', (error) => logger.error({ err: error.message }, 'static route change failed'));
       }
     }
+    if (config.routing === 'bgp') this.startBgp();
     for (const t of this.tunnels.values()) {
       t.keepalive.on('health', (healthy) => {
         logger.info({ tunnel: t.index, healthy }, 'keepalive health changed');
@@ -225,8 +232,70 @@ export class Daemon {
     };
   }
 
+  /**
+   * One eBGP session per tunnel over its inside /30 (through the TUN), and the routing
+   * that turns both sessions' routes and the tunnels' health into kernel routes and
+   * advertisements. As AWS: the Amazon ASN, the same advertisements on both tunnels.
+   */
+  private startBgp(): void {
+    const { config, settings, logger } = this.options;
+    const asAws = this.options.role === 'aws';
+    const [t1, t2] = [this.tunnels.get(1), this.tunnels.get(2)];
+    if (!t1 || !t2) return;
+    const maxAdvertised = MAX_ADVERTISED_PREFIXES[config.target];
+    for (const t of [t1, t2]) {
+      const ours = asAws ? t.config.aws.bgp : t.config.customer.bgp;
+      const theirs = asAws ? t.config.customer.bgp : t.config.aws.bgp;
+      if (!ours || !theirs) return;
+      this.speakers.set(
+        t.index,
+        new BgpSpeaker({
+          name: `tunnel ${t.index}`,
+          localAs: ours.asn,
+          peerAs: theirs.asn,
+          localAddress: t.localInside,
+          peerAddress: t.peerInside,
+          holdTimeSeconds: ours.holdTime,
+          maxAdvertisedPrefixes: maxAdvertised,
+          logger,
+        }),
+      );
+    }
+    const s1 = this.speakers.get(1);
+    const s2 = this.speakers.get(2);
+    if (!s1 || !s2) return;
+    this.bgp = new BgpRouting({
+      tunnels: [
+        { index: 1, ifname: t1.ifname, gateway: t1.peerInside },
+        { index: 2, ifname: t2.ifname, gateway: t2.peerInside },
+      ],
+      policy: {
+        mode: 'active-standby',
+        sitePrefixes: settings.advertise,
+        maxAdvertisedPrefixes: maxAdvertised,
+        ...(asAws ? { standbyAsPathPrepend: 0, moreSpecificsOnFailover: false } : {}),
+      },
+      speakers: [s1, s2],
+      logger,
+    });
+    this.bgp.on('error', (error) => logger.error({ err: error.message }, 'BGP route change failed'));
+    this.bgp.watch(1, s1);
+    this.bgp.watch(2, s2);
+    for (const [index, speaker] of this.speakers) {
+      speaker.on('state', (e) => logger.info({ tunnel: index, bgp: e.state, previous: e.previous, why: e.description }, 'BGP session state'));
+    }
+    this.bgp.start();
+    for (const speaker of this.speakers.values()) speaker.start();
+  }
+
   private updateHealth(t: TunnelRuntime): void {
-    this.failover?.setHealth(t.index, t.children.size > 0 && t.keepalive.healthy);
+    const healthy = t.children.size > 0 && t.keepalive.healthy;
+    this.failover?.setHealth(t.index, healthy);
+    this.bgp?.setHealth(t.index, healthy);
+  }
+
+  get bgpRouting(): BgpRouting | undefined {
+    return this.bgp;
   }
 
   status(): DaemonStatus {
@@ -259,6 +328,9 @@ export class Daemon {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       for (const t of this.tunnels.values()) t.keepalive.stop();
+      // BGP first (Cease through the tunnel while it still carries traffic), then IKE.
+      await Promise.all([...this.speakers.values()].map((speaker) => speaker.stop()));
+      await this.bgp?.stop();
       await this.ike?.stop();
       await this.failover?.stop();
       for (const set of this.socketSets) {

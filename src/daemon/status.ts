@@ -7,6 +7,7 @@
 import type { TunnelCounters } from '../dataplane/types.js';
 import type { ConnectionStatus } from '../ike/v2/index.js';
 import { systemClock } from '../ike/system-runtime.js';
+import type { BgpSpeakerStatus } from '../bgp/speaker.js';
 import type { KeepaliveStatus } from '../tunnel/keepalive.js';
 import type { Daemon } from './daemon.js';
 
@@ -19,6 +20,9 @@ export interface TunnelStatus {
   awsOutsideAddress: string;
   ike: ConnectionStatus | undefined;
   keepalive: KeepaliveStatus;
+  bgp: BgpSpeakerStatus | undefined;
+  /** Kernel routes cgwd holds through this tunnel. */
+  routes: string[];
   traffic: Omit<TunnelCounters, 'tunnel' | 'ifname' | 'ifindex'> | undefined;
 }
 
@@ -55,6 +59,8 @@ export function buildStatus(daemon: Daemon): DaemonStatus {
       awsOutsideAddress: t.config.aws.outsideAddress,
       ike: daemon.ikePair?.connections.get(t.index)?.status(),
       keepalive: t.keepalive.status(),
+      bgp: daemon.speakers.get(t.index)?.status(),
+      routes: (daemon.bgpRouting?.status().installed ?? []).filter((r) => r.dev === t.ifname).map((r) => r.prefix),
       traffic: trafficView,
     };
   });
@@ -98,8 +104,14 @@ export function renderStatus(status: DaemonStatus): string {
     lines.push(`  2 CHILD SA   ${child ? `${child.state}  in ${child.spiIn} out ${child.spiOut}  ${child.suite}  age ${age(child.createdAt, ikeNow)}  rekey in ${inSeconds(child.rekeyAt, ikeNow)}` : 'none'}`);
     const k = t.keepalive;
     lines.push(`  3 keepalive  ${k.healthy ? 'answered' : 'NOT ANSWERED'}  ${k.target}  rtt ${k.lastRttMs ?? '-'} ms  loss ${(k.recentLoss * 100).toFixed(0)}% (${k.received}/${k.sent})`);
-    const active = status.staticRoutes?.active === t.tunnel;
-    lines.push(`  4 routes     ${status.staticRoutes ? (active ? `active: ${status.staticRoutes.prefixes.join(', ')}` : 'standby') : 'none (BGP arrives with its own work)'}`);
+    if (t.bgp) {
+      const down = t.bgp.lastDown ? `; last down: ${t.bgp.lastDown.description}` : '';
+      lines.push(`  4 BGP        ${t.bgp.state}  AS ${t.bgp.localAs} → ${t.bgp.peerAs}  up ${t.bgp.uptimeSeconds}s  sent ${t.bgp.prefixesSent} received ${t.bgp.prefixesReceived}${down}`);
+      lines.push(`    routes     ${t.routes.length ? t.routes.join(', ') : 'none'}`);
+    } else {
+      const active = status.staticRoutes?.active === t.tunnel;
+      lines.push(`  4 routes     ${status.staticRoutes ? (active ? `active: ${status.staticRoutes.prefixes.join(', ')}` : 'standby') : 'none'}`);
+    }
     if (t.traffic) {
       const d = Object.entries(t.traffic.drops).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ');
       lines.push(`  traffic      in ${t.traffic.packetsIn} pkts / ${t.traffic.bytesIn} B   out ${t.traffic.packetsOut} pkts / ${t.traffic.bytesOut} B   drops: ${d || 'none'}`);

@@ -450,6 +450,16 @@ export async function restartAwsEndpoint(config: VpnConfig, index: 1 | 2, stateD
   writeLabState(state);
 }
 
+/** Restarts BIRD on the AWS router (its sessions drop and must be re-established). */
+export async function restartAwsBird(config: VpnConfig, stateDir = labDir()): Promise<void> {
+  const state = requireState(stateDir);
+  const pid = state.pids['bird-aws'];
+  if (pid !== undefined) await stopPid(pid);
+  rmSync(path.join(stateDir, 'bird-aws', 'bird.ctl'), { force: true });
+  state.pids['bird-aws'] = await startBird(stateDir, 'bird-aws', NS.aws, awsRouterBird(buildLabPlan(config, state.options)));
+  writeLabState(state);
+}
+
 /** Stops every process the lab recorded and deletes its namespaces. Safe to run twice. */
 export async function labDown(stateDir = labDir()): Promise<void> {
   const state = readLabState(stateDir);

@@ -34,6 +34,8 @@ const MAX_DEPTH = 12;
 export function redactSecrets(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
   if (value instanceof Secret) return REDACTED;
   if (typeof value !== 'object' || value === null) return value;
+  // Raw bytes are never logged (they may be key material), and pino's path redaction cannot walk them.
+  if (ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;
   if (depth >= MAX_DEPTH || seen.has(value)) return '[…]';
   if (Array.isArray(value)) {
     seen.add(value);

@@ -59,13 +59,14 @@ import { IsakmpSa, type IsakmpSaHost } from './sa/isakmp-sa.js';
 import { MainModeInitiator, MainModeResponder } from './tasks/main-mode.js';
 import { QuickModeInitiator } from './tasks/quick-mode.js';
 import { decodeMessage, type DecodedMessage } from './wire/message.js';
-import type { V1Payload } from './wire/payloads.js';
 import { checkMessageRules } from './wire/rules.js';
 import type { DhGroupNumber } from '../../crypto/transforms.js';
 
 type Phase = 'idle' | 'running' | 'stopping' | 'stopped';
 
 const ZERO_COOKIE = Buffer.alloc(COOKIE_LENGTH);
+/** Between our Delete of the IPsec SAs and of the ISAKMP SA (see #sendDeletes). */
+const DELETE_SPACING_MS = 200;
 /** Bound on responder ISAKMP SAs still in Main Mode (beyond it new MM1s are dropped). */
 const MAX_HALF_OPEN = 64;
 
@@ -98,6 +99,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
   readonly #installed = new Map<number, { timer: TimerHandle | undefined }>();
   #lastError: { code: string; reason: string; at: number } | undefined;
   readonly #drops: Partial<Record<DropReason, number>> = {};
+  #stopWaiters: (() => void)[] = [];
   readonly #counts = {
     retransmittedRequests: 0,
     cachedResponsesResent: 0,
@@ -149,21 +151,25 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     if (this.#options.role === 'initiator') this.#initiate(undefined);
   }
 
-  /** Deletes the IPsec SAs and the ISAKMP SA at the peer and removes everything from the data plane. */
+  /**
+   * Deletes the IPsec SAs and then the ISAKMP SA at the peer (two Informationals, no answers
+   * to wait for) and removes everything from the data plane.
+   */
   stop(): Promise<void> {
-    if (this.#phase === 'stopped' || this.#phase === 'stopping') return Promise.resolve();
+    if (this.#phase === 'stopped') return Promise.resolve();
+    const done = new Promise<void>((resolve) => this.#stopWaiters.push(resolve));
+    if (this.#phase === 'stopping') return done;
     this.#phase = 'stopping';
     this.#cancelReconnect();
     this.#keepaliveTimer?.cancel();
     this.#childCreateTimer?.cancel();
     const current = this.#current;
     if (current && (current.state === 'established' || current.state === 'replaced')) {
-      const spis = this.#children.filter((c) => c.state !== 'deleted').map((c) => u32(c.spiIn));
-      if (spis.length > 0) current.sendInformational([{ kind: 'D', doi: DOI_IPSEC, protocolId: ProtocolId.IPSEC_ESP, spis }]);
-      current.sendDeleteIsakmp();
+      this.#sendDeletes(current, () => this.#finishStop());
+    } else {
+      this.#finishStop();
     }
-    this.#finishStop();
-    return Promise.resolve();
+    return done;
   }
 
   /** The incoming-datagram path: never throws; problems become counted drops. */
@@ -210,8 +216,8 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
   deleteIke(): boolean {
     const current = this.#current;
     if (!current || current.state !== 'established') return false;
-    for (const child of this.#children.filter((c) => c.state !== 'deleted')) this.#deleteChild(child, 'deleted locally', 0);
-    current.closeWithDelete(new LocalCloseError('deleted locally'));
+    this.#sendDeletes(current, () => current.die(new LocalCloseError('deleted locally')));
+    this.#forgetAllChildren('deleted locally');
     return true;
   }
 
@@ -406,7 +412,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     sa.mainMode = mainMode;
     this.#sas.add(sa);
     this.#connecting = sa;
-    this.#log.info({ cookieI: hex(sa.cookieI), attempt: this.#reconnectAttempts, rekey: rekeyOf !== undefined }, 'initiating main mode');
+    this.#log.info({ cookieI: hex(sa.cookieI), attempt: this.#reconnectAttempts, reestablish: rekeyOf !== undefined }, 'initiating main mode');
     mainMode.start();
   }
 
@@ -431,10 +437,12 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     this.#log.info({ sa: sa.describe(), suite: describePhase1(suite), natLocal: sa.natLocal, natRemote: sa.natRemote, udp: sa.udp }, 'ISAKMP SA established');
 
     const previous = this.#current !== sa && this.#current?.isAlive ? this.#current : undefined;
+    // The new SA is current before anything happens to the old one: deleting the old ISAKMP SA
+    // must not look like losing the tunnel (its IPsec SAs stay, RFC 2409 §5.5).
+    this.#current = sa;
     let rekeyed = false;
     if (info.initialContact) {
       // The peer restarted: every SA it had with us is gone on its side.
-      this.#current = undefined;
       for (const other of [...this.#sas]) if (other !== sa && other !== this.#connecting) other.die(new ReplacedError('the peer restarted (INITIAL-CONTACT)'));
       this.#forgetAllChildren('the peer restarted (INITIAL-CONTACT)');
     } else if (previous && (previous.state === 'established' || previous.state === 'replaced')) {
@@ -442,15 +450,6 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
       previous.state = 'replaced';
       previous.stopLiveness();
       this.#counts.ikeRekeys += 1;
-      const intended = this.#rekeyOf.get(sa);
-      if (intended && intended !== previous && intended.isAlive) intended.closeWithDelete(new ReplacedError('phase 1 re-established'));
-      if (sa.originalInitiator && intended === previous) {
-        previous.closeWithDelete(new ReplacedError('phase 1 re-established'));
-      } else {
-        // The peer's new SA (or a collision): the peer deletes the old one; if it never does, we do.
-        this.#counts.ikeRekeyCollisions += intended && intended !== previous ? 1 : 0;
-        previous.setTimer(this.ctx.timing.rekeyedIkeSaLingerMs, () => previous.closeWithDelete(new ReplacedError('peer never deleted the replaced ISAKMP SA')));
-      }
       this.#emit('ike-rekeyed', {
         oldSpiI: hex(previous.cookieI),
         oldSpiR: hex(previous.cookieR),
@@ -458,8 +457,16 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
         spiR: hex(sa.cookieR),
         initiatedByUs: sa.originalInitiator,
       });
+      const intended = this.#rekeyOf.get(sa);
+      if (intended && intended !== previous && intended.isAlive) intended.closeWithDelete(new ReplacedError('phase 1 re-established'));
+      if (sa.originalInitiator && intended === previous) {
+        previous.closeWithDelete(new ReplacedError('phase 1 re-established'));
+      } else {
+        // The peer's new SA (or a collision): the peer deletes the old one; if it never does, we do.
+        if (intended && intended !== previous) this.#counts.ikeRekeyCollisions += 1;
+        previous.setTimer(this.ctx.timing.rekeyedIkeSaLingerMs, () => previous.closeWithDelete(new ReplacedError('peer never deleted the replaced ISAKMP SA')));
+      }
     }
-    this.#current = sa;
     this.#reconnectAttempts = 0;
     this.#cancelReconnect();
     this.#armIsakmpTimers(sa);
@@ -581,7 +588,20 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     if (pending) return;
     this.#childCreateTimer?.cancel();
     this.#childCreateTimer = undefined;
-    new QuickModeInitiator(sa, { replaces: undefined, pfsGroup: this.#pfsGroup() }).start();
+    this.#startQuickMode(sa, new QuickModeInitiator(sa, { replaces: undefined, pfsGroup: this.#pfsGroup() }));
+  }
+
+  /** Starting can only fail on a local problem (a configuration the crypto refuses): retried later. */
+  #startQuickMode(sa: IsakmpSa, task: QuickModeInitiator): void {
+    try {
+      task.start();
+    } catch (error) {
+      this.#log.error({ err: describeError(error) }, 'quick mode could not start');
+      if (sa.quickModes.get(task.messageId) === task) sa.quickModes.delete(task.messageId);
+      const child = task.replaces;
+      if (child) this.#rekeyAbandoned(child);
+      else this.#scheduleChildCreate(this.ctx.timing.rekeyRetryMs);
+    }
   }
 
   #scheduleChildCreate(delayMs: number = this.ctx.timing.childRecreateDelayMs): void {
@@ -603,7 +623,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     const task = new QuickModeInitiator(sa, { replaces: child, pfsGroup: this.#pfsGroup() });
     child.state = 'rekeying';
     this.#bookkeeping.set(child, { rekeyTask: task });
-    task.start();
+    this.#startQuickMode(sa, task);
   }
 
   #rekeyAbandoned(child: IpsecSa): void {
@@ -614,7 +634,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
   }
 
   quickModeFailed(sa: IsakmpSa, task: QuickModeInitiator, error: IkeV1Error): void {
-    this.#log.warn({ code: error.code, reason: error.message, rekey: task.replaces?.id }, 'quick mode failed');
+    this.#log.warn({ code: error.code, reason: error.message, replacing: task.replaces?.id }, 'quick mode failed');
     this.#lastError = { code: error.code, reason: error.message, at: this.ctx.clock.now() };
     if (error instanceof NoProposalChosenError && task.pfsGroup !== undefined) this.#pfsIndex += 1;
     const child = task.replaces;
@@ -780,6 +800,25 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     if (live) this.#emit('child-down', { id: live.id, reason });
   }
 
+  /**
+   * Delete for every IPsec SA (our inbound SPIs), then — DELETE_SPACING_MS later, so a peer
+   * that handles Informationals in parallel (strongSwan) cannot act on it first — for the
+   * ISAKMP SA. strongSwan acts on only the first Delete of an Informational, hence two messages.
+   */
+  #sendDeletes(sa: IsakmpSa, then: () => void): void {
+    const spis = this.#children.filter((c) => c.state !== 'deleted').map((c) => u32(c.spiIn));
+    if (spis.length === 0) {
+      sa.sendDeleteIsakmp();
+      then();
+      return;
+    }
+    sa.sendInformational([{ kind: 'D', doi: DOI_IPSEC, protocolId: ProtocolId.IPSEC_ESP, spis }]);
+    this.ctx.clock.setTimer(DELETE_SPACING_MS, () => {
+      if (sa.state !== 'dead') sa.sendDeleteIsakmp();
+      then();
+    });
+  }
+
   /** Out of the list now; out of the data plane now or after `graceMs` (make-before-break). */
   #dropChild(child: IpsecSa, reason: string, graceMs: number): void {
     const index = this.#children.indexOf(child);
@@ -849,6 +888,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
   }
 
   #finishStop(): void {
+    if (this.#phase === 'stopped') return;
     for (const sa of [...this.#sas]) sa.die(new LocalCloseError('connection stopped'));
     this.#phase = 'stopped';
     for (const child of this.#children.splice(0)) {
@@ -868,6 +908,9 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     this.#keepaliveTimer?.cancel();
     this.#childCreateTimer?.cancel();
     this.#log.info('IKEv1 connection stopped');
+    const waiters = this.#stopWaiters;
+    this.#stopWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   countDrop(reason: DropReason): void {
@@ -901,4 +944,3 @@ export function deliverIkeV1Datagram(connection: IkeV1Connection, datagram: IkeD
   connection.handleDatagram(datagram);
 }
 
-export type { V1Payload };

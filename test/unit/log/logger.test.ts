@@ -85,3 +85,15 @@ describe('redactSecrets', () => {
     for (const name of ['ikeVersion', 'keyBits', 'tunnel', 'asn', 'insideCidr']) expect(isSecretFieldName(name), name).toBe(false);
   });
 });
+
+describe('binary data in log objects', () => {
+  it('prints a byte count, never the bytes, and does not trip the path redaction', async () => {
+    const { createLogger } = await import('../../../src/log/index.js');
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', output: { write: (line: string) => void lines.push(line) } });
+    const key = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+    expect(() => log.info({ tunnel: 1, reason: { kind: 'notification-received', data: key, nested: { more: { bytes: key } } } }, 'BGP session down')).not.toThrow();
+    expect(lines.join('')).toContain('"data":"[16 bytes]"');
+    expect(lines.join('')).not.toContain('00112233');
+  });
+});
