@@ -11,7 +11,7 @@
  *     "localAddress": "auto",                 bind address, or "auto"
  *     "localId": "198.51.100.10",             IKE identity (default: customer outside address)
  *     "interfaces": ["cgw-t1", "cgw-t2"],     tunnel interface names
- *     "keepalive": { "target": "10.0.0.10", "intervalSeconds": 5 },
+ *     "keepalive": { "target": "10.0.0.10", "intervalSeconds": 1 },
  *     "metrics": { "listen": "127.0.0.1:9580" },
  *     "controlSocket": "/run/cgwd/cgwd.sock",
  *     "ikeVersion": "ikev2",
@@ -84,7 +84,7 @@ export const SETTING_FLAGS: Readonly<Record<SettingName, { flag: string; key: ke
 
 export const SETTINGS_DEFAULTS = {
   interfaces: ['cgw-t1', 'cgw-t2'] as [string, string],
-  keepaliveIntervalSeconds: 5,
+  keepaliveIntervalSeconds: 1,
   metricsListen: '127.0.0.1:9580',
   controlSocket: '/run/cgwd/cgwd.sock',
   failback: 'auto' as const,

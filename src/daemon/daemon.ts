@@ -155,7 +155,8 @@ export class Daemon {
         clearDf: tunnel.ipsec.clearDf,
         fragmentBeforeEncryption: tunnel.ipsec.fragmentBeforeEncryption,
       });
-      const keepalive = new Keepalive({ ifname, target: settings.keepalive.target ?? peerInside, intervalSeconds: settings.keepalive.intervalSeconds });
+      // Health is lost after two unanswered probes in a row: with 1 s probes, a dead tunnel is noticed in 2–3 s.
+      const keepalive = new Keepalive({ ifname, target: settings.keepalive.target ?? peerInside, intervalSeconds: settings.keepalive.intervalSeconds, window: 2 });
       this.tunnels.set(tunnel.index, { index: tunnel.index, config: tunnel, ifname, localInside, peerInside, keepalive, children: new Map(), mtu: INITIAL_MTU });
       logger.info({ tunnel: tunnel.index, ifname, address: `${localInside}/${prefixLength}` }, 'tunnel interface up');
     }

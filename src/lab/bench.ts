@@ -16,7 +16,7 @@ import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { CgwdError } from '../errors.js';
 import { execInResult, isAlive, runCommand, sleep, spawnDaemonIn, stopPid, waitFor } from '../system/exec.js';
-import { labDown, labUp, recordLabPid, type LabState } from './lab.js';
+import { birdc, labDown, labUp, recordLabPid, restartAwsEndpoint, type LabState } from './lab.js';
 import { NS, buildLabPlan } from './plan.js';
 import { startReferenceCustomer, useTunnel } from './reference.js';
 
@@ -220,45 +220,110 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   return rows;
 }
 
-/**
- * Tunnel 1 cut silently in `inet` (its packets dropped) under a 10 ms ping from the site to
- * the VPC host. The VPC host's capture tells the two directions apart: a request that never
- * arrived was lost on the way in; one that arrived without a reply was lost on the way back.
- */
-async function measureFailover(state: LabState): Promise<FailoverGap> {
-  const capture = path.join(state.stateDir, 'failover.pcap.txt');
-  const dump = spawnDaemonIn(NS.vpc, ['tcpdump', '-l', '-n', '-i', 'vpc-aws', 'icmp[icmptype] == 8'], capture);
-  recordLabPid(state.stateDir, 'tcpdump', dump);
-  await sleep(1_000);
-  const count = 6_000;
-  const pinging = execInResult(NS.onprem, 'ping', ['-n', '-i', '0.01', '-W', '1', '-c', String(count), VPC_HOST], 120_000);
-  await sleep(3_000);
-  const cutAt = Date.now();
-  for (const rule of ['add table ip cgwd_cut', 'add chain ip cgwd_cut cut { type filter hook forward priority 0 ; }', 'add rule ip cgwd_cut cut ip daddr 203.0.113.10 drop', 'add rule ip cgwd_cut cut ip saddr 203.0.113.10 drop']) {
-    await execInResult(NS.inet, 'nft', rule.split(' '));
-  }
-  await waitFor('routes on tunnel 2', () => routedVia(NS.cgw, '198.19.0.0/16', 'cgw-t2'), 60_000, 20);
-  const routesMovedMs = Date.now() - cutAt;
-  const result = await pinging;
-  await sleep(500);
-  await stopPid(dump);
+const CUT_RULES = [
+  'add table ip cgwd_cut',
+  'add chain ip cgwd_cut cut { type filter hook forward priority 0 ; }',
+  'add rule ip cgwd_cut cut ip daddr 203.0.113.10 drop',
+  'add rule ip cgwd_cut cut ip saddr 203.0.113.10 drop',
+];
+
+async function cutTunnel1(): Promise<void> {
+  for (const rule of CUT_RULES) await execInResult(NS.inet, 'nft', rule.split(' '));
+}
+
+async function uncutTunnel1(): Promise<void> {
   await execInResult(NS.inet, 'nft', ['delete', 'table', 'ip', 'cgwd_cut']);
-  const replied = new Set([...result.stdout.matchAll(/icmp_seq=(\d+) ttl/g)].map((m) => Number(m[1])));
-  const arrived = new Set([...readFileSync(capture, 'utf8').matchAll(/ICMP echo request, id \d+, seq (\d+)/g)].map((m) => Number(m[1])));
-  const longestRun = (missing: (seq: number) => boolean): number => {
-    let best = 0;
-    let run = 0;
-    for (let seq = 1; seq <= count; seq++) {
-      run = missing(seq) ? run + 1 : 0;
-      best = Math.max(best, run);
+}
+
+/**
+ * Traffic lost per direction while `disrupt` happens: 10 ms pings from the site to the VPC
+ * host and from the VPC host to the site at the same time, each direction's echo requests
+ * captured where they should arrive. The longest run of requests that never arrived, times
+ * 10 ms, is that direction's gap.
+ */
+async function measureGap(state: LabState, name: string, disrupt: () => Promise<void>, seconds = 60): Promise<{ siteToVpcMs: number; vpcToSiteMs: number }> {
+  const count = seconds * 100;
+  const direction = async (from: string, to: string, toNs: string, toIf: string, tag: string): Promise<() => Promise<number>> => {
+    const capture = path.join(state.stateDir, `${name}-${tag}.txt`);
+    const dump = spawnDaemonIn(toNs, ['tcpdump', '-l', '-n', '-i', toIf, `icmp[icmptype] == 8 and src host ${from}`], capture);
+    recordLabPid(state.stateDir, `tcpdump-${name}-${tag}`, dump);
+    await sleep(1_000);
+    const fromNs = toNs === NS.vpc ? NS.onprem : NS.vpc;
+    const pinging = execInResult(fromNs, 'ping', ['-n', '-q', '-i', '0.01', '-W', '1', '-c', String(count), to], (seconds + 60) * 1000);
+    return async () => {
+      await pinging;
+      await sleep(500);
+      await stopPid(dump);
+      const arrived = new Set([...readFileSync(capture, 'utf8').matchAll(/ICMP echo request, id \d+, seq (\d+)/g)].map((m) => Number(m[1])));
+      let best = 0;
+      let run = 0;
+      for (let seq = 1; seq <= count; seq++) {
+        run = arrived.has(seq) ? 0 : run + 1;
+        best = Math.max(best, run);
+      }
+      return best * 10;
+    };
+  };
+  const siteToVpc = await direction('192.0.2.10', VPC_HOST, NS.vpc, 'vpc-aws', 'in');
+  const vpcToSite = await direction(VPC_HOST, '192.0.2.10', NS.onprem, 'onprem-cgw', 'out');
+  await sleep(3_000);
+  await disrupt();
+  return { siteToVpcMs: await siteToVpc(), vpcToSiteMs: await vpcToSite() };
+}
+
+/** Static routing: tunnel 1 cut silently in `inet`; AWS's side follows only when its DPD gives up. */
+async function measureFailover(state: LabState): Promise<FailoverGap> {
+  let cutAt = 0;
+  let routesMovedMs = 0;
+  const gap = await measureGap(state, 'static-cut', async () => {
+    cutAt = Date.now();
+    await cutTunnel1();
+    await waitFor('routes on tunnel 2', () => routedVia(NS.cgw, '198.19.0.0/16', 'cgw-t2'), 60_000, 20);
+    routesMovedMs = Date.now() - cutAt;
+  });
+  await uncutTunnel1();
+  return { ...gap, routesMovedMs };
+}
+
+export interface BgpFailoverRow {
+  failure: string;
+  siteToVpcMs: number;
+  vpcToSiteMs: number;
+}
+
+/** BGP: the three failures of issue 5, each measured from a healthy start on tunnel 1. */
+export async function runBgpFailoverBench(configPath: string, cli: string, log: (line: string) => void): Promise<BgpFailoverRow[]> {
+  const config = loadConfig(configPath);
+  const rows: BgpFailoverRow[] = [];
+  try {
+    const state = await labUp({ config, configPath, options: { nat: false }, log });
+    startCgwd(state, NS.cgw, ['--config', configPath, '--advertise', '192.0.2.0/24', '--control-socket', '/tmp/cgwd-bench-bgp.sock', '--log-level', 'warn'], 'cgwd-customer', cli);
+    const healthy = async (): Promise<void> => {
+      await waitFor('VPC route on tunnel 1', () => routedVia(NS.cgw, '198.19.0.0/16', 'cgw-t1'), 180_000, 250);
+      await waitFor('site halves withdrawn at AWS', async () => ((await runCommand('ip', ['-n', NS.aws, 'route', 'show', '192.0.2.128/25'])).stdout.trim() === '' ? true : undefined), 60_000, 250);
+      await waitFor('traffic', pingable, 30_000, 250);
+      await sleep(2_000);
+    };
+    const failures: [string, () => Promise<void>, () => Promise<void>][] = [
+      ['tunnel 1 cut silently (packets dropped in inet)', cutTunnel1, uncutTunnel1],
+      ['AWS-side IKE restart (tunnel 1 endpoint loses its state)', () => restartAwsEndpoint(config, 1, state.stateDir), async () => undefined],
+      ['AWS-side BGP stop on tunnel 1 (birdc disable)', async () => void (await birdc(state.stateDir, 'bird-aws', 'disable', 'tunnel1')), async () => void (await birdc(state.stateDir, 'bird-aws', 'enable', 'tunnel1'))],
+    ];
+    for (const [failure, disrupt, restore] of failures) {
+      await healthy();
+      const gap = await measureGap(state, `bgp-${rows.length}`, disrupt, 45);
+      rows.push({ failure, ...gap });
+      log(`BGP failover, ${failure}: ${JSON.stringify(gap)}`);
+      await restore();
     }
-    return best * 10;
-  };
-  return {
-    siteToVpcMs: longestRun((seq) => !arrived.has(seq)),
-    vpcToSiteMs: longestRun((seq) => arrived.has(seq) && !replied.has(seq)),
-    routesMovedMs,
-  };
+  } finally {
+    await labDown();
+  }
+  return rows;
+}
+
+export function renderBgpFailover(rows: BgpFailoverRow[]): string {
+  return `${['| failure (BGP, cgwd ↔ strongSwan + BIRD) | traffic lost site→VPC | traffic lost VPC→site |', '|---|---|---|', ...rows.map((r) => `| ${r.failure} | ${r.siteToVpcMs} ms | ${r.vpcToSiteMs} ms |`)].join('\n')}\n`;
 }
 
 const median = (values: number[]): number => {

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { CgwdError } from '../errors.js';
 import { labDir, labDown, labStatus, labUp, type LabStatus } from './lab.js';
-import { renderBench, runBench } from './bench.js';
+import { renderBench, renderBgpFailover, runBench, runBgpFailoverBench } from './bench.js';
 import { buildLabPlan, NS } from './plan.js';
 import { awsEndpointCounters, ping, startReferenceCustomer, stopReferenceCustomer, useTunnel, type PingResult } from './reference.js';
 
@@ -137,12 +137,17 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
     .option('--runs <n>', 'runs per TCP measurement (median)', '3')
     .option('--tcp-seconds <s>', 'seconds per TCP run', '10')
     .option('--udp-seconds <s>', 'seconds per UDP run', '5')
-    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string }) => {
+    .option('--failover-only', 'only the BGP failover gaps')
+    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean }) => {
       requireRoot();
       printBenchIntro(io);
+      const cli = path.join(packageRoot, 'dist', 'cli', 'main.js');
+      const failover = await runBgpFailoverBench(LAB_CONFIG_BGP, cli, (l) => io.err(`bench: ${l}`));
+      io.out(renderBgpFailover(failover));
+      if (flags.failoverOnly) return;
       const rows = await runBench({
         configPath: LAB_CONFIG_STATIC,
-        cli: path.join(packageRoot, 'dist', 'cli', 'main.js'),
+        cli,
         runs: Number(flags.runs),
         tcpSeconds: Number(flags.tcpSeconds),
         udpSeconds: Number(flags.udpSeconds),

@@ -65,6 +65,12 @@ import type { DhGroupNumber } from '../../crypto/transforms.js';
 type Phase = 'idle' | 'running' | 'stopping' | 'stopped';
 
 const ZERO_COOKIE = Buffer.alloc(COOKIE_LENGTH);
+/**
+ * Two IPsec SAs completed within this time of each other are a rekey collision (see
+ * childNegotiated): longer than a quick mode with a few retransmissions takes, far shorter than
+ * any rekey interval (AWS lifetimes are at least 900 s).
+ */
+export const COLLISION_WINDOW_MS = 20_000;
 /** Between our Delete of the IPsec SAs and of the ISAKMP SA (see #sendDeletes). */
 const DELETE_SPACING_MS = 200;
 /** Bound on responder ISAKMP SAs still in Main Mode (beyond it new MM1s are dropped). */
@@ -464,7 +470,9 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
       } else {
         // The peer's new SA (or a collision): the peer deletes the old one; if it never does, we do.
         if (intended && intended !== previous) this.#counts.ikeRekeyCollisions += 1;
-        previous.setTimer(this.ctx.timing.rekeyedIkeSaLingerMs, () => previous.closeWithDelete(new ReplacedError('peer never deleted the replaced ISAKMP SA')));
+        previous.setTimer(this.ctx.timing.rekeyedIkeSaLingerMs, () => {
+          if (previous.state === 'replaced') previous.closeWithDelete(new ReplacedError('peer never deleted the replaced ISAKMP SA'));
+        });
       }
     }
     this.#reconnectAttempts = 0;
@@ -499,12 +507,15 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
       if (task && !this.#isRunningOn(task)) this.#rekeyAbandoned(child);
     }
     const rekeyOf = this.#rekeyOf.get(sa);
-    if (wasCurrent) {
+    if (wasCurrent && this.#promoteSurvivor(sa, error)) {
+      // Another ISAKMP SA with the peer carries on (crossed phase 1 re-establishments).
+    } else if (wasCurrent) {
       this.#current = undefined;
       this.#keepaliveTimer?.cancel();
-      // IKEv1 IPsec SAs outlive their ISAKMP SA (RFC 2409 §5.5): a Delete or an expiry of the
-      // ISAKMP SA alone leaves them; a dead or restarted peer takes them along.
-      const keepChildren = error instanceof PeerDeletedError || error instanceof LifetimeExpiredError;
+      // IKEv1 IPsec SAs outlive their ISAKMP SA (RFC 2409 §5.5): a Delete, a replacement or an
+      // expiry of the ISAKMP SA alone leaves them; a dead peer takes them along (a restarted
+      // one too: INITIAL-CONTACT removes them in established()).
+      const keepChildren = error instanceof PeerDeletedError || error instanceof LifetimeExpiredError || error instanceof ReplacedError;
       if (!keepChildren) this.#forgetAllChildren(`ISAKMP SA down: ${error.code}`);
       this.#lastError = { code: error.code, reason: error.message, at: this.ctx.clock.now() };
       this.#emit('ike-down', { spiI: hex(sa.cookieI), spiR: hex(sa.cookieR), established: true, code: error.code, reason: error.message });
@@ -521,13 +532,41 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     if (this.#phase === 'running' && this.#options.role === 'initiator' && !this.#current && !this.#connecting) this.#scheduleReconnect();
   }
 
+  /**
+   * The current ISAKMP SA was deleted or replaced while another established one with the peer
+   * survives (both sides re-established phase 1 at once and each deleted the other's): that one
+   * becomes current. Not after a dead peer: its other SAs are as dead.
+   */
+  #promoteSurvivor(dead: IsakmpSa, error: IkeV1Error): boolean {
+    if (!(error instanceof PeerDeletedError || error instanceof ReplacedError || error instanceof LifetimeExpiredError) || this.#phase !== 'running') return false;
+    const survivor = [...this.#sas]
+      .filter((s) => s.state === 'established' || s.state === 'replaced')
+      .sort((a, b) => (b.establishedAt ?? 0) - (a.establishedAt ?? 0))[0];
+    if (!survivor) return false;
+    survivor.state = 'established';
+    this.#current = survivor;
+    survivor.startLiveness();
+    this.#armKeepalive();
+    this.#counts.ikeRekeys += 1;
+    this.#log.info({ dead: dead.describe(), current: survivor.describe() }, 'another ISAKMP SA with the peer takes over');
+    this.#emit('ike-rekeyed', {
+      oldSpiI: hex(dead.cookieI),
+      oldSpiR: hex(dead.cookieR),
+      spiI: hex(survivor.cookieI),
+      spiR: hex(survivor.cookieR),
+      initiatedByUs: survivor.originalInitiator,
+    });
+    if (survivor.rekeyAt !== undefined && survivor.rekeyAt <= this.ctx.clock.now()) survivor.setTimer(0, () => this.#isakmpRekeyDue(survivor));
+    return true;
+  }
+
   #armIsakmpTimers(sa: IsakmpSa): void {
     const suite = sa.suite;
     if (!suite) return;
     const t = this.ctx.timing;
     const now = this.ctx.clock.now();
     const ours = Math.min(suite.lifetimeSeconds, t.ikeLifetimeSeconds);
-    const rekeyAfter = rekeyAfterSeconds(ours, t.ikeRekeyMarginSeconds, t.rekeyFuzzPercent, this.ctx.random);
+    const rekeyAfter = rekeyAfterSeconds(ours, Math.min(t.ikeRekeyMarginSeconds, ours / 2), t.rekeyFuzzPercent, this.ctx.random);
     sa.rekeyAt = now + rekeyAfter * 1000;
     sa.expiresAt = now + suite.lifetimeSeconds * 1000;
     sa.setTimer(rekeyAfter * 1000, () => this.#isakmpRekeyDue(sa));
@@ -643,41 +682,70 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
       sa.die(error);
       return;
     }
-    if (!child) this.#scheduleChildCreate(error instanceof NoProposalChosenError ? this.ctx.timing.childRecreateDelayMs : this.ctx.timing.rekeyRetryMs);
+    if (!this.#children.some((c) => c.isLive)) this.#scheduleChildCreate(error instanceof NoProposalChosenError ? this.ctx.timing.childRecreateDelayMs : this.ctx.timing.rekeyRetryMs);
   }
 
+  /** A quick mode of ours or the peer's is still under way. */
+  #negotiating(): boolean {
+    return [...this.#sas].some((sa) => sa.isAlive && [...sa.quickModes.values()].some((q) => !q.finished));
+  }
+
+  /**
+   * A quick mode produced `child`. Make-before-break: it is installed (inbound, and outbound
+   * switched) before the SAs it replaces go; those we delete at once if we initiated the
+   * replacement, else the peer deletes them (and we do after a linger if it never does).
+   *
+   * Crossed rekeys: two SAs that completed within COLLISION_WINDOW_MS of each other are a
+   * collision, whatever each side believes they replaced (the responder of a quick mode cannot
+   * know); the one whose exchange had the lowest nonce is redundant (the RFC 7296 §2.8.1 rule,
+   * which both sides evaluate alike) and deleted by its initiator.
+   */
   childNegotiated(_sa: IsakmpSa, child: IpsecSa): void {
     if (this.#phase !== 'running') return;
     this.#children.push(child);
-    const replaced = child.replaces && child.replaces.state !== 'deleted' ? child.replaces : undefined;
-    if (replaced && this.#bookkeeping.get(replaced)?.rekeyTask?.finished) this.#bookkeeping.delete(replaced);
-    // A simultaneous rekey: another new SA replaced the same one. The lowest nonce loses.
-    const sibling = this.#children.find((c) => c !== child && c.replaces === child.replaces && c.state !== 'deleted' && c.createdAt >= (child.replaces?.createdAt ?? 0) && (c.isLive || c.state === 'rekeyed') && c.handedToSink);
-    if (sibling) {
+    const partner = [...this.#children]
+      .reverse()
+      .find((c) => c !== child && c.handedToSink && c.isLive && child.createdAt - c.createdAt < COLLISION_WINDOW_MS);
+    if (partner) {
       this.#counts.childRekeyCollisions += 1;
-      const redundant = Buffer.compare(child.lowestNonce, sibling.lowestNonce) < 0 ? child : sibling;
-      this.#log.info({ kept: redundant === child ? sibling.id : child.id, redundant: redundant.id }, 'phase 2 rekey collision');
+      const redundant = Buffer.compare(child.lowestNonce, partner.lowestNonce) < 0 ? child : partner;
+      const kept = redundant === child ? partner : child;
+      this.#log.info({ kept: kept.id, redundant: redundant.id }, 'phase 2 rekey collision');
       this.#retireRedundant(redundant);
-      if (redundant === child) return;
+      if (redundant === child) {
+        this.#resumeAfterRekey(partner);
+        return;
+      }
     }
     this.#install(child);
-    if (replaced) {
+    const replaced = this.#children.filter((c) => c !== child && c.isLive);
+    for (const old of replaced) {
+      old.state = 'rekeyed';
+      old.cancelTimers();
+      this.#bookkeeping.delete(old);
+      if (child.initiatedByUs) this.#deleteChild(old, 'rekeyed', this.ctx.timing.rekeyedInboundGraceMs);
+      else this.#childTimer(old, this.ctx.timing.rekeyedIkeSaLingerMs, () => this.#deleteChild(old, 'peer never deleted the rekeyed SA', 0));
+    }
+    const previous = partner ?? replaced[0];
+    if (previous) {
       this.#counts.childRekeys += 1;
-      this.#emit('child-rekeyed', { ...this.#childEvent(child), oldId: replaced.id });
-      if (replaced.state !== 'deleted' && replaced.state !== 'deleting') {
-        replaced.state = 'rekeyed';
-        replaced.cancelTimers();
-        if (child.initiatedByUs) {
-          this.#deleteChild(replaced, 'rekeyed', this.ctx.timing.rekeyedInboundGraceMs);
-        } else {
-          this.#childTimer(replaced, this.ctx.timing.rekeyedIkeSaLingerMs, () => this.#deleteChild(replaced, 'peer never deleted the rekeyed SA', 0));
-        }
-      }
+      this.#emit('child-rekeyed', { ...this.#childEvent(child), oldId: previous.id });
     } else {
       this.#emit('child-up', this.#childEvent(child));
     }
     this.#childCreateTimer?.cancel();
     this.#childCreateTimer = undefined;
+  }
+
+  /** A rekey of `child` whose quick mode has finished (its SA installed, or found redundant): rekeying again later if it is still the live one. */
+  #resumeAfterRekey(child: IpsecSa): void {
+    const task = this.#bookkeeping.get(child)?.rekeyTask;
+    if (!task?.finished) return;
+    this.#bookkeeping.delete(child);
+    if (child.state === 'rekeying') {
+      child.state = 'installed';
+      this.#childTimer(child, this.ctx.timing.rekeyRetryMs, () => this.#childRekeyDue(child));
+    }
   }
 
   #retireRedundant(redundant: IpsecSa): void {
@@ -687,6 +755,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     }
     redundant.state = 'rekeyed';
     redundant.cancelTimers();
+    this.#bookkeeping.delete(redundant);
     this.#childTimer(redundant, this.ctx.timing.rekeyedIkeSaLingerMs, () => this.#deleteChild(redundant, 'peer never deleted the redundant SA', 0));
   }
 
@@ -697,7 +766,10 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
   #install(child: IpsecSa): void {
     const t = this.ctx.timing;
     const lifetime = child.suite.lifetimeSeconds;
-    const rekeyAfter = rekeyAfterSeconds(Math.min(lifetime, t.childLifetimeSeconds), t.childRekeyMarginSeconds, t.rekeyFuzzPercent, this.ctx.random);
+    // The margin is at most half the lifetime (AWS's bound on RekeyMarginTimeSeconds), so a peer's
+    // short lifetime does not make us rekey at once.
+    const ours = Math.min(lifetime, t.childLifetimeSeconds);
+    const rekeyAfter = rekeyAfterSeconds(ours, Math.min(t.childRekeyMarginSeconds, ours / 2), t.rekeyFuzzPercent, this.ctx.random);
     child.rekeyAt = child.createdAt + rekeyAfter * 1000;
     child.expiresAt = child.createdAt + lifetime * 1000;
     this.#childTimer(child, child.rekeyAt - this.ctx.clock.now(), () => this.#childRekeyDue(child));
@@ -774,7 +846,8 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
       child.state = 'deleted';
       child.cancelTimers();
       this.#bookkeeping.delete(child);
-      const newer = this.#children.some((c) => c !== child && c.isLive);
+      // A replacement may be one message away (the peer's Delete overtook its QM3).
+      const newer = this.#children.some((c) => c !== child && c.isLive) || this.#negotiating();
       this.#dropChild(child, 'deleted by the peer', newer ? this.ctx.timing.rekeyedInboundGraceMs : 0);
       this.#log.info({ child: child.id }, 'peer deleted the IPsec SA');
       if (wasLive && !newer) {

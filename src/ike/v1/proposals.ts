@@ -50,6 +50,11 @@ import type { SaPayload } from './wire/payloads.js';
 export const PHASE1_MAX_TRANSFORMS = 48;
 /** Lifetimes shorter than this are refused (they would rekey in a loop). */
 export const MIN_LIFETIME_SECONDS = 60;
+/**
+ * Longer lifetimes are taken as this (a day; AWS's longest is 8 h): a variable-length duration
+ * may say anything up to 2^53, and a timer beyond 2^31 ms would fire at once in Node.
+ */
+export const MAX_LIFETIME_SECONDS = 86_400;
 
 export interface Phase1Suite {
   readonly encryption: EncryptionName;
@@ -220,7 +225,7 @@ export function parsePhase1Transform(t: Transform): Parsed<Phase1Suite> {
   if (!integrity) return { ok: false, reason: 'hash algorithm missing' };
   if (auth !== AuthMethod.PRE_SHARED_KEY) return { ok: false, reason: `authentication method ${auth ?? 'missing'}` };
   if (group === undefined) return { ok: false, reason: 'group description missing' };
-  const lifetimeSeconds = life.seconds ?? 28_800; // RFC 2407 §4.5 default lifetime is 28800 s
+  const lifetimeSeconds = Math.min(life.seconds ?? 28_800, MAX_LIFETIME_SECONDS); // RFC 2407 §4.5 default: 28800 s
   if (lifetimeSeconds < MIN_LIFETIME_SECONDS) return { ok: false, reason: `lifetime ${lifetimeSeconds} s` };
   return { ok: true, suite: { encryption, integrity, dhGroup: group, lifetimeSeconds } };
 }
@@ -376,7 +381,7 @@ export function parsePhase2Transform(t: Transform): Parsed<Phase2Suite> {
   if (aead && integrity) return { ok: false, reason: 'AES-GCM with an authentication algorithm' };
   if (!aead && !integrity) return { ok: false, reason: 'AES-CBC without an authentication algorithm' };
   if (encapsulation !== EncapsulationMode.TUNNEL && encapsulation !== EncapsulationMode.UDP_TUNNEL) return { ok: false, reason: `encapsulation mode ${encapsulation} (tunnel only)` };
-  const lifetimeSeconds = life.seconds ?? 28_800;
+  const lifetimeSeconds = Math.min(life.seconds ?? 28_800, MAX_LIFETIME_SECONDS);
   if (lifetimeSeconds < MIN_LIFETIME_SECONDS) return { ok: false, reason: `lifetime ${lifetimeSeconds} s` };
   return {
     ok: true,

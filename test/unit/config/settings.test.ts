@@ -14,7 +14,7 @@ describe('resolveSettings', () => {
       localAddress: { mode: 'auto', preferred: '147.75.69.27', fallback: '0.0.0.0' },
       localId: '147.75.69.27',
       interfaces: ['cgw-t1', 'cgw-t2'],
-      keepalive: { intervalSeconds: 5 },
+      keepalive: { intervalSeconds: 1 },
       metrics: { listen: '127.0.0.1:9580' },
       controlSocket: '/run/cgwd/cgwd.sock',
       ikeVersion: 'ikev2',

@@ -78,8 +78,9 @@ export interface IsakmpSaParams {
 
 /** Bound on quick modes the peer may have open on one SA at once. */
 const MAX_RESPONDER_QUICK_MODES = 8;
-/** Informational Message IDs remembered to drop duplicated datagrams. */
+/** Informational and finished Quick Mode Message IDs remembered to drop duplicates and replays. */
 const SEEN_INFORMATIONAL = 32;
+const SEEN_QUICK_MODES = 64;
 /** At most one INVALID-PAYLOAD-TYPE notify per SA in this period (RFC 2408 §5.2; no amplification). */
 const INVALID_PAYLOAD_NOTIFY_INTERVAL_MS = 10_000;
 
@@ -171,6 +172,7 @@ export class IsakmpSa {
   readonly log: Logger;
   readonly #timers = new Set<TimerHandle>();
   readonly #seenInformational: number[] = [];
+  readonly #finishedQuickModes: number[] = [];
   #liveness: TimerHandle | undefined;
   #dpdSequence: number;
   readonly #dpdSent: number[] = [];
@@ -263,7 +265,17 @@ export class IsakmpSa {
   newMessageId(): number {
     for (;;) {
       const id = this.ctx.random.bytes(4).readUInt32BE(0);
-      if (id !== 0 && !this.quickModes.has(id) && !this.#seenInformational.includes(id)) return id;
+      if (id !== 0 && !this.quickModes.has(id) && !this.#seenInformational.includes(id) && !this.#finishedQuickModes.includes(id)) return id;
+    }
+  }
+
+  /** A quick mode is forgotten; its Message ID stays known so a replay is recognised. */
+  forgetQuickMode(exchange: Exchange): void {
+    if (this.quickModes.get(exchange.messageId) === exchange) this.quickModes.delete(exchange.messageId);
+    this.protection?.chains.forget(exchange.messageId);
+    if (!this.#finishedQuickModes.includes(exchange.messageId)) {
+      this.#finishedQuickModes.push(exchange.messageId);
+      if (this.#finishedQuickModes.length > SEEN_QUICK_MODES) this.#finishedQuickModes.shift();
     }
   }
 
@@ -383,6 +395,11 @@ export class IsakmpSa {
     const existing = this.quickModes.get(messageId);
     if (existing) {
       this.#toExchange(existing, datagram, decoded);
+      return;
+    }
+    if (this.#finishedQuickModes.includes(messageId)) {
+      // A replay of a quick mode long finished: its Message ID is never reused (RFC 2408 §3.1).
+      this.host.countDrop(DropReason.STALE_RETRANSMISSION);
       return;
     }
     const open = [...this.quickModes.values()].filter((q) => q instanceof QuickModeResponder && !q.finished).length;

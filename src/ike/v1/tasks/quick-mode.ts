@@ -66,15 +66,11 @@ export function childKeys(sa: IsakmpSa, suite: Phase2Suite, spiIn: number, spiOu
 }
 
 function lingerThenForget(sa: IsakmpSa, exchange: Exchange): void {
-  sa.setTimer(FINISHED_EXCHANGE_LINGER_MS, () => {
-    if (sa.quickModes.get(exchange.messageId) === exchange) sa.quickModes.delete(exchange.messageId);
-    sa.protection?.chains.forget(exchange.messageId);
-  });
+  sa.setTimer(FINISHED_EXCHANGE_LINGER_MS, () => sa.forgetQuickMode(exchange));
 }
 
 function forgetNow(sa: IsakmpSa, exchange: Exchange): void {
-  if (sa.quickModes.get(exchange.messageId) === exchange) sa.quickModes.delete(exchange.messageId);
-  sa.protection?.chains.forget(exchange.messageId);
+  sa.forgetQuickMode(exchange);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -71,6 +71,8 @@ export class FakeNetwork {
   dropped = 0;
   /** Return true to drop a datagram (after NAT rewriting). */
   dropIf: ((wire: Wire) => boolean) | undefined;
+  /** Rewrites a datagram in flight (an on-path attacker, a header bit flipped). */
+  mutate: ((wire: Wire) => Wire) | undefined;
   /** Every datagram delivered, in delivery order. */
   readonly delivered: Wire[] = [];
 
@@ -107,6 +109,7 @@ export class FakeNetwork {
     let wire = original;
     if (snat) wire = { ...wire, from: { address: snat.outside, port: wire.from.port + snat.portOffset } };
     if (dnat) wire = { ...wire, to: { address: dnat.inside, port: wire.to.port - dnat.portOffset } };
+    if (this.mutate) wire = this.mutate(wire);
     if (this.#down.has(original.from.address) || this.#down.has(wire.to.address) || this.dropIf?.(wire) || this.#random.fraction() < this.dropRate) {
       this.dropped += 1;
       return;

@@ -1,0 +1,194 @@
+/**
+ * Rekeying: phase 2 (a new quick mode with PFS, RFC 2409 §5.5) by either side, by timers before
+ * expiry, make-before-break; phase 1 re-established (a new Main Mode) without losing the IPsec
+ * SA; simultaneous rekeys of either phase.
+ *
+ *   cgw                                   aws
+ *    │ QM1 (HASH, SA, Ni, KE, IDs) ──────► │
+ *    │ ◄────── QM2 (HASH, SA, Nr, KE, IDs) │
+ *    │ QM3 (HASH) ───────────────────────► │  installs new
+ *    │ installs new, switches outbound     │
+ *    │ D(ESP, old inbound SPI) ──────────► │  removes old (after the grace period)
+ *    │ removes old inbound after the grace │
+ */
+import { describe, expect, it } from 'vitest';
+import { ExchangeType } from '../../../../src/ike/v1/constants.js';
+import { resolveTiming } from '../../../../src/ike/v2/index.js';
+import { tunnelConfig } from './harness/config.js';
+import { encrypted, ofExchange } from './harness/messages.js';
+import { COLLISION_WINDOW_MS } from '../../../../src/ike/v1/connection.js';
+import { Pair, currentIkeKeys, expectMirrored, expectSameIkeKeys, settle } from './harness/pair.js';
+import type { RecordingSink } from './harness/sink.js';
+
+const GRACE = resolveTiming(tunnelConfig()).rekeyedInboundGraceMs;
+/** Manual rekeys wait this long after an SA's creation, else they count as a collision with it. */
+const SETTLED = COLLISION_WINDOW_MS + 1_000;
+
+/** The data plane never went empty after `from` (the tunnel carried traffic throughout). */
+function neverEmpty(sink: RecordingSink, from = 0): void {
+  let count = 0;
+  for (const e of sink.events) {
+    count += e.kind === 'install' ? 1 : -1;
+    if (e.at >= from) expect(count, `data plane empty at ${e.at}`).toBeGreaterThan(0);
+  }
+}
+
+describe('phase 2 rekey', () => {
+  for (const side of ['cgw', 'aws'] as const) {
+    it(`initiated by ${side}: PFS, new SA before the old one goes, old inbound kept for the grace period`, () => {
+      const pair = new Pair().establish();
+      const old = expectMirrored(pair);
+      pair.run(SETTLED);
+      const qmBefore = ofExchange(pair.net.delivered, ExchangeType.QUICK_MODE).length;
+      expect(pair[side].connection.rekeyChild()).toBe(true);
+      pair.run(100);
+      // Both sides now hold the new SA and still the old one (make-before-break).
+      expect(pair.cgw.sink.installed.size).toBe(2);
+      expect(pair.aws.sink.installed.size).toBe(2);
+      const newer = pair.cgw.sink.list.find((s) => s.id !== old.cgw.id);
+      expect(newer?.pfsGroup).toBe(14);
+      expect(pair.cgw.sink.outbound).toBe(newer?.id);
+      expect(ofExchange(pair.net.delivered, ExchangeType.QUICK_MODE).length - qmBefore).toBe(3);
+      pair.run(GRACE + 1_000);
+      const fresh = expectMirrored(pair);
+      expect(fresh.cgw.spiIn).not.toBe(old.cgw.spiIn);
+      for (const peer of [pair.cgw, pair.aws]) {
+        const installed = peer.sink.events.find((e) => e.kind === 'install' && e.id !== (peer === pair.cgw ? old.cgw.id : old.aws.id));
+        const removed = peer.sink.events.find((e) => e.kind === 'remove');
+        expect(installed && removed && installed.at < removed.at).toBe(true);
+        expect((removed?.at ?? 0) - (installed?.at ?? 0)).toBeGreaterThanOrEqual(GRACE - 100);
+        expect(peer.count('child-rekeyed')).toBe(1);
+        expect(peer.count('child-down')).toBe(0);
+        neverEmpty(peer.sink);
+      }
+      expect(pair[side].events.find((e) => e.name === 'child-rekeyed')?.data).toMatchObject({ initiatedByUs: true });
+    });
+  }
+
+  it('happens by timer before expiry, for hours, on both sides, always one mirrored pair', () => {
+    const tunnel = tunnelConfig({ childLifetimeSeconds: 1_000, rekeyMarginSeconds: 120 });
+    const pair = new Pair({ tunnel }).establish();
+    for (let hour = 0; hour < 6; hour++) {
+      pair.run(3_600_000);
+      settle(pair);
+    }
+    const rekeys = pair.cgw.connection.status().counters.childRekeys;
+    expect(rekeys).toBeGreaterThanOrEqual(6 * 3.6);
+    expect(pair.cgw.count('child-down') + pair.aws.count('child-down')).toBe(0);
+    neverEmpty(pair.cgw.sink, 100);
+    neverEmpty(pair.aws.sink, 100);
+    // Our lifetime (90 % of the configured one) with margin and fuzz: never past the hard lifetime.
+    for (const sa of pair.cgw.sink.history) expect(sa.softLifetimeSeconds).toBeLessThan(900);
+    expect(pair.cgw.sink.history.every((s) => s.hardLifetimeSeconds === 900)).toBe(true);
+  });
+
+  it('simultaneous rekeys from both sides: both complete, the lowest nonce loses, one pair remains', () => {
+    const pair = new Pair().establish();
+    pair.run(SETTLED);
+    expect(pair.cgw.connection.rekeyChild()).toBe(true);
+    expect(pair.aws.connection.rekeyChild()).toBe(true);
+    pair.run(GRACE * 4);
+    settle(pair);
+    expectMirrored(pair);
+    expect(pair.cgw.connection.status().counters.childRekeyCollisions).toBe(1);
+    expect(pair.aws.connection.status().counters.childRekeyCollisions).toBe(1);
+    neverEmpty(pair.cgw.sink);
+    neverEmpty(pair.aws.sink);
+    // The redundant SA was never handed to either data plane twice, and each side's outbound SA
+    // is the surviving one.
+    expect(pair.cgw.sink.outbound).toBe(pair.cgw.sink.only().id);
+    expect(pair.aws.sink.outbound).toBe(pair.aws.sink.only().id);
+  });
+
+  it('many seeds of simultaneous rekeys all converge', () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const pair = new Pair({ seed, network: { jitterMs: 20 } }).establish();
+      pair.run(SETTLED);
+      pair.cgw.connection.rekeyChild();
+      pair.run(seed * 3);
+      pair.aws.connection.rekeyChild();
+      pair.run(GRACE * 5);
+      settle(pair);
+      expectMirrored(pair);
+    }
+  });
+});
+
+describe('phase 1 re-established', () => {
+  for (const side of ['cgw', 'aws'] as const) {
+    it(`by ${side}: a new Main Mode, the IPsec SA untouched, the old ISAKMP SA deleted`, () => {
+      const pair = new Pair().establish();
+      const child = expectMirrored(pair);
+      const oldCookie = pair.cgw.connection.status().ikeSas[0]?.spiI;
+      pair.run(1_000);
+      expect(pair[side].connection.rekeyIke()).toBe(true);
+      pair.run(1_000);
+      for (const peer of [pair.cgw, pair.aws]) {
+        expect(peer.count('ike-rekeyed')).toBe(1);
+        expect(peer.count('ike-down')).toBe(0);
+        expect(peer.count('child-down')).toBe(0);
+        expect(peer.sink.events.filter((e) => e.kind === 'remove')).toHaveLength(0);
+      }
+      const sas = pair.cgw.connection.status().ikeSas;
+      expect(sas).toHaveLength(1);
+      expect(sas[0]?.spiI).not.toBe(oldCookie);
+      expect(pair.aws.connection.status().ikeSas).toHaveLength(1);
+      expectSameIkeKeys(pair);
+      expect(expectMirrored(pair).cgw.id).toBe(child.cgw.id);
+      // The next phase 2 rekey runs on the new ISAKMP SA.
+      pair.run(SETTLED);
+      expect(pair.cgw.connection.rekeyChild()).toBe(true);
+      pair.run(GRACE + 1_000);
+      expectMirrored(pair);
+      const qm = ofExchange(pair.net.delivered, ExchangeType.QUICK_MODE).at(-1);
+      expect(qm?.data.subarray(0, 8).toString('hex')).toBe(pair.cgw.connection.status().ikeSas[0]?.spiI);
+    });
+  }
+
+  it('by timers before expiry, repeatedly, by both sides, without ever dropping phase 2', () => {
+    const tunnel = tunnelConfig({ ikeLifetimeSeconds: 2_400, childLifetimeSeconds: 1_800, rekeyMarginSeconds: 180 });
+    const pair = new Pair({ tunnel }).establish();
+    for (let hour = 0; hour < 8; hour++) pair.run(3_600_000);
+    settle(pair);
+    expectMirrored(pair);
+    expectSameIkeKeys(pair);
+    const cgw = pair.cgw.connection.status().counters;
+    expect(cgw.ikeRekeys).toBeGreaterThanOrEqual(8);
+    expect(pair.cgw.count('ike-down') + pair.aws.count('ike-down')).toBe(0);
+    expect(pair.cgw.count('child-down') + pair.aws.count('child-down')).toBe(0);
+    neverEmpty(pair.cgw.sink, 100);
+    neverEmpty(pair.aws.sink, 100);
+    expect(pair.cgw.connection.status().ikeSas.filter((s) => s.state !== 'dead').length).toBeLessThanOrEqual(2);
+  });
+
+  it('simultaneous re-establishment by both sides converges without losing phase 2', () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      const pair = new Pair({ seed, network: { jitterMs: 10 } }).establish();
+      pair.run(1_000);
+      pair.cgw.connection.rekeyIke();
+      pair.run(seed);
+      pair.aws.connection.rekeyIke();
+      pair.run(120_000);
+      expect(pair.cgw.connection.state).toBe('established');
+      expect(pair.aws.connection.state).toBe('established');
+      expect(pair.cgw.count('child-down') + pair.aws.count('child-down')).toBe(0);
+      neverEmpty(pair.cgw.sink);
+      neverEmpty(pair.aws.sink);
+      // Both still agree on a working ISAKMP SA: a phase 2 rekey goes through.
+      pair.run(SETTLED);
+      expect(pair.cgw.connection.rekeyChild()).toBe(true);
+      pair.run(GRACE * 2);
+      settle(pair);
+      expectMirrored(pair);
+      expect(currentIkeKeys(pair.cgw)).toBeDefined();
+    }
+  });
+
+  it('main mode messages after the float are encrypted and on 4500', () => {
+    const pair = new Pair().establish();
+    pair.cgw.connection.rekeyIke();
+    pair.run(1_000);
+    const mm = ofExchange(pair.cgw.transport.sent, ExchangeType.IDENTITY_PROTECTION);
+    expect(mm.filter(encrypted).every((w) => w.to.port === 4500)).toBe(true);
+  });
+});
