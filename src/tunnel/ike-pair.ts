@@ -1,7 +1,8 @@
 /**
  * IKE for both tunnels of one VPN connection: one UDP socket pair (500/4500)
  * shared by the two tunnels and demultiplexed by the AWS outside address, and
- * one IkeConnection per tunnel, each failing and recovering on its own.
+ * one IKE connection per tunnel (IKEv2, or IKEv1 when the settings say so), each failing
+ * and recovering on its own.
  *
  * `cgwd negotiate` runs this on plain UDP sockets (IKE and CHILD SAs, no
  * traffic); `cgwd up` runs it with the data plane as the ChildSaSink and the
@@ -13,7 +14,11 @@ import type { Settings, TunnelConfig, VpnConfig } from '../config/index.js';
 import type { ChildSaSink, Endpoint } from '../ike/runtime.js';
 import { cryptoRandom, systemClock } from '../ike/system-runtime.js';
 import { IKE_PORT, type IkeDemux } from '../ike/transport/udp.js';
-import { IkeConnection, type IkeTiming, type KeylogEntry } from '../ike/v2/index.js';
+import { IkeV1Connection } from '../ike/v1/index.js';
+import { IkeConnection, type IkeConnectionOptions, type IkeTiming, type KeylogEntry } from '../ike/v2/index.js';
+
+/** Either IKE version; both take the same options and give the same events and status. */
+export type TunnelIkeConnection = IkeConnection | IkeV1Connection;
 
 export type TunnelIndex = 1 | 2;
 
@@ -48,7 +53,7 @@ export function resolveBindAddress(settings: Settings, config: VpnConfig, role: 
 }
 
 export class IkePair {
-  readonly connections = new Map<TunnelIndex, IkeConnection>();
+  readonly connections = new Map<TunnelIndex, TunnelIkeConnection>();
 
   private readonly demuxes = new Set<IkeDemux>();
 
@@ -65,14 +70,14 @@ export class IkePair {
     return pair;
   }
 
-  private connectionFor(tunnel: TunnelConfig, demux: IkeDemux, bindAddress: string, options: IkePairOptions): IkeConnection {
+  private connectionFor(tunnel: TunnelConfig, demux: IkeDemux, bindAddress: string, options: IkePairOptions): TunnelIkeConnection {
     const asAws = options.role === 'responder';
     const ourOutside = asAws ? tunnel.aws.outsideAddress : tunnel.customer.outsideAddress;
     const peerOutside = asAws ? tunnel.customer.outsideAddress : tunnel.aws.outsideAddress;
     const local: Endpoint = { address: bindAddress === '0.0.0.0' ? ourOutside : bindAddress, port: IKE_PORT };
     const remote: Endpoint = { address: peerOutside, port: IKE_PORT };
     const keylog = options.keylog;
-    return new IkeConnection({
+    const connectionOptions: IkeConnectionOptions = {
       tunnel,
       role: options.role,
       local,
@@ -86,7 +91,9 @@ export class IkePair {
       logger: options.logger,
       ...(options.timing ? { timing: options.timing } : {}),
       ...(keylog ? { keylog: (entry: KeylogEntry) => keylog(tunnel.index, entry) } : {}),
-    });
+    };
+    // The version in the settings (`--ike-version`; ikev2 unless TunnelOptions allow only IKEv1).
+    return options.settings.ikeVersion === 'ikev1' ? new IkeV1Connection(connectionOptions) : new IkeConnection(connectionOptions);
   }
 
   /** IKE datagram counters, summed over the socket sets. */

@@ -23,6 +23,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import type { DhGroupNumber } from '../../crypto/transforms.js';
 import type { ChildSaInstall, Endpoint, IkeDatagram, TimerHandle } from '../runtime.js';
 import {
   DropReason,
@@ -60,7 +61,6 @@ import { MainModeInitiator, MainModeResponder } from './tasks/main-mode.js';
 import { QuickModeInitiator } from './tasks/quick-mode.js';
 import { decodeMessage, type DecodedMessage } from './wire/message.js';
 import { checkMessageRules } from './wire/rules.js';
-import type { DhGroupNumber } from '../../crypto/transforms.js';
 
 type Phase = 'idle' | 'running' | 'stopping' | 'stopped';
 
@@ -71,6 +71,8 @@ const ZERO_COOKIE = Buffer.alloc(COOKIE_LENGTH);
  * any rekey interval (AWS lifetimes are at least 900 s).
  */
 export const COLLISION_WINDOW_MS = 20_000;
+/** How long a peer's Delete for an SPI we do not know yet is remembered (see childNegotiated). */
+const EARLY_DELETE_MEMORY_MS = 10_000;
 /** Between our Delete of the IPsec SAs and of the ISAKMP SA (see #sendDeletes). */
 const DELETE_SPACING_MS = 200;
 /** Bound on responder ISAKMP SAs still in Main Mode (beyond it new MM1s are dropped). */
@@ -103,6 +105,10 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
   #childCreateTimer: TimerHandle | undefined;
   /** IPsec SAs the data plane holds, with a pending delayed removal. */
   readonly #installed = new Map<number, { timer: TimerHandle | undefined }>();
+  /** Installed SA ids, oldest first: the data plane sends on the newest (dataplane.ts). */
+  readonly #installOrder: number[] = [];
+  /** The peer's Deletes for SPIs we do not know yet (a Delete that overtook its QM3), with their time. */
+  readonly #earlyDeletes = new Map<number, number>();
   #lastError: { code: string; reason: string; at: number } | undefined;
   readonly #drops: Partial<Record<DropReason, number>> = {};
   #stopWaiters: (() => void)[] = [];
@@ -407,8 +413,10 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
       originalInitiator: true,
       cookieI: this.#newCookie(),
       cookieR: Buffer.from(ZERO_COOKIE),
-      local: { ...this.#options.local },
-      remote: { ...this.#options.remote },
+      // Re-establishing: from where the current SA talks (port 4500 after the float, the peer's
+      // NAT mapping), as strongSwan does; else the configured endpoints on port 500.
+      local: { ...(rekeyOf ?? this.#options).local },
+      remote: { ...(rekeyOf ?? this.#options).remote },
     });
     // INITIAL-CONTACT tells the peer to drop what it has with us (RFC 2407 §4.6.3.3): only when
     // we have no IPsec SA we mean to keep, never when re-establishing phase 1.
@@ -698,27 +706,30 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
    * Crossed rekeys: two SAs that completed within COLLISION_WINDOW_MS of each other are a
    * collision, whatever each side believes they replaced (the responder of a quick mode cannot
    * know); the one whose exchange had the lowest nonce is redundant (the RFC 7296 §2.8.1 rule,
-   * which both sides evaluate alike) and deleted by its initiator.
+   * which both sides evaluate alike). A redundant SA of ours is never installed and deleted at
+   * once; the peer's is installed (a peer that knows no such rule may send on it — IKEv1
+   * defines none) until the peer deletes it, or we do after the grace period. Measured in the
+   * tests: a couple of packets at most in one direction while the two sides cross.
    */
   childNegotiated(_sa: IsakmpSa, child: IpsecSa): void {
     if (this.#phase !== 'running') return;
-    this.#children.push(child);
     const partner = [...this.#children]
       .reverse()
-      .find((c) => c !== child && c.handedToSink && c.isLive && child.createdAt - c.createdAt < COLLISION_WINDOW_MS);
+      .find((c) => c.handedToSink && c.isLive && child.createdAt - c.createdAt < COLLISION_WINDOW_MS);
+    const redundant = partner ? (Buffer.compare(child.lowestNonce, partner.lowestNonce) < 0 ? child : partner) : undefined;
+    this.#children.push(child);
     if (partner) {
       this.#counts.childRekeyCollisions += 1;
-      const redundant = Buffer.compare(child.lowestNonce, partner.lowestNonce) < 0 ? child : partner;
-      const kept = redundant === child ? partner : child;
-      this.#log.info({ kept: kept.id, redundant: redundant.id }, 'phase 2 rekey collision');
-      this.#retireRedundant(redundant);
-      if (redundant === child) {
-        this.#resumeAfterRekey(partner);
-        return;
-      }
+      this.#log.info({ kept: redundant === child ? partner.id : child.id, redundant: redundant?.id }, 'phase 2 rekey collision');
+    }
+    if (partner && redundant === child && child.initiatedByUs) {
+      // Ours and redundant: never installed, deleted at once.
+      this.#deleteChild(child, 'redundant after a rekey collision', 0);
+      this.#resumeAfterRekey(partner);
+      return;
     }
     this.#install(child);
-    const replaced = this.#children.filter((c) => c !== child && c.isLive);
+    const replaced = this.#children.filter((c) => c !== child && c !== partner && c.isLive);
     for (const old of replaced) {
       old.state = 'rekeyed';
       old.cancelTimers();
@@ -733,8 +744,18 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     } else {
       this.#emit('child-up', this.#childEvent(child));
     }
+    if (partner && redundant) {
+      this.#retireRedundant(redundant);
+      this.#resumeAfterRekey(redundant === child ? partner : child);
+    }
     this.#childCreateTimer?.cancel();
     this.#childCreateTimer = undefined;
+    // The peer's Delete of this SA overtook its QM3: apply it now.
+    const early = this.#earlyDeletes.get(child.spiOut);
+    if (early !== undefined) {
+      this.#earlyDeletes.delete(child.spiOut);
+      if (this.ctx.clock.now() - early < EARLY_DELETE_MEMORY_MS) this.peerDeletedChildren(_sa, [child.spiOut]);
+    }
   }
 
   /** A rekey of `child` whose quick mode has finished (its SA installed, or found redundant): rekeying again later if it is still the live one. */
@@ -753,10 +774,12 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
       this.#deleteChild(redundant, 'redundant after a rekey collision', this.ctx.timing.rekeyedInboundGraceMs);
       return;
     }
+    // The peer's: it deletes it (the same rule). A peer that knows no such rule, or a Delete
+    // that was lost, costs at most the grace period: then we delete it.
     redundant.state = 'rekeyed';
     redundant.cancelTimers();
     this.#bookkeeping.delete(redundant);
-    this.#childTimer(redundant, this.ctx.timing.rekeyedIkeSaLingerMs, () => this.#deleteChild(redundant, 'peer never deleted the redundant SA', 0));
+    this.#childTimer(redundant, this.ctx.timing.rekeyedInboundGraceMs, () => this.#deleteChild(redundant, 'peer never deleted the redundant SA', 0));
   }
 
   #childEvent(child: IpsecSa): { id: number; spiIn: string; spiOut: string; suite: string; initiatedByUs: boolean } {
@@ -777,6 +800,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     const install = this.#installOf(child, rekeyAfter);
     child.handedToSink = true;
     this.#installed.set(child.id, { timer: undefined });
+    this.#installOrder.push(child.id);
     try {
       this.#options.sink.installChildSa(install);
     } catch (error) {
@@ -819,9 +843,19 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     child.timers.add(timer);
   }
 
-  /** Our Delete of an IPsec SA (its inbound SPI, RFC 2408 §3.15); removed after `graceMs`. */
+  /** The data plane sends on this SA (the newest installed). */
+  #isOutbound(child: IpsecSa): boolean {
+    return child.handedToSink && this.#installOrder.at(-1) === child.id;
+  }
+
+  /**
+   * Our Delete of an IPsec SA (its inbound SPI, RFC 2408 §3.15); out of the data plane after
+   * `graceMs`, or at once if we are sending on it, so our traffic moves to the next newest SA
+   * before the peer removes this one (the peer keeps its inbound half for its own grace period).
+   */
   #deleteChild(child: IpsecSa, reason: string, graceMs: number): void {
     if (child.state === 'deleted') return;
+    if (this.#isOutbound(child) && this.#installOrder.length > 1) graceMs = 0;
     const wasLive = child.isLive;
     child.state = 'deleted';
     child.cancelTimers();
@@ -841,16 +875,23 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
   peerDeletedChildren(_sa: IsakmpSa, spis: readonly number[]): void {
     for (const spi of spis) {
       const child = this.#children.find((c) => c.spiOut === spi && c.state !== 'deleted');
-      if (!child) continue;
+      if (!child) {
+        if (this.#negotiating() && this.#earlyDeletes.size < 16) this.#earlyDeletes.set(spi, this.ctx.clock.now());
+        continue;
+      }
       const wasLive = child.isLive;
       child.state = 'deleted';
       child.cancelTimers();
       this.#bookkeeping.delete(child);
-      // A replacement may be one message away (the peer's Delete overtook its QM3).
-      const newer = this.#children.some((c) => c !== child && c.isLive) || this.#negotiating();
-      this.#dropChild(child, 'deleted by the peer', newer ? this.ctx.timing.rekeyedInboundGraceMs : 0);
+      // The peer no longer wants it. If we send on it and another SA can take over, it goes at
+      // once; else its inbound half lingers (the peer may still send on it), also when a
+      // replacement is one message away (the peer's Delete overtook its QM3).
+      const other = this.#children.some((c) => c !== child && c.isLive);
+      const takeOver = other && this.#isOutbound(child) && this.#installOrder.length > 1;
+      const grace = !takeOver && (other || this.#negotiating()) ? this.ctx.timing.rekeyedInboundGraceMs : 0;
+      this.#dropChild(child, 'deleted by the peer', grace);
       this.#log.info({ child: child.id }, 'peer deleted the IPsec SA');
-      if (wasLive && !newer) {
+      if (wasLive && !other && !this.#negotiating()) {
         this.#emit('child-down', { id: child.id, reason: 'deleted by the peer' });
         this.#scheduleChildCreate();
       }
@@ -902,6 +943,8 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     const remove = (): void => {
       entry.timer = undefined;
       this.#installed.delete(child.id);
+      const at = this.#installOrder.indexOf(child.id);
+      if (at >= 0) this.#installOrder.splice(at, 1);
       child.handedToSink = false;
       try {
         this.#options.sink.removeChildSa(child.id, reason);
@@ -968,6 +1011,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
       child.state = 'deleted';
       child.cancelTimers();
     }
+    this.#installOrder.splice(0);
     for (const [id, entry] of [...this.#installed]) {
       entry.timer?.cancel();
       this.#installed.delete(id);

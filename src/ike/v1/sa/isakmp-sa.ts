@@ -418,8 +418,7 @@ export class IsakmpSa {
         this.host.countDrop(this.state === 'connecting' ? DropReason.PAYLOAD_RULE : DropReason.EXCHANGE_NOT_ALLOWED);
         return;
       }
-      const handler = this.mainMode as Exchange & { plainNotify?: (entries: Received['entries']) => void };
-      handler.plainNotify?.(decoded.entries);
+      this.mainMode.plainNotify?.(decoded.entries);
       return;
     }
     const messageId = decoded.header.messageId;

@@ -36,6 +36,8 @@ export interface Exchange {
   receive(message: Received): void;
   /** A message for this exchange that could not be decrypted or decoded. */
   undecodable?(error: unknown): void;
+  /** Main Mode only: an unprotected Informational with notifies (a refusal before keys exist). */
+  plainNotify?(entries: readonly ChainEntry[]): void;
   /** The SA is going away: timers stop, nothing more is sent. */
   abort(): void;
 }

@@ -20,6 +20,8 @@
 import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import { encryptionByName } from '../../../crypto/transforms.js';
+import type { Endpoint } from '../../runtime.js';
+import { addressBytes } from '../../v2/crypto/nat-detection.js';
 import { DropReason } from '../../v2/index.js';
 import { ExchangeType, NONCE_LENGTH, NOTIFY_ERROR_MAX, NotifyType, NAT_T_PORT, VendorId, notifyTypeName } from '../constants.js';
 import { derivePhase1Keys, initialIv, natDetectionHash, phase1Hash, type AuthHashInputs } from '../crypto/keys.js';
@@ -37,8 +39,6 @@ import {
 import { checkPhase1Answer, describePhase1, phase1Offer, selectPhase1 } from '../proposals.js';
 import { describeIdentity, phase1IdPayload, sameIdentity } from '../sa/context.js';
 import type { Flight, IsakmpSa } from '../sa/isakmp-sa.js';
-import { addressBytes } from '../../v2/crypto/nat-detection.js';
-import type { Endpoint } from '../../runtime.js';
 import { encodeChain, encodePayloadBody, type ChainEntry, type V1Payload } from '../wire/payloads.js';
 import { checkMessageRules } from '../wire/rules.js';
 import { ExchangeMemory, allOf, entriesOf, equalHash, firstOf, type Exchange, type Received } from './exchange.js';

@@ -22,7 +22,7 @@ import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import { integrityByName, type DhGroupNumber } from '../../../crypto/transforms.js';
 import { DropReason } from '../../v2/index.js';
-import { ANY_IPV4_SUBNET, ExchangeType, IdType, NONCE_LENGTH, NotifyType, ProtocolId } from '../constants.js';
+import { ANY_IPV4_SUBNET, ExchangeType, IdType, NONCE_LENGTH, NotifyType, PayloadType, ProtocolId } from '../constants.js';
 import { deriveKeymat, quickModeHash1, quickModeHash2, quickModeHash3 } from '../crypto/keys.js';
 import { InvalidKeyInformationError, InvalidResponseError, NoProposalChosenError, PeerErrorNotifyError, PeerUnreachableError, type IkeV1Error } from '../errors.js';
 import { checkPhase2Answer, phase2Answer, phase2Offer, responderLifetimeSeconds, selectPhase2, type Phase2Suite } from '../proposals.js';
@@ -30,7 +30,6 @@ import { IpsecSa, type DirectionalKeys } from '../sa/ipsec-sa.js';
 import type { Flight, IsakmpSa } from '../sa/isakmp-sa.js';
 import { bytesAfterFirst, plaintextWithHash } from '../wire/message.js';
 import { encodePayload, ipv4SubnetId, type IdPayload, type V1Payload } from '../wire/payloads.js';
-import { PayloadType } from '../constants.js';
 import { checkMessageRules } from '../wire/rules.js';
 import { ExchangeMemory, FINISHED_EXCHANGE_LINGER_MS, allOf, equalHash, firstOf, type Exchange, type Received } from './exchange.js';
 

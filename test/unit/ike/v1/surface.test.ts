@@ -7,13 +7,25 @@ import { IkeV1Connection } from '../../../../src/ike/v1/index.js';
 import type { IkeConnection, IkeConnectionOptions } from '../../../../src/ike/v2/index.js';
 import { Pair } from './harness/pair.js';
 
-type Surface = Pick<IkeConnection, 'start' | 'stop' | 'handleDatagram' | 'status' | 'state' | 'on' | 'off' | 'once' | 'noteInboundActivity' | 'rekeyChild' | 'rekeyIke' | 'deleteChild' | 'deleteIke' | 'removeAllListeners'>;
+type Surface = Pick<IkeConnection, 'start' | 'stop' | 'handleDatagram' | 'status' | 'state' | 'noteInboundActivity' | 'rekeyChild' | 'rekeyIke' | 'deleteChild' | 'deleteIke'>;
+
+/** How the daemon would hold either (EventEmitter methods return `this`, so use a union). */
+function wire(c: IkeConnection | IkeV1Connection, seen: string[]): void {
+  c.on('ike-up', (e) => seen.push(`ike-up ${e.spiI}`));
+  c.on('child-up', (e) => seen.push(`child-up ${e.id}`));
+  c.once('ike-down', (e) => seen.push(e.code));
+}
 
 describe('the IKEv1 connection in place of the IKEv2 one', () => {
   it('takes IkeConnectionOptions and is assignable to the IkeConnection surface', () => {
     expectTypeOf<ConstructorParameters<typeof IkeV1Connection>[0]>().toEqualTypeOf<IkeConnectionOptions>();
     const asSurface = (c: IkeV1Connection): Surface => c; // compiles only if assignable
     expect(typeof asSurface).toBe('function');
+    const pair = new Pair();
+    const seen: string[] = [];
+    wire(pair.cgw.connection, seen);
+    pair.establish();
+    expect(seen).toEqual([expect.stringMatching(/^ike-up /), 'child-up 1']);
     expectTypeOf<ReturnType<IkeV1Connection['status']>>().toEqualTypeOf<ReturnType<IkeConnection['status']>>();
   });
 
