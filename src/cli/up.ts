@@ -1,11 +1,9 @@
 /**
  * `cgwd up` (run the gateway) and `cgwd status` (ask the running one).
  */
-import net from 'node:net';
 import { Option, type Command } from 'commander';
 import { Daemon } from '../daemon/daemon.js';
-import { renderStatus, type DaemonStatus } from '../daemon/status.js';
-import { CgwdError } from '../errors.js';
+import { queryStatus, renderStatus } from '../daemon/status.js';
 import { createLogger, type LogLevel } from '../log/index.js';
 import { SETTINGS_DEFAULTS } from '../config/index.js';
 import { EXIT, type CliIo, type ExitCode } from './io.js';
@@ -58,28 +56,4 @@ export function registerUpCommand(program: Command, io: CliIo, setExit: (code: E
       io.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
       setExit(EXIT.ok);
     });
-}
-
-export function queryStatus(socketPath: string, timeoutMs = 5000): Promise<DaemonStatus> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const socket = net.connect(socketPath);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new CgwdError('STATUS_TIMEOUT', `no answer from cgwd on ${socketPath}`));
-    }, timeoutMs);
-    socket.on('data', (chunk) => (text += chunk.toString()));
-    socket.on('error', (error) => {
-      clearTimeout(timer);
-      reject(new CgwdError('STATUS_UNREACHABLE', `cgwd is not running (cannot connect to ${socketPath}: ${error.message})`));
-    });
-    socket.on('end', () => {
-      clearTimeout(timer);
-      try {
-        resolve(JSON.parse(text) as DaemonStatus);
-      } catch {
-        reject(new CgwdError('STATUS_MALFORMED', `unreadable answer from ${socketPath}`));
-      }
-    });
-  });
 }

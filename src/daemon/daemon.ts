@@ -29,6 +29,7 @@ import { MAX_ADVERTISED_PREFIXES } from '../config/aws-limits.js';
 import { BgpRouting } from '../routing/bgp-routing.js';
 import { flushOwnedRoutes } from '../routing/kernel-routes.js';
 import { StaticFailover } from '../routing/static-failover.js';
+import { CgwdError } from '../errors.js';
 import { runCommand } from '../system/exec.js';
 import { Keepalive } from '../tunnel/keepalive.js';
 import { IkePair, resolveBindAddress, type TunnelIndex } from '../tunnel/ike-pair.js';
@@ -56,6 +57,25 @@ export interface TunnelRuntime {
   mtu: number;
 }
 
+function controlSocketAnswers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(socketPath);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(false);
+    }, 1_000);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+}
+
 export interface SocketSet {
   bindAddress: string;
   tunnels: TunnelIndex[];
@@ -78,12 +98,18 @@ export class Daemon {
   readonly speakers = new Map<TunnelIndex, BgpSpeaker>();
   private control: net.Server | undefined;
   private stopping: Promise<void> | undefined;
+  private activityTimer: NodeJS.Timeout | undefined;
+  private readonly packetsInSeen = new Map<TunnelIndex, number>();
 
   private constructor(readonly options: DaemonOptions) {}
 
   static async start(options: DaemonOptions): Promise<Daemon> {
     const { config, settings, logger } = options;
     const asAws = options.role === 'aws';
+    // Cleaning up "stale" state must never tear down a cgwd that is still running.
+    if (await controlSocketAnswers(settings.controlSocket)) {
+      throw new CgwdError('ALREADY_RUNNING', `another cgwd is running (its control socket ${settings.controlSocket} answers); stop it first`);
+    }
     const stale = await flushOwnedRoutes();
     for (const ifname of settings.interfaces) {
       const r = await runCommand('ip', ['link', 'del', ifname]);
@@ -198,7 +224,23 @@ export class Daemon {
       });
       t.keepalive.start();
     }
+    this.activityTimer = setInterval(() => this.reportInboundActivity(), 2_000);
+    this.activityTimer.unref();
     await this.listenControl();
+  }
+
+  /** ESP arriving on a tunnel proves the peer alive: IKE then needs no liveness check (RFC 7296 §2.4). */
+  private reportInboundActivity(): void {
+    for (const set of this.socketSets) {
+      if (set.dataplane.closed) continue;
+      for (const counters of set.dataplane.counters().tunnels) {
+        const index = counters.tunnel as TunnelIndex;
+        if (counters.packetsIn !== this.packetsInSeen.get(index)) {
+          this.packetsInSeen.set(index, counters.packetsIn);
+          this.ike?.connections.get(index)?.noteInboundActivity();
+        }
+      }
+    }
   }
 
   /** CHILD SA ids are per IKE connection; the data plane's SA table is shared by both tunnels. */
@@ -328,6 +370,7 @@ export class Daemon {
   /** Graceful stop: DELETE at the peer, routes and interfaces removed. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      if (this.activityTimer) clearInterval(this.activityTimer);
       for (const t of this.tunnels.values()) t.keepalive.stop();
       // BGP first (Cease through the tunnel while it still carries traffic), then IKE.
       await Promise.all([...this.speakers.values()].map((speaker) => speaker.stop()));

@@ -4,7 +4,9 @@
  * tunnel → routes; then traffic and drop counters (in = after decryption, out =
  * before encryption: CloudWatch's TunnelDataIn/TunnelDataOut). No keys, ever.
  */
+import net from 'node:net';
 import type { TunnelCounters } from '../dataplane/types.js';
+import { CgwdError } from '../errors.js';
 import type { ConnectionStatus } from '../ike/v2/index.js';
 import { systemClock } from '../ike/system-runtime.js';
 import type { BgpSpeakerStatus } from '../bgp/speaker.js';
@@ -121,4 +123,29 @@ export function renderStatus(status: DaemonStatus): string {
   lines.push('');
   lines.push(`data plane drops: ${drops || 'none'}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** Asks the running daemon over its control socket (what `cgwd status` does). */
+export function queryStatus(socketPath: string, timeoutMs = 5000): Promise<DaemonStatus> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const socket = net.connect(socketPath);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new CgwdError('STATUS_TIMEOUT', `no answer from cgwd on ${socketPath}`));
+    }, timeoutMs);
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new CgwdError('STATUS_UNREACHABLE', `cgwd is not running (cannot connect to ${socketPath}: ${error.message})`));
+    });
+    socket.on('end', () => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(text) as DaemonStatus);
+      } catch {
+        reject(new CgwdError('STATUS_MALFORMED', `unreadable answer from ${socketPath}`));
+      }
+    });
+  });
 }

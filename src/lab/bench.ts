@@ -16,7 +16,7 @@ import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { CgwdError } from '../errors.js';
 import { execInResult, isAlive, runCommand, sleep, spawnDaemonIn, stopPid, waitFor } from '../system/exec.js';
-import { birdc, labDown, labUp, recordLabPid, restartAwsEndpoint, type LabState } from './lab.js';
+import { birdc, cutTunnel, labDown, labUp, recordLabPid, restartAwsEndpoint, type LabState } from './lab.js';
 import { NS, buildLabPlan } from './plan.js';
 import { startReferenceCustomer, useTunnel } from './reference.js';
 
@@ -220,20 +220,8 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   return rows;
 }
 
-const CUT_RULES = [
-  'add table ip cgwd_cut',
-  'add chain ip cgwd_cut cut { type filter hook forward priority 0 ; }',
-  'add rule ip cgwd_cut cut ip daddr 203.0.113.10 drop',
-  'add rule ip cgwd_cut cut ip saddr 203.0.113.10 drop',
-];
-
-async function cutTunnel1(): Promise<void> {
-  for (const rule of CUT_RULES) await execInResult(NS.inet, 'nft', rule.split(' '));
-}
-
-async function uncutTunnel1(): Promise<void> {
-  await execInResult(NS.inet, 'nft', ['delete', 'table', 'ip', 'cgwd_cut']);
-}
+const cutTunnel1 = (): Promise<void> => cutTunnel('203.0.113.10', true);
+const uncutTunnel1 = (): Promise<void> => cutTunnel('203.0.113.10', false);
 
 /**
  * Traffic lost per direction while `disrupt` happens: 10 ms pings from the site to the VPC

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { CgwdError } from '../errors.js';
-import { labDir, labDown, labStatus, labUp, type LabStatus } from './lab.js';
+import { queryStatus, renderStatus } from '../daemon/status.js';
+import { isAlive, runCommand, spawnDaemonIn, stopPid, waitFor } from '../system/exec.js';
+import { labDir, labDown, labStatus, labUp, recordLabPid, type LabStatus } from './lab.js';
 import { renderBench, renderBgpFailover, runBench, runBgpFailoverBench } from './bench.js';
 import { buildLabPlan, NS } from './plan.js';
 import { awsEndpointCounters, ping, startReferenceCustomer, stopReferenceCustomer, useTunnel, type PingResult } from './reference.js';
@@ -77,6 +79,45 @@ export async function referenceRun(flags: UpFlags, io: Io, keep = false): Promis
     if (!keep) await labDown(state.stateDir);
   }
   return rows;
+}
+
+/** Lab up, cgwd as the customer gateway in cgwd-cgw, traffic both ways, its status, a clean stop. */
+export async function cgwdRun(flags: UpFlags, io: Io, keep = false): Promise<void> {
+  const configPath = configPathFor(flags);
+  const config = loadConfig(configPath);
+  const options = { nat: flags.nat ?? false };
+  const state = await labUp({ config, configPath, options, log: (l) => io.err(`lab: ${l}`) });
+  const plan = buildLabPlan(config, options);
+  const socket = path.join(state.stateDir, 'cgwd.sock');
+  const routing = config.routing === 'bgp' ? ['--advertise', plan.onprem.prefix] : ['--static-route', plan.vpc.prefix];
+  const cli = path.join(packageRoot, 'dist', 'cli', 'main.js');
+  const pid = spawnDaemonIn(NS.cgw, [process.execPath, cli, 'up', '--config', configPath, ...routing, '--control-socket', socket], path.join(state.stateDir, 'cgwd.log'));
+  recordLabPid(state.stateDir, 'cgwd', pid);
+  io.err(`lab: cgwd up in ${NS.cgw} (pid ${pid}, log ${path.join(state.stateDir, 'cgwd.log')})`);
+  const started = Date.now();
+  try {
+    await waitFor(
+      'both tunnels up and a route to the VPC',
+      async () => {
+        if (!isAlive(pid)) throw new CgwdError('LAB_CGWD_EXITED', `cgwd exited; see ${path.join(state.stateDir, 'cgwd.log')}`);
+        const status = await queryStatus(socket).catch(() => undefined);
+        const up = status?.tunnels.every((t) => t.ike?.state === 'established' && t.keepalive.healthy && (config.routing === 'static' || t.bgp?.state === 'Established'));
+        const route = await runCommand('ip', ['-n', NS.cgw, 'route', 'show', plan.vpc.prefix]);
+        return up && route.stdout.includes('proto 199') ? status : undefined;
+      },
+      90_000,
+      250,
+    );
+    const upMs = Date.now() - started;
+    const there = await ping(NS.onprem, plan.vpc.host, 10, 0.1);
+    const back = await ping(NS.vpc, plan.onprem.host, 10, 0.1);
+    io.out(renderStatus(await queryStatus(socket)));
+    io.out(`both tunnels up ${upMs} ms after start; on-prem → VPC ${there.received}/${there.sent}, VPC → on-prem ${back.received}/${back.sent} pings answered`);
+    if (there.received !== there.sent || back.received !== back.sent) throw new CgwdError('LAB_RUN_FAILED', 'pings were lost');
+  } finally {
+    await stopPid(pid, 10_000);
+    if (!keep) await labDown(state.stateDir);
+  }
 }
 
 function printBenchIntro(io: Io): void {
@@ -159,10 +200,19 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
   upOptions(
     lab
       .command('run')
-      .description('the reference run: lab up, strongSwan + BIRD as the customer side through each tunnel, ping on-prem ↔ VPC, lab down')
+      .description(
+        'the main job: lab up, `cgwd up` as the customer gateway (BGP, or static routes with --static), wait for both tunnels, ' +
+          'ping on-prem ↔ VPC, print `cgwd status`, stop cgwd, lab down. --reference runs strongSwan + BIRD as the customer instead, ' +
+          'through each tunnel in turn',
+      )
+      .option('--reference', 'strongSwan + BIRD as the customer side (proves the emulated AWS side)')
       .option('--keep', 'leave the lab up afterwards'),
-  ).action(async (flags: UpFlags & { keep?: boolean }) => {
+  ).action(async (flags: UpFlags & { keep?: boolean; reference?: boolean }) => {
     requireRoot();
+    if (!flags.reference) {
+      await cgwdRun(flags, io, flags.keep ?? false);
+      return;
+    }
     const rows = await referenceRun(flags, io, flags.keep ?? false);
     io.out('tunnel  bring-up  onprem→vpc  vpc→onprem  ESP packets at AWS');
     for (const r of rows) {

@@ -450,6 +450,24 @@ export async function restartAwsEndpoint(config: VpnConfig, index: 1 | 2, stateD
   writeLabState(state);
 }
 
+/**
+ * Cuts one tunnel silently in the internet router: every packet to or from its AWS outside
+ * address is dropped (no ICMP, no RST), as when a path dies. `false` restores it.
+ */
+export async function cutTunnel(awsOutside: string, cut: boolean): Promise<void> {
+  if (!cut) {
+    await runCommand('ip', ['netns', 'exec', NS.inet, 'nft', 'delete', 'table', 'ip', 'cgwd_cut']);
+    return;
+  }
+  const rules = [
+    'add table ip cgwd_cut',
+    'add chain ip cgwd_cut cut { type filter hook forward priority 0 ; }',
+    `add rule ip cgwd_cut cut ip daddr ${awsOutside} drop`,
+    `add rule ip cgwd_cut cut ip saddr ${awsOutside} drop`,
+  ];
+  for (const rule of rules) await execIn(NS.inet, 'nft', rule.split(' '));
+}
+
 /** Restarts BIRD on the AWS router (its sessions drop and must be re-established). */
 export async function restartAwsBird(config: VpnConfig, stateDir = labDir()): Promise<void> {
   const state = requireState(stateDir);

@@ -11,7 +11,8 @@ import { LAB_CONFIG_STATIC } from '../../src/lab/command.js';
 import { labDown, labUp, reconfigureAws, restartAwsEndpoint, stopAwsEndpoint, swanctl, type LabState } from '../../src/lab/lab.js';
 import { NS } from '../../src/lab/plan.js';
 import { execInResult, sleep } from '../../src/system/exec.js';
-import { CgwdProcess, type CgwdEvent } from './helpers/cgwd-process.js';
+import type { DaemonStatus } from '../../src/daemon/status.js';
+import { CLI, CgwdProcess, type CgwdEvent } from './helpers/cgwd-process.js';
 import { swanEspSuite, swanIkeSuite, SWAN_DH_DISPLAY } from './helpers/strongswan-names.js';
 import { awsSas, awsVici, type SwanIkeSa } from './helpers/swanctl-sas.js';
 import { suiteName, writePinnedConfig, type PinnedSuite } from './helpers/suite-config.js';
@@ -48,12 +49,19 @@ afterAll(async () => {
 });
 
 describe('IKEv1 against strongSwan as AWS', () => {
-  const suites: PinnedSuite[] = [
-    { ikeEncryption: 'aes128-cbc', ikeIntegrity: 'hmac-sha1-96', ikeDh: 2, espEncryption: 'aes128-cbc', espIntegrity: 'hmac-sha1-96', pfsDh: 2, ikeVersion: 'ikev1' },
-    { ikeEncryption: 'aes256-cbc', ikeIntegrity: 'hmac-sha256-128', ikeDh: 14, espEncryption: 'aes256-gcm16', espIntegrity: 'hmac-sha256-128', pfsDh: 14, ikeVersion: 'ikev1' },
-    { ikeEncryption: 'aes128-cbc', ikeIntegrity: 'hmac-sha384-192', ikeDh: 20, espEncryption: 'aes128-cbc', espIntegrity: 'hmac-sha512-256', pfsDh: 5, ikeVersion: 'ikev1' },
-    { ikeEncryption: 'aes256-cbc', ikeIntegrity: 'hmac-sha512-256', ikeDh: 24, espEncryption: 'aes128-gcm16', espIntegrity: 'hmac-sha256-128', pfsDh: 19, ikeVersion: 'ikev1' },
-  ];
+  // Every suite IKEv1 can negotiate with AWS: phase 1 AES-CBC × SHA1/SHA2 (no AEAD in IKEv1 phase 1), every phase 1
+  // group; phase 2 additionally AES-GCM-16 and PFS group 5.
+  const encryptions = ['aes128-cbc', 'aes256-cbc'] as const;
+  const integrities = ['hmac-sha1-96', 'hmac-sha256-128', 'hmac-sha384-192', 'hmac-sha512-256'] as const;
+  const suites: PinnedSuite[] = [];
+  for (const e of encryptions) {
+    for (const i of integrities) suites.push({ ikeEncryption: e, ikeIntegrity: i, ikeDh: 14, espEncryption: e, espIntegrity: i, pfsDh: 14, ikeVersion: 'ikev1' });
+  }
+  const groups = [2, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24] as const;
+  groups.forEach((g, n) => {
+    const gcm = n % 2 === 0 ? 'aes256-gcm16' : 'aes128-gcm16';
+    suites.push({ ikeEncryption: 'aes256-cbc', ikeIntegrity: 'hmac-sha256-128', ikeDh: g, espEncryption: gcm, espIntegrity: 'hmac-sha256-128', pfsDh: g === 2 ? 5 : g, ikeVersion: 'ikev1' });
+  });
   for (const suite of suites) {
     it(`both tunnels, ${suiteName(suite)}; AWS rekeys phase 2 (PFS) and phase 1`, async () => {
       const file = writePinnedConfig(LAB_CONFIG_STATIC, path.join(work, 'pinned.json'), suite);
@@ -83,7 +91,9 @@ describe('IKEv1 against strongSwan as AWS', () => {
   it('cgwd up with IKEv1 carries traffic; rekeys from AWS under traffic lose no pings; a stopped endpoint is declared dead and comes back', async () => {
     await reconfigureAws(loadConfig(LAB_CONFIG_STATIC), { nat: false });
     const socket = path.join(work, 'cgwd.sock');
-    const p = cgwd(['up', '--config', LAB_CONFIG_STATIC, '--ike-version', 'ikev1', '--static-route', '198.19.0.0/16', '--control-socket', socket]);
+    // Short lifetimes of our own so that cgwd also rekeys both phases itself during the test.
+    const p = cgwd(['up', '--config', LAB_CONFIG_STATIC, '--ike-version', 'ikev1', '--static-route', '198.19.0.0/16', '--control-socket', socket,
+      '--child-lifetime', '30', '--ike-lifetime', '60', '--rekey-margin', '5', '--rekey-fuzz', '0']);
     const pingOk = async (): Promise<boolean> => (await execInResult(NS.onprem, 'ping', ['-c', '1', '-W', '1', '198.19.0.10'])).code === 0;
     const deadline = Date.now() + 60_000;
     while (!(await pingOk())) {
@@ -102,6 +112,19 @@ describe('IKEv1 against strongSwan as AWS', () => {
       console.log(`IKEv1 rekey ${what} by AWS under traffic: ${m?.[2]}/${m?.[1]} pings answered; missing ${missing.join(',')}`);
       expect(Number(m?.[2])).toBe(Number(m?.[1]));
     }
+    // cgwd's own rekeys (phase 2 every 25 s, phase 1 55 s after each ISAKMP SA) under 50 ms pings for 60 s.
+    const rekeys = async (): Promise<number> => {
+      const st = JSON.parse((await execInResult(NS.cgw, process.execPath, [CLI, 'status', '--json', '--control-socket', socket])).stdout) as DaemonStatus;
+      const c = st.tunnels[0]?.ike?.counters;
+      return (c?.childRekeys ?? 0) + (c?.ikeRekeys ?? 0);
+    };
+    const before = await rekeys();
+    const long = (await execInResult(NS.onprem, 'ping', ['-n', '-q', '-i', '0.05', '-c', '1200', '-W', '1', '198.19.0.10'], 120_000)).stdout;
+    const lm = /(\d+) packets transmitted, (\d+) received/.exec(long);
+    const after = await rekeys();
+    console.log(`IKEv1 rekeys by cgwd under traffic: ${after - before} rekeys, ${lm?.[2]}/${lm?.[1]} pings answered`);
+    expect(after - before).toBeGreaterThanOrEqual(2);
+    expect(Number(lm?.[2])).toBe(Number(lm?.[1]));
 
     const stoppedAt = Date.now();
     await stopAwsEndpoint(2);

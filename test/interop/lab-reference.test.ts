@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import { LAB_CONFIG_BGP, LAB_CONFIG_STATIC, referenceRun } from '../../src/lab/command.js';
+import { LAB_CONFIG_BGP, LAB_CONFIG_STATIC, cgwdRun, referenceRun } from '../../src/lab/command.js';
 import { isAlive, run } from '../../src/system/exec.js';
 import { labDown, labStatus, labUp, readLabState, swanctl } from '../../src/lab/lab.js';
 import { ALL_NAMESPACES, NS, buildLabPlan } from '../../src/lab/plan.js';
@@ -82,6 +82,14 @@ describe('emulated-AWS lab (root, network namespaces)', () => {
       const back = await ping(NS.vpc, plan.onprem.host);
       expect([there.received, back.received]).toEqual([there.sent, back.sent]);
     }
+  });
+
+  it('the main job (`cgwd lab run`): cgwd as the customer, both tunnels up, pings both ways, its status printed', async () => {
+    const out: string[] = [];
+    await cgwdRun({ config: LAB_CONFIG_BGP }, { out: (l) => out.push(l), err: () => {} }, true);
+    const text = out.join('\n');
+    expect(text).toMatch(/4 BGP\s+Established/);
+    expect(text).toMatch(/on-prem → VPC 10\/10, VPC → on-prem 10\/10 pings answered/);
   });
 
   it('down stops every recorded process and removes every lab namespace', async () => {

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { LAB_CONFIG_BGP } from '../../src/lab/command.js';
-import { birdc, labDown, labUp, restartAwsBird, type LabState } from '../../src/lab/lab.js';
+import { birdc, cutTunnel, labDown, labUp, restartAwsBird, type LabState } from '../../src/lab/lab.js';
 import { NS } from '../../src/lab/plan.js';
 import { ping } from '../../src/lab/reference.js';
 import { execIn, run, runCommand, waitFor } from '../../src/system/exec.js';
@@ -37,16 +37,6 @@ async function vpcRouteDevice(): Promise<string | undefined> {
 
 async function awsRoutes(): Promise<string> {
   return birdc(state.stateDir, 'bird-aws', 'show', 'route', 'all');
-}
-
-async function cut(awsOutside: string, on: boolean): Promise<void> {
-  if (!on) {
-    await runCommand('ip', ['netns', 'exec', NS.inet, 'nft', 'delete', 'table', 'ip', 'cgwd_cut']);
-    return;
-  }
-  for (const rule of ['add table ip cgwd_cut', 'add chain ip cgwd_cut cut { type filter hook forward priority 0 ; }', `add rule ip cgwd_cut cut ip daddr ${awsOutside} drop`, `add rule ip cgwd_cut cut ip saddr ${awsOutside} drop`]) {
-    await execIn(NS.inet, 'nft', rule.split(' '));
-  }
 }
 
 beforeAll(async () => {
@@ -94,7 +84,7 @@ describe('cgwd up with BGP, against BIRD and strongSwan as AWS', () => {
     // Tunnel 1 cut silently: routes move to tunnel 2 on keepalive loss, and AWS is told at once with
     // more-specific halves over tunnel 2, so its return traffic moves without waiting for its hold timer.
     const cutAt = Date.now();
-    await cut('203.0.113.10', true);
+    await cutTunnel('203.0.113.10', true);
     await waitFor('VPC route on tunnel 2', async () => ((await vpcRouteDevice()) === 'cgw-t2' ? true : undefined), 20_000, 100);
     await waitFor('AWS routes the site halves over tunnel 2', async () => (/192\.0\.2\.128\/25\s+unicast \[tunnel2/.test(await awsRoutes()) ? true : undefined), 20_000, 100);
     await waitFor(
@@ -111,7 +101,7 @@ describe('cgwd up with BGP, against BIRD and strongSwan as AWS', () => {
     expect(recoveredMs).toBeLessThan(15_000);
 
     // Tunnel 1 back: routes return, the halves are withdrawn.
-    await cut('203.0.113.10', false);
+    await cutTunnel('203.0.113.10', false);
     await waitFor('VPC route back on tunnel 1', async () => ((await vpcRouteDevice()) === 'cgw-t1' ? true : undefined), 150_000, 500);
     await waitFor('halves withdrawn', async () => (/192\.0\.2\.128\/25/.test(await awsRoutes()) ? undefined : true), 30_000, 500);
 

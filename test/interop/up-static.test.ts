@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import type { DaemonStatus } from '../../src/daemon/status.js';
 import { LAB_CONFIG_STATIC } from '../../src/lab/command.js';
-import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
+import { cutTunnel, labDown, labUp, type LabState } from '../../src/lab/lab.js';
 import { NS } from '../../src/lab/plan.js';
 import { ping } from '../../src/lab/reference.js';
 import { execIn, run, runCommand, sleep, waitFor } from '../../src/system/exec.js';
@@ -59,17 +59,6 @@ async function converged(p: CgwdProcess, device = 'cgw-t1'): Promise<DaemonStatu
     60_000,
     500,
   );
-}
-
-async function cutTunnel(awsOutside: string, cut: boolean): Promise<void> {
-  if (cut) {
-    await execIn(NS.inet, 'nft', ['add', 'table', 'ip', 'cgwd_cut']);
-    await execIn(NS.inet, 'nft', ['add', 'chain', 'ip', 'cgwd_cut', 'cut', '{ type filter hook forward priority 0 ; }']);
-    await execIn(NS.inet, 'nft', ['add', 'rule', 'ip', 'cgwd_cut', 'cut', 'ip', 'daddr', awsOutside, 'drop']);
-    await execIn(NS.inet, 'nft', ['add', 'rule', 'ip', 'cgwd_cut', 'cut', 'ip', 'saddr', awsOutside, 'drop']);
-  } else {
-    await runCommand('ip', ['netns', 'exec', NS.inet, 'nft', 'delete', 'table', 'ip', 'cgwd_cut']);
-  }
 }
 
 beforeAll(async () => {

@@ -38,7 +38,7 @@ import {
   type IkeConnectionOptions,
   type IkeSaStatus,
 } from '../v2/index.js';
-import { reconnectDelayMs } from '../v2/timing.js';
+import { reconnectDelayMs } from '../v2/index.js';
 import { COOKIE_LENGTH, DOI_IPSEC, ExchangeType, ISAKMP_HEADER_LENGTH, MIN_ESP_SPI, ProtocolId } from './constants.js';
 import {
   HalfOpenTimeoutError,

@@ -48,8 +48,11 @@ import type { SaPayload } from './wire/payloads.js';
 
 /** Bound on the phase 1 transforms cgwd offers (a full AWS cross product would make MM1 ~4 KB). */
 export const PHASE1_MAX_TRANSFORMS = 48;
-/** Lifetimes shorter than this are refused (they would rekey in a loop). */
-export const MIN_LIFETIME_SECONDS = 60;
+/**
+ * Lifetimes shorter than this are refused (they would rekey in a loop); the same floor as
+ * cgwd's own --child-lifetime/--ike-lifetime, so our own short lab lifetimes are accepted back.
+ */
+export const MIN_LIFETIME_SECONDS = 10;
 /**
  * Longer lifetimes are taken as this (a day; AWS's longest is 8 h): a variable-length duration
  * may say anything up to 2^53, and a timer beyond 2^31 ms would fire at once in Node.

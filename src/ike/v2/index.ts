@@ -11,7 +11,8 @@ export { IkeConnection, deliverIkeDatagram, type IkeConnectionOptions } from './
 export type * from './connection/events.js';
 export type * from './connection/status.js';
 export type { KeylogEntry } from './sa/ike-sa.js';
-export { resolveTiming, rekeyAfterSeconds, TIMING_DEFAULTS, type IkeTiming } from './timing.js';
+export { reconnectDelayMs, rekeyAfterSeconds, resolveTiming, retransmitTimeouts, TIMING_DEFAULTS, type IkeTiming } from './timing.js';
+export { addressBytes } from './crypto/nat-detection.js';
 export { proposalPolicyFor, singleSuitePolicy, type ProposalPolicy, type IkeOffer, type ChildOffer } from './proposals/policy.js';
 export { describeChildSuite, describeIkeSuite, type ChildSuite, type IkeSuite } from './proposals/suites.js';
 export * from './errors.js';

@@ -5,7 +5,7 @@ import type { TunnelConfig } from '../../../config/model.js';
 import type { Secret } from '../../../config/secret.js';
 import type { DhGroupNumber } from '../../../crypto/transforms.js';
 import type { Clock, IkeTransport, RandomSource } from '../../runtime.js';
-import { addressBytes } from '../../v2/crypto/nat-detection.js';
+import { addressBytes } from '../../v2/index.js';
 import type { IkeTiming, KeylogEntry, ProposalPolicy } from '../../v2/index.js';
 import { IdType } from '../constants.js';
 import type { phase1Choices, phase2Choices } from '../proposals.js';

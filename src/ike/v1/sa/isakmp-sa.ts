@@ -25,7 +25,7 @@
 import type { Logger } from 'pino';
 import type { Endpoint, IkeDatagram, TimerHandle } from '../../runtime.js';
 import { DropReason } from '../../v2/index.js';
-import { retransmitTimeouts } from '../../v2/timing.js';
+import { retransmitTimeouts } from '../../v2/index.js';
 import { ExchangeType, ISAKMP_SPI_LENGTH, NotifyType, ProtocolId, DOI_IPSEC } from '../constants.js';
 import { InvalidPayloadTypeError, PeerUnreachableError, type IkeV1Error } from '../errors.js';
 import { informationalHash, type Phase1Keys } from '../crypto/keys.js';

@@ -21,7 +21,7 @@ import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import { encryptionByName } from '../../../crypto/transforms.js';
 import type { Endpoint } from '../../runtime.js';
-import { addressBytes } from '../../v2/crypto/nat-detection.js';
+import { addressBytes } from '../../v2/index.js';
 import { DropReason } from '../../v2/index.js';
 import { ExchangeType, NONCE_LENGTH, NOTIFY_ERROR_MAX, NotifyType, NAT_T_PORT, VendorId, notifyTypeName } from '../constants.js';
 import { derivePhase1Keys, initialIv, natDetectionHash, phase1Hash, type AuthHashInputs } from '../crypto/keys.js';
