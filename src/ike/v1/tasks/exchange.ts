@@ -47,6 +47,9 @@ export abstract class ExchangeMemory {
   #lastReceived: Buffer | undefined;
   #answer: Buffer | undefined;
 
+  /** `transmit` puts a stored answer on the wire again (the exchange's ISAKMP SA). */
+  constructor(private readonly transmit: (bytes: Buffer) => void) {}
+
   isDuplicate(data: Buffer): boolean {
     return this.#lastReceived !== undefined && this.#lastReceived.equals(data);
   }
@@ -60,11 +63,13 @@ export abstract class ExchangeMemory {
     this.#answer = bytes;
   }
 
-  protected get answer(): Buffer | undefined {
-    return this.#answer;
+  /** Sends the answer to the last accepted message again; false when there is none. */
+  resendAnswer(): boolean {
+    const answer = this.#answer;
+    if (!answer) return false;
+    this.transmit(answer);
+    return true;
   }
-
-  abstract resendAnswer(): boolean;
 }
 
 export function firstOf<K extends ChainEntry['payload']['kind']>(entries: readonly ChainEntry[], kind: K): Extract<ChainEntry['payload'], { kind: K }> | undefined {

@@ -126,7 +126,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   readonly #offeredLifetime: number;
 
   constructor(private readonly sa: IsakmpSa) {
-    super();
+    super((bytes) => sa.transmit(bytes));
     this.#offeredLifetime = sa.ctx.timing.ikeLifetimeSeconds;
   }
 
@@ -146,11 +146,8 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
     this.#flight = this.sa.startFlight(bytes, () => this.#unanswered(1));
   }
 
-  resendAnswer(): boolean {
-    const answer = this.answer;
-    if (!answer || this.finished) return false;
-    this.sa.transmit(answer);
-    return true;
+  override resendAnswer(): boolean {
+    return !this.finished && super.resendAnswer();
   }
 
   receive(m: Received): void {
@@ -338,7 +335,7 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
   #dh: DhKeyPair | undefined;
 
   constructor(private readonly sa: IsakmpSa) {
-    super();
+    super((bytes) => sa.transmit(bytes));
   }
 
   get state(): ResponderState {
@@ -347,13 +344,6 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
 
   get finished(): boolean {
     return this.#state === 'done' || this.#state === 'failed';
-  }
-
-  resendAnswer(): boolean {
-    const answer = this.answer;
-    if (!answer) return false;
-    this.sa.transmit(answer);
-    return true;
   }
 
   receive(m: Received): void {

@@ -99,7 +99,7 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
     private readonly sa: IsakmpSa,
     options: QuickModeInitiatorOptions,
   ) {
-    super();
+    super((bytes) => sa.transmit(bytes));
     this.replaces = options.replaces;
     this.pfsGroup = options.pfsGroup;
     this.#offeredLifetime = sa.ctx.timing.childLifetimeSeconds;
@@ -138,13 +138,6 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
     const bytes = sa.seal(ExchangeType.QUICK_MODE, mid, plaintext);
     this.#state = 'sent';
     this.#flight = sa.startFlight(bytes, () => this.#fail(new PeerUnreachableError('quick mode message 1', this.#flight?.transmissions ?? 0), false));
-  }
-
-  resendAnswer(): boolean {
-    const answer = this.answer;
-    if (!answer) return false;
-    this.sa.transmit(answer);
-    return true;
   }
 
   receive(m: Received): void {
@@ -305,18 +298,11 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
     private readonly sa: IsakmpSa,
     readonly messageId: number,
   ) {
-    super();
+    super((bytes) => sa.transmit(bytes));
   }
 
   get finished(): boolean {
     return this.#state === 'done' || this.#state === 'failed';
-  }
-
-  resendAnswer(): boolean {
-    const answer = this.answer;
-    if (!answer) return false;
-    this.sa.transmit(answer);
-    return true;
   }
 
   receive(m: Received): void {
