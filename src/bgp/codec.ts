@@ -29,7 +29,7 @@ import { checkLengthField, checkMarker, readLengthField, readTypeField } from '.
 import type { BgpMessage, NotificationMessage, RouteRefreshMessage } from './messages.js';
 import { decodeOpen, encodeOpenBody } from './open.js';
 import { decodeUpdate, encodeUpdateBody, type UpdateCodecContext } from './update.js';
-import { WireError, Writer } from '../ike/wire/buffer.js';
+import { WireError, Writer } from '../wire/buffer.js';
 
 /** Everything the session knows that changes how messages are encoded or checked. */
 export type CodecContext = UpdateCodecContext;

@@ -32,6 +32,7 @@ import {
   FsmErrorSubcode,
   LARGE_HOLD_TIME_SECONDS,
 } from './constants.js';
+import type { Clock, TimerHandle } from '../time/clock.js';
 import { BgpMessageError, notificationName } from './errors.js';
 import type { BgpMessage, NotificationMessage, OpenMessage, RouteRefreshMessage, UpdateMessage } from './messages.js';
 import { negotiateSession, type NegotiatedSession } from './open.js';
@@ -543,23 +544,6 @@ const STATE_FUNCTIONS: Readonly<Record<BgpState, (s: FsmSession, event: FsmEvent
 
 // ---------------------------------------------------------------- the runner
 
-export interface TimerHandle {
-  cancel(): void;
-}
-
-/** Time for the FSM; tests pass a fake one. */
-export interface Clock {
-  now(): number;
-  setTimer(ms: number, callback: () => void): TimerHandle;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimer(ms, callback) {
-    const handle = setTimeout(callback, ms);
-    return { cancel: () => clearTimeout(handle) };
-  },
-};
 
 /** I/O actions the owner carries out. */
 export type FsmOutput = Exclude<FsmAction, { type: 'startTimer' } | { type: 'stopTimer' }>;

@@ -11,9 +11,7 @@ export {
   BgpFsm,
   collisionWinner,
   describeDownReason,
-  systemClock,
   type BgpState,
-  type Clock,
   type ConnectionDirection,
   type ConnectionId,
   type DownReason,
@@ -22,7 +20,6 @@ export {
   type FsmEvent,
   type FsmOutput,
   type StateChange,
-  type TimerHandle,
   type Transition,
 } from './fsm.js';
 export {

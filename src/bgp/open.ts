@@ -35,7 +35,7 @@ import {
 import { CgwdError } from '../errors.js';
 import { BgpMessageError, u16Data } from './errors.js';
 import type { Capability, GracefulRestartFamily, OpenMessage } from './messages.js';
-import { Reader, Writer } from '../ike/wire/buffer.js';
+import { Reader, Writer } from '../wire/buffer.js';
 import { formatAddress } from './prefix.js';
 
 const OPEN_FIXED_LENGTH = 10; // Version(1) My AS(2) Hold Time(2) BGP Identifier(4) Opt Parm Len(1)

@@ -39,21 +39,19 @@ import {
   Origin,
   SAFI_UNICAST,
 } from './constants.js';
+import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
 import { BgpMessageError } from './errors.js';
 import { BgpFramer } from './framer.js';
 import {
   BgpFsm,
   describeDownReason,
-  systemClock,
   type BgpState,
-  type Clock,
   type ConnectionDirection,
   type ConnectionId,
   type DownReason,
   type FsmEvent,
   type FsmOutput,
   type StateChange,
-  type TimerHandle,
 } from './fsm.js';
 import { isTreatAsWithdraw, type BgpMessage, type PathAttributes, type UpdateMessage } from './messages.js';
 import { buildOpen, checkAsNumber, formatBgpIdentifier, type NegotiatedSession } from './open.js';

@@ -47,7 +47,7 @@ import {
 import { BgpMessageError, type ErrorHandling, type UpdateProblem } from './errors.js';
 import type { Aggregator, AsPathSegment, PathAttributes, RawAttribute, UpdateMessage } from './messages.js';
 import { encodedPrefixLength, formatAddress, formatPrefix, parseAddress, parsePrefix, prefixMask } from './prefix.js';
-import { Reader, Writer } from '../ike/wire/buffer.js';
+import { Reader, Writer } from '../wire/buffer.js';
 
 export interface UpdateCodecContext {
   /** Both OPENs carried capability 65: AS numbers are 4 octets in AS_PATH and AGGREGATOR (RFC 6793 §4.1). */

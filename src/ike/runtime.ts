@@ -31,15 +31,8 @@ export interface IkeTransport {
   close(): Promise<void>;
 }
 
-export interface TimerHandle {
-  cancel(): void;
-}
-
-export interface Clock {
-  /** Milliseconds, monotonic. */
-  now(): number;
-  setTimer(delayMs: number, callback: () => void): TimerHandle;
-}
+/** IKE's timers run on the control plane's one clock. */
+export type { Clock, TimerHandle } from '../time/clock.js';
 
 /** Cryptographic randomness (SPIs, nonces, fuzz): injectable so tests can make collisions happen. */
 export interface RandomSource {

@@ -1,15 +1,8 @@
 /** The real Clock and RandomSource (production and lab); tests use doubles. */
 import { randomBytes, randomInt } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import type { Clock, RandomSource, TimerHandle } from './runtime.js';
+import type { RandomSource } from './runtime.js';
 
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  setTimer(delayMs: number, callback: () => void): TimerHandle {
-    const timer = setTimeout(callback, Math.max(0, delayMs));
-    return { cancel: () => clearTimeout(timer) };
-  },
-};
+export { systemClock } from '../time/clock.js';
 
 const FRACTION_STEPS = 2 ** 32;
 

@@ -9,7 +9,7 @@
  *                      daemon reads both versions the same way.
  */
 import { CgwdError } from '../../errors.js';
-import { WireError, WireErrorCode } from '../wire/buffer.js';
+import { WireError, WireErrorCode } from '../../wire/buffer.js';
 import { notifyTypeName, payloadTypeName } from './constants.js';
 
 export { WireError, WireErrorCode };

@@ -41,7 +41,7 @@ import {
   ProtocolId,
   SIT_IDENTITY_ONLY,
 } from './constants.js';
-import { Reader } from '../wire/buffer.js';
+import { Reader } from '../../wire/buffer.js';
 import { attributeNumber, decodeAttributes, numberAttribute, tv, type DataAttribute } from './wire/attributes.js';
 import type { Proposal, SaBody, Transform } from './wire/sa.js';
 import type { SaPayload } from './wire/payloads.js';

@@ -9,7 +9,7 @@
  *     datagram handler, turned into a counted drop or the RFC's answer.
  */
 import { CgwdError } from '../../errors.js';
-import { notifyTypeName } from '../wire/constants.js';
+import { notifyTypeName } from './wire/constants.js';
 
 export class IkeV2Error extends CgwdError {}
 

@@ -24,7 +24,7 @@ import {
 } from '../../../src/bgp/fsm.js';
 import type { BgpMessage, OpenMessage } from '../../../src/bgp/messages.js';
 import { buildOpen } from '../../../src/bgp/open.js';
-import { FakeClock } from './helpers.js';
+import { FakeClock } from '../../helpers/fake-clock.js';
 
 const LOCAL_ID = 0xa9fe0a02; // 169.254.10.2
 const HIGHER_ID = 0xa9fe0a09;

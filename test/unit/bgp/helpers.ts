@@ -4,7 +4,6 @@
  */
 import { expect } from 'vitest';
 import { BgpMessageError } from '../../../src/bgp/errors.js';
-import type { Clock, TimerHandle } from '../../../src/bgp/fsm.js';
 
 export function hex(text: string): Buffer {
   return Buffer.from(text.replace(/[^0-9a-fA-F]/g, ''), 'hex');
@@ -62,36 +61,6 @@ export function notificationOf(fn: () => unknown): { code: number; subcode: numb
     return { code: e.errorCode, subcode: e.errorSubcode, data: e.data.toString('hex'), handling: e.handling };
   }
   throw new Error('expected a BgpMessageError');
-}
-
-/** A clock the test moves by hand; timers fire in time order. */
-export class FakeClock implements Clock {
-  #now = 0;
-  #timers: { at: number; seq: number; callback: () => void; live: boolean }[] = [];
-  #seq = 0;
-
-  now(): number {
-    return this.#now;
-  }
-
-  setTimer(ms: number, callback: () => void): TimerHandle {
-    const timer = { at: this.#now + ms, seq: this.#seq++, callback, live: true };
-    this.#timers.push(timer);
-    return { cancel: () => void (timer.live = false) };
-  }
-
-  advance(ms: number): void {
-    const target = this.#now + ms;
-    for (;;) {
-      const due = this.#timers.filter((t) => t.live && t.at <= target).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
-      if (!due) break;
-      due.live = false;
-      this.#now = due.at;
-      due.callback();
-    }
-    this.#timers = this.#timers.filter((t) => t.live);
-    this.#now = target;
-  }
 }
 
 /** mulberry32: small, fast, reproducible. */

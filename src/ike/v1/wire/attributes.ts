@@ -8,7 +8,7 @@
  * in allow-lists) is judged where a transform is interpreted (proposals.ts), so a bad attribute
  * makes that transform unacceptable instead of crashing anything (CVE-2011-3380).
  */
-import type { Reader, Writer } from '../../wire/buffer.js';
+import type { Reader, Writer } from '../../../wire/buffer.js';
 import { LIMITS } from '../constants.js';
 import { V1WireErrorCode, v1WireError } from '../errors.js';
 

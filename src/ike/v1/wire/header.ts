@@ -7,7 +7,7 @@
  * Major version must be 1 (an IKEv2 header, major 2, is refused with IsakmpVersionError before
  * any payload is looked at); Length must equal the datagram; unknown flag bits are ignored.
  */
-import { Reader, type Writer } from '../../wire/buffer.js';
+import { Reader, type Writer } from '../../../wire/buffer.js';
 import { COOKIE_LENGTH, HeaderFlag, ISAKMP_HEADER_LENGTH, ISAKMP_MAJOR_VERSION, ISAKMP_MINOR_VERSION, LIMITS } from '../constants.js';
 import { IsakmpVersionError, V1WireErrorCode, v1WireError } from '../errors.js';
 

@@ -4,7 +4,7 @@
  * module only frames: decodeMessage() returns either the plain chain or the encrypted body,
  * decodePlaintext() parses a decrypted body (trailing zero padding allowed).
  */
-import { Writer } from '../../wire/buffer.js';
+import { Writer } from '../../../wire/buffer.js';
 import { ISAKMP_HEADER_LENGTH, LIMITS, PayloadType } from '../constants.js';
 import { V1WireErrorCode, v1WireError } from '../errors.js';
 import { decodeHeader, writeHeader, type IsakmpHeader, type IsakmpHeaderFields } from './header.js';

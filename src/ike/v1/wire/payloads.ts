@@ -10,7 +10,7 @@
  * (CVE-2015-3991). Proposal/Transform outside an SA are as unknown as any other.
  */
 import { isIPv4 } from 'node:net';
-import { Reader, Writer } from '../../wire/buffer.js';
+import { Reader, Writer } from '../../../wire/buffer.js';
 import {
   DOI_IPSEC,
   DOI_ISAKMP,

@@ -10,7 +10,7 @@
  * Each nested structure is read through a reader confined to its declared length, so a lying
  * length can never reach the next structure's bytes.
  */
-import { Reader, type Writer } from '../../wire/buffer.js';
+import { Reader, type Writer } from '../../../wire/buffer.js';
 import { DOI_IPSEC, ESP_SPI_LENGTH, ISAKMP_SPI_LENGTH, LIMITS, PayloadType, ProtocolId, SIT_IDENTITY_ONLY } from '../constants.js';
 import { V1WireErrorCode, v1WireError } from '../errors.js';
 import { decodeAttributes, encodeAttributes, type DataAttribute } from './attributes.js';

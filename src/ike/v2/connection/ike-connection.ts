@@ -20,12 +20,12 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { TunnelConfig } from '../../../config/model.js';
 import type { ChildSaInstall, ChildSaSink, Clock, Endpoint, IkeDatagram, IkeTransport, RandomSource, TimerHandle } from '../../runtime.js';
-import { ExchangeType, HeaderFlag, IKE_HEADER_LENGTH, NotifyType, ProtocolId } from '../../wire/constants.js';
-import { InvalidMajorVersionError, UnsupportedCriticalPayloadError, WireError } from '../../wire/errors.js';
-import { decodeMessage, encodeMessage, type DecodedMessage, type IkeHeaderFields } from '../../wire/message.js';
-import type { Payload } from '../../wire/payloads.js';
-import { checkHeaderRules, checkPayloadRules } from '../../wire/rules.js';
-import { WireErrorCode } from '../../wire/buffer.js';
+import { ExchangeType, HeaderFlag, IKE_HEADER_LENGTH, NotifyType, ProtocolId } from '../wire/constants.js';
+import { InvalidMajorVersionError, UnsupportedCriticalPayloadError, WireError } from '../wire/errors.js';
+import { decodeMessage, encodeMessage, type DecodedMessage, type IkeHeaderFields } from '../wire/message.js';
+import type { Payload } from '../wire/payloads.js';
+import { checkHeaderRules, checkPayloadRules } from '../wire/rules.js';
+import { WireErrorCode } from '../../../wire/buffer.js';
 import {
   DropReason,
   HalfOpenTimeoutError,

@@ -19,8 +19,8 @@ import { DecryptError } from '../../../crypto/errors.js';
 import { computeIcv, verifyIcv } from '../../../crypto/integrity.js';
 import { encryptionByName, integrityByName } from '../../../crypto/transforms.js';
 import type { RandomSource } from '../../runtime.js';
-import { WireError } from '../../wire/errors.js';
-import type { IkeHeaderFields } from '../../wire/header.js';
+import { WireError } from '../wire/errors.js';
+import type { IkeHeaderFields } from '../wire/header.js';
 import {
   decodeInnerPayloads,
   encodeInnerPayloads,
@@ -30,8 +30,8 @@ import {
   splitSkBody,
   unpadPlaintext,
   type DecodedMessage,
-} from '../../wire/message.js';
-import type { Payload } from '../../wire/payloads.js';
+} from '../wire/message.js';
+import type { Payload } from '../wire/payloads.js';
 import { UnauthenticatedMessageError } from '../errors.js';
 import type { IkeSuite } from '../proposals/suites.js';
 import type { IkeKeys } from './keys.js';

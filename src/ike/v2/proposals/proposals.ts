@@ -27,8 +27,8 @@ import {
   type IntegrityName,
   type PrfName,
 } from '../../../crypto/transforms.js';
-import { ProtocolId, TransformAttributeType } from '../../wire/constants.js';
-import { keyLengthOf, type Proposal, type SaProtocolId, type Transform } from '../../wire/sa.js';
+import { ProtocolId, TransformAttributeType } from '../wire/constants.js';
+import { keyLengthOf, type Proposal, type SaProtocolId, type Transform } from '../wire/sa.js';
 import { InvalidResponseError } from '../errors.js';
 import type { ChildOffer, IkeOffer } from './policy.js';
 import type { ChildSuite, IkeSuite } from './suites.js';

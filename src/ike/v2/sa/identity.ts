@@ -4,8 +4,8 @@
  * anything else as ID_FQDN.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { IdType } from '../../wire/constants.js';
-import type { IdPayload } from '../../wire/payloads.js';
+import { IdType } from '../wire/constants.js';
+import type { IdPayload } from '../wire/payloads.js';
 import { addressBytes } from '../crypto/nat-detection.js';
 
 export interface Identity {

@@ -11,7 +11,7 @@
  *   2. state gate  no CREATE_CHILD_SA/INFORMATIONAL before IKE_AUTH completed (CVE-2014-2338),
  *                  IKE_AUTH only once, only towards the original responder
  *   3. SK          integrity/decryption; a failure is a counted drop, the SA is unaffected
- *   4. rules       per-exchange payload rules (src/ike/wire/rules.ts) before any task looks;
+ *   4. rules       per-exchange payload rules (src/ike/v2/wire/rules.ts) before any task looks;
  *                  a genuine but malformed request is answered with INVALID_SYNTAX or
  *                  UNSUPPORTED_CRITICAL_PAYLOAD (§2.21, §3.2), a malformed response fails its task
  *   5. task        response → the in-flight initiator task; request → a responder task built
@@ -24,12 +24,12 @@ import type { Logger } from 'pino';
 import type { TunnelConfig } from '../../../config/model.js';
 import type { Secret } from '../../../config/secret.js';
 import type { Clock, Endpoint, IkeTransport, RandomSource, TimerHandle } from '../../runtime.js';
-import { ExchangeType, NotifyType } from '../../wire/constants.js';
-import { WireError } from '../../wire/errors.js';
-import { UnsupportedCriticalPayloadError } from '../../wire/errors.js';
-import { encodeMessage, type DecodedMessage, type IkeHeaderFields } from '../../wire/message.js';
-import type { Payload } from '../../wire/payloads.js';
-import { checkPayloadRules } from '../../wire/rules.js';
+import { ExchangeType, NotifyType } from '../wire/constants.js';
+import { WireError } from '../wire/errors.js';
+import { UnsupportedCriticalPayloadError } from '../wire/errors.js';
+import { encodeMessage, type DecodedMessage, type IkeHeaderFields } from '../wire/message.js';
+import type { Payload } from '../wire/payloads.js';
+import { checkPayloadRules } from '../wire/rules.js';
 import type { IkeKeys } from '../crypto/keys.js';
 import { SkProtection } from '../crypto/protection.js';
 import { DropReason, InvalidResponseError, IkeV2Error, PeerUnreachableError, UnauthenticatedMessageError } from '../errors.js';

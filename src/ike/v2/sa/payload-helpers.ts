@@ -1,7 +1,7 @@
 /** Small lookups over decoded payload lists, typed by payload kind. */
-import { ProtocolId, isErrorNotify } from '../../wire/constants.js';
-import type { IkeHeader } from '../../wire/header.js';
-import type { NotifyPayload, Payload } from '../../wire/payloads.js';
+import { ProtocolId, isErrorNotify } from '../wire/constants.js';
+import type { IkeHeader } from '../wire/header.js';
+import type { NotifyPayload, Payload } from '../wire/payloads.js';
 import type { Endpoint } from '../../runtime.js';
 
 /** A received message after decryption and payload-rule checks. */

@@ -4,9 +4,9 @@
  * each side's selectors include the whole IPv4 space (and answers with exactly that), else
  * TS_UNACCEPTABLE (RFC 7296 §2.9); an initiator accepts only an unnarrowed answer.
  */
-import { TsType } from '../../wire/constants.js';
-import type { TsPayload } from '../../wire/payloads.js';
-import type { TrafficSelector } from '../../wire/traffic-selectors.js';
+import { TsType } from '../wire/constants.js';
+import type { TsPayload } from '../wire/payloads.js';
+import type { TrafficSelector } from '../wire/traffic-selectors.js';
 
 export const ALL_IPV4: TrafficSelector = {
   tsType: TsType.TS_IPV4_ADDR_RANGE,

@@ -8,8 +8,8 @@
  * The SA leaves the IKE SA when the answer arrives; its inbound half stays installed for
  * `graceMs` (make-before-break after a rekey) and is then removed from the data plane.
  */
-import { ExchangeType, ProtocolId } from '../../wire/constants.js';
-import type { Payload } from '../../wire/payloads.js';
+import { ExchangeType, ProtocolId } from '../wire/constants.js';
+import type { Payload } from '../wire/payloads.js';
 import type { ChildSa } from '../sa/child-sa.js';
 import type { IkeSa } from '../sa/ike-sa.js';
 import { DONE, type InitiatorTask, type TaskResult } from './task.js';

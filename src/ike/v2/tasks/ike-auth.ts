@@ -19,9 +19,9 @@
  * The responder answers a PSK mismatch with N(AUTHENTICATION_FAILED) and drops the SA; a CHILD
  * SA problem is answered with the error notify in place of SAr2/TSi/TSr, the IKE SA stays up.
  */
-import { AuthMethod, ExchangeType, NotifyType, ProtocolId } from '../../wire/constants.js';
-import type { IdPayload, Payload } from '../../wire/payloads.js';
-import type { Proposal } from '../../wire/sa.js';
+import { AuthMethod, ExchangeType, NotifyType, ProtocolId } from '../wire/constants.js';
+import type { IdPayload, Payload } from '../wire/payloads.js';
+import type { Proposal } from '../wire/sa.js';
 import { authMatches, idPayloadBody, pskAuthData } from '../crypto/auth.js';
 import { deriveChildKeys } from '../crypto/keys.js';
 import {

@@ -3,8 +3,8 @@
  * is the connection's current one, its CHILD SAs) ends when the answer arrives or the request
  * goes unanswered.
  */
-import { ExchangeType, ProtocolId } from '../../wire/constants.js';
-import type { Payload } from '../../wire/payloads.js';
+import { ExchangeType, ProtocolId } from '../wire/constants.js';
+import type { Payload } from '../wire/payloads.js';
 import { LocalCloseError } from '../errors.js';
 import type { IkeSa } from '../sa/ike-sa.js';
 import { DONE, type InitiatorTask, type TaskResult } from './task.js';

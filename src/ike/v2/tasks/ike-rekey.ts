@@ -32,9 +32,9 @@
 import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import type { DhGroupNumber } from '../../../crypto/transforms.js';
-import { ExchangeType, NotifyType, ProtocolId, SPI_SIZE } from '../../wire/constants.js';
-import type { Payload } from '../../wire/payloads.js';
-import type { Proposal } from '../../wire/sa.js';
+import { ExchangeType, NotifyType, ProtocolId, SPI_SIZE } from '../wire/constants.js';
+import type { Payload } from '../wire/payloads.js';
+import type { Proposal } from '../wire/sa.js';
 import { expandIkeKeys, rekeySkeyseed } from '../crypto/keys.js';
 import { NONCE_LENGTH, ourExchangeLoses } from '../crypto/nonce.js';
 import { InvalidResponseError, NoProposalChosenError, PeerDeletedError, PeerErrorNotifyError, type IkeV2Error } from '../errors.js';

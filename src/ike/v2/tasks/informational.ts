@@ -12,8 +12,8 @@
  * (already gone, or never ours) is ignored, and so are notifications about SAs deleted earlier
  * in the same message (GHSA-65xr-g9j5-jv8g): nothing looks an SA up twice.
  */
-import { ExchangeType, NotifyType, ProtocolId } from '../../wire/constants.js';
-import type { Payload } from '../../wire/payloads.js';
+import { ExchangeType, NotifyType, ProtocolId } from '../wire/constants.js';
+import type { Payload } from '../wire/payloads.js';
 import { AuthenticationFailedError, PeerDeletedError, PeerErrorNotifyError } from '../errors.js';
 import type { ChildSa } from '../sa/child-sa.js';
 import type { IkeSa } from '../sa/ike-sa.js';

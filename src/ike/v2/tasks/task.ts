@@ -9,8 +9,8 @@
  * responder's cache) and runs at most one initiator task at a time (window size 1,
  * RFC 7296 §2.3); tasks only decide what goes into messages and what a message means.
  */
-import type { Payload } from '../../wire/payloads.js';
-import type { ExchangeType } from '../../wire/constants.js';
+import type { Payload } from '../wire/payloads.js';
+import type { ExchangeType } from '../wire/constants.js';
 import type { IkeV2Error } from '../errors.js';
 import type { IkeSa } from '../sa/ike-sa.js';
 import type { InboundMessage } from '../sa/payload-helpers.js';

@@ -17,8 +17,8 @@ import {
   encodeMessage,
   splitSkBody,
   unpadPlaintext,
-} from '../../../../src/ike/wire/index.js';
-import { everyInnerPayload, header, ikeAuthRequest, ikeSaInitRequest } from '../wire/fixtures.js';
+} from '../../../../src/ike/v2/wire/index.js';
+import { everyInnerPayload, header, ikeAuthRequest, ikeSaInitRequest } from '../v2/wire/fixtures.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0xc9_d0_20_26) >>> 0;
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 4000);

@@ -8,7 +8,7 @@
  *   FUZZ_SEED=<seed> FUZZ_ITERATIONS=20000 npx vitest run test/unit/ike/v1/fuzz.test.ts
  */
 import { describe, expect, it } from 'vitest';
-import { Reader } from '../../../../src/ike/wire/buffer.js';
+import { Reader } from '../../../../src/wire/buffer.js';
 import { V1WireErrorCode, WireError } from '../../../../src/ike/v1/errors.js';
 import { parsePhase1Transform, parsePhase2Transform } from '../../../../src/ike/v1/proposals.js';
 import {

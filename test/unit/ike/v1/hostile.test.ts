@@ -8,7 +8,7 @@ import { InvalidPayloadTypeError, IsakmpVersionError, V1WireErrorCode } from '..
 import { decodeMessage } from '../../../../src/ike/v1/wire/message.js';
 import { encodeChain, encodePayload, type V1Payload } from '../../../../src/ike/v1/wire/payloads.js';
 import { tv, type DataAttribute } from '../../../../src/ike/v1/wire/attributes.js';
-import { WireError } from '../../../../src/ike/wire/buffer.js';
+import { WireError } from '../../../../src/wire/buffer.js';
 import { Forger, inject, rawMessage, rawPayload } from './harness/forge.js';
 import { exchangeOf, ofExchange } from './harness/messages.js';
 import { AWS_IP, CGW_IP, Pair, expectMirrored } from './harness/pair.js';

@@ -16,7 +16,7 @@ import {
   selectPhase2,
 } from '../../../../src/ike/v1/proposals.js';
 import { tv, numberAttribute, encodeAttributes } from '../../../../src/ike/v1/wire/attributes.js';
-import { Writer } from '../../../../src/ike/wire/buffer.js';
+import { Writer } from '../../../../src/wire/buffer.js';
 import { proposalPolicyFor } from '../../../../src/ike/v2/index.js';
 import { tunnelConfig } from './harness/config.js';
 

@@ -1,6 +1,6 @@
 /** The IKEv1 codecs (RFC 2408 §3, RFC 2407 §4.6, RFC 3947) and the per-message payload rules. */
 import { describe, expect, it } from 'vitest';
-import { Reader, Writer } from '../../../../src/ike/wire/buffer.js';
+import { Reader, Writer } from '../../../../src/wire/buffer.js';
 import { DOI_IPSEC, ExchangeType, IdType, LIMITS, NotifyType, PayloadType, ProtocolId } from '../../../../src/ike/v1/constants.js';
 import { IsakmpVersionError, V1WireErrorCode } from '../../../../src/ike/v1/errors.js';
 import {

@@ -8,7 +8,7 @@ import type { IkeDatagram } from '../../../../src/ike/runtime.js';
 import { deliverIkeDatagram, IkeConnection, type KeylogEntry } from '../../../../src/ike/v2/index.js';
 import { createLogger } from '../../../../src/log/index.js';
 import { tunnelConfig } from './harness/config.js';
-import { FakeClock } from './harness/fake-clock.js';
+import { FakeClock } from '../../../helpers/fake-clock.js';
 import { FakeNetwork } from './harness/fake-network.js';
 import { AWS_IP, CGW_IP, Pair, expectMirrored, expectSameIkeKeys, settle } from './harness/pair.js';
 import { SeededRandom } from './harness/seeded-random.js';

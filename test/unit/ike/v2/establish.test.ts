@@ -6,11 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DhGroupNumber, EncryptionName, IntegrityName } from '../../../../src/crypto/transforms.js';
-import { AuthMethod, ExchangeType, IdType, NotifyType } from '../../../../src/ike/wire/constants.js';
-import { decodeMessage } from '../../../../src/ike/wire/message.js';
-import type { IdPayload, NoncePayload, Payload } from '../../../../src/ike/wire/payloads.js';
-import type { Proposal } from '../../../../src/ike/wire/sa.js';
-import type { TrafficSelector } from '../../../../src/ike/wire/traffic-selectors.js';
+import { AuthMethod, ExchangeType, IdType, NotifyType } from '../../../../src/ike/v2/wire/constants.js';
+import { decodeMessage } from '../../../../src/ike/v2/wire/message.js';
+import type { IdPayload, NoncePayload, Payload } from '../../../../src/ike/v2/wire/payloads.js';
+import type { Proposal } from '../../../../src/ike/v2/wire/sa.js';
+import type { TrafficSelector } from '../../../../src/ike/v2/wire/traffic-selectors.js';
 import { idPayloadBody, pskAuthData } from '../../../../src/ike/v2/crypto/auth.js';
 import type { KeylogEntry } from '../../../../src/ike/v2/index.js';
 import { proposalPolicyFor } from '../../../../src/ike/v2/proposals/policy.js';

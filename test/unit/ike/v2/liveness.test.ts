@@ -4,7 +4,7 @@
  * a lossy network, half-open SAs, stop().
  */
 import { describe, expect, it } from 'vitest';
-import { ExchangeType } from '../../../../src/ike/wire/constants.js';
+import { ExchangeType } from '../../../../src/ike/v2/wire/constants.js';
 import { retransmitTimeouts, resolveTiming } from '../../../../src/ike/v2/timing.js';
 import { tunnelConfig } from './harness/config.js';
 import { describeSent, sentBy } from './harness/messages.js';

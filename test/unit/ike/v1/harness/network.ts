@@ -5,7 +5,7 @@
  * put behind a NAT that rewrites its source address and port.
  */
 import type { Endpoint, IkeDatagram, IkeTransport } from '../../../../../src/ike/runtime.js';
-import type { FakeClock } from './fake-clock.js';
+import type { FakeClock } from '../../../../helpers/fake-clock.js';
 import { SeededRandom } from './seeded-random.js';
 
 export interface NetworkOptions {

@@ -9,7 +9,7 @@ import { IkeV1Connection } from '../../../../../src/ike/v1/index.js';
 import type { IkeConnectionOptions, IkeTiming, KeylogEntry } from '../../../../../src/ike/v2/index.js';
 import { createLogger } from '../../../../../src/log/index.js';
 import { AWS_IP, CGW_IP, tunnelConfig } from './config.js';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../../../../helpers/fake-clock.js';
 import { FakeNetwork, type FakeTransport, type NetworkOptions } from './network.js';
 import { SeededRandom } from './seeded-random.js';
 import { RecordingSink } from './sink.js';

@@ -3,7 +3,7 @@
  * from its keylog: how the hostile-input tests put authenticated but malicious requests in
  * front of the other side, and read its encrypted answers.
  */
-import { ExchangeType } from '../../../../../src/ike/wire/constants.js';
+import { ExchangeType } from '../../../../../src/ike/v2/wire/constants.js';
 import {
   decodeMessage,
   encodeInnerPayloads,
@@ -11,11 +11,11 @@ import {
   frameEncryptedMessage,
   padPlaintext,
   type IkeHeaderFields,
-} from '../../../../../src/ike/wire/message.js';
+} from '../../../../../src/ike/v2/wire/message.js';
 import { encrypt } from '../../../../../src/crypto/cipher.js';
 import { computeIcv } from '../../../../../src/crypto/integrity.js';
 import { integrityByName } from '../../../../../src/crypto/transforms.js';
-import type { Payload } from '../../../../../src/ike/wire/payloads.js';
+import type { Payload } from '../../../../../src/ike/v2/wire/payloads.js';
 import type { Endpoint, IkeDatagram } from '../../../../../src/ike/runtime.js';
 import type { KeylogEntry } from '../../../../../src/ike/v2/index.js';
 import { SkProtection } from '../../../../../src/ike/v2/crypto/protection.js';

@@ -10,7 +10,7 @@
  * A host can be cut off (`setDown`): everything to or from it vanishes, like a dead peer.
  */
 import type { Endpoint, IkeDatagram, IkeTransport } from '../../../../../src/ike/runtime.js';
-import type { FakeClock } from './fake-clock.js';
+import type { FakeClock } from '../../../../helpers/fake-clock.js';
 import { SeededRandom } from './seeded-random.js';
 
 export interface NetworkOptions {

@@ -1,6 +1,6 @@
 /** Looking at what went over the fake wire (headers and plain IKE_SA_INIT payloads only). */
-import { decodeMessage } from '../../../../../src/ike/wire/message.js';
-import type { NotifyPayload } from '../../../../../src/ike/wire/payloads.js';
+import { decodeMessage } from '../../../../../src/ike/v2/wire/message.js';
+import type { NotifyPayload } from '../../../../../src/ike/v2/wire/payloads.js';
 import type { FakeTransport, InFlightDatagram } from './fake-network.js';
 
 export interface SentMessage {

@@ -8,7 +8,7 @@ import type { TunnelConfig } from '../../../../../src/config/model.js';
 import type { ChildSaInstall } from '../../../../../src/ike/runtime.js';
 import { IkeConnection, type IkeConnectionOptions, type KeylogEntry } from '../../../../../src/ike/v2/index.js';
 import type { IkeTiming } from '../../../../../src/ike/v2/timing.js';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../../../../helpers/fake-clock.js';
 import { FakeNetwork, type FakeTransport, type NetworkOptions } from './fake-network.js';
 import { SeededRandom } from './seeded-random.js';
 import { RecordingSink } from './sink.js';

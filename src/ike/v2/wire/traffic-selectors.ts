@@ -8,7 +8,7 @@
  * RFC 7296 §3.13.1; other types are rejected because their layout is unknown. Ranges must not be
  * inverted, except the OPAQUE port form (start 65535, end 0) that §3.13.1 defines.
  */
-import { Reader, Writer } from './buffer.js';
+import { Reader, Writer } from '../../../wire/buffer.js';
 import { TS_ADDRESS_LENGTH, TS_SELECTOR_LENGTH, TsType } from './constants.js';
 import { IkeWireErrorCode as E, wireError } from './errors.js';
 

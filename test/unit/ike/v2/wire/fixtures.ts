@@ -19,7 +19,7 @@ import {
   type IkeHeaderFields,
   type Payload,
   type Proposal,
-} from '../../../../src/ike/wire/index.js';
+} from '../../../../../src/ike/v2/wire/index.js';
 
 /** Hex with whitespace and `#` comments allowed: `hex('00 01 # two bytes')`. */
 export function hex(text: string): Buffer {

@@ -12,7 +12,7 @@ import {
   checkPayloadRules,
   decodeInnerPayloads,
   decodeMessage,
-} from '../../../../src/ike/wire/index.js';
+} from '../../../../../src/ike/v2/wire/index.js';
 import { hex } from './fixtures.js';
 
 function payload(next: number, body: Buffer | string, opts: { flags?: number; length?: number } = {}): Buffer {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Reader, WireError, Writer } from '../../../../src/ike/wire/buffer.js';
-import { CgwdError } from '../../../../src/errors.js';
+import { Reader, WireError, Writer } from '../../../src/wire/buffer.js';
+import { CgwdError } from '../../../src/errors.js';
 
 function wireCode(fn: () => unknown): string {
   try {

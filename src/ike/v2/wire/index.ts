@@ -1,5 +1,5 @@
 /** IKEv2 wire layer: bounded codecs, message framing around SK, and per-exchange payload rules. */
-export * from './buffer.js';
+export * from '../../../wire/buffer.js';
 export * from './constants.js';
 export * from './errors.js';
 export * from './sa.js';

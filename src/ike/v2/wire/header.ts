@@ -6,7 +6,7 @@
  *
  * On UDP 4500 the caller strips the four zero octets (non-ESP marker) before decoding.
  */
-import { Reader, Writer } from './buffer.js';
+import { Reader, Writer } from '../../../wire/buffer.js';
 import {
   HeaderFlag,
   IKE_MAJOR_VERSION,

@@ -12,7 +12,7 @@ import {
   decodeMessage,
   encodeInnerPayloads,
   encodeMessage,
-} from '../../../../src/ike/wire/index.js';
+} from '../../../../../src/ike/v2/wire/index.js';
 import { everyInnerPayload, header, ikeAuthRequest, ikeSaInitRequest } from './fixtures.js';
 
 function expectWireError(fn: () => unknown, where: string): void {

@@ -3,7 +3,7 @@
  * due within the window, in time order (ties in the order they were set), including timers set
  * by those callbacks.
  */
-import type { Clock, TimerHandle } from '../../../../../src/ike/runtime.js';
+import type { Clock, TimerHandle } from '../../src/time/clock.js';
 
 interface Timer {
   readonly at: number;

@@ -18,7 +18,7 @@
  * Plain messages (IKE_SA_INIT) go through encodeMessage. On UDP 4500 the caller strips the
  * non-ESP marker (four zero octets) first.
  */
-import { Reader, Writer } from './buffer.js';
+import { Reader, Writer } from '../../../wire/buffer.js';
 import {
   GENERIC_PAYLOAD_HEADER_LENGTH,
   IKE_HEADER_LENGTH,

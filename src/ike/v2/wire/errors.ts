@@ -6,7 +6,7 @@
  *   UNSUPPORTED_CRITICAL_PAYLOAD  → N(UNSUPPORTED_CRITICAL_PAYLOAD, payload type) (RFC 7296 §2.5, §3.2)
  *   anything else                 → N(INVALID_SYNTAX) for an authenticated request, else a counted drop
  */
-import { WireError, WireErrorCode } from './buffer.js';
+import { WireError, WireErrorCode } from '../../../wire/buffer.js';
 
 export { WireError, WireErrorCode };
 

@@ -13,7 +13,7 @@
  * A violation is returned as a MessageRuleError naming the rule; the caller answers a request
  * with N(INVALID_SYNTAX) once the message is authenticated, and drops anything else.
  */
-import { CgwdError } from '../../errors.js';
+import { CgwdError } from '../../../errors.js';
 import {
   ExchangeType,
   NotifyType,

@@ -16,7 +16,7 @@
  * (transform IDs, DH group, auth method, notify type, ID type, cert encoding) are carried as
  * numbers for the layer that decides, each of which uses an allow-list of its own.
  */
-import { Reader, Writer } from './buffer.js';
+import { Reader, Writer } from '../../../wire/buffer.js';
 import {
   CfgType,
   COOKIE_MAX_LENGTH,

@@ -7,7 +7,7 @@
  * wire value as an index. Transform IDs (ENCR/PRF/INTEG/DH numbers) live in
  * src/crypto/transforms.ts, the one table that maps them to algorithms.
  */
-export { TransformType } from '../../crypto/transforms.js';
+export { TransformType } from '../../../crypto/transforms.js';
 
 type ValueOf<T> = T[keyof T];
 

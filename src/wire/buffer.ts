@@ -9,7 +9,7 @@
  * child reader confined to the declared length, so a bad inner length can
  * never reach bytes that belong to the outer structure.
  */
-import { CgwdError } from '../../errors.js';
+import { CgwdError } from '../errors.js';
 
 /** Codes every binary codec may raise; protocol codecs add their own. */
 export const WireErrorCode = {

@@ -9,7 +9,7 @@ import {
   encodeMessage,
   payloadTypeOf,
   type Payload,
-} from '../../../../src/ike/wire/index.js';
+} from '../../../../../src/ike/v2/wire/index.js';
 import { everyInnerPayload, header, ikeProposal, ikeRekeyProposal, ke, nonce } from './fixtures.js';
 
 function roundTripInner(payloads: readonly Payload[]): Payload[] {

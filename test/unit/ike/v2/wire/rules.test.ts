@@ -13,7 +13,7 @@ import {
   findMessageRule,
   type Payload,
   type RuleResult,
-} from '../../../../src/ike/wire/index.js';
+} from '../../../../../src/ike/v2/wire/index.js';
 import {
   espProposal,
   header,

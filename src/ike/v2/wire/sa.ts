@@ -12,7 +12,7 @@
  * numbers: choosing among them is the proposal-selection layer's job, through the allow-list in
  * src/crypto/transforms.ts.
  */
-import { Reader, Writer } from './buffer.js';
+import { Reader, Writer } from '../../../wire/buffer.js';
 import {
   ATTRIBUTE_FORMAT_TV,
   MAX_ATTRIBUTES_PER_TRANSFORM,

@@ -9,7 +9,7 @@
  * generic header as associated data (RFC 5282 §5.1), and through the SKF header for fragments
  * (RFC 7383 §2.5).
  */
-import { Writer } from './buffer.js';
+import { Writer } from '../../../wire/buffer.js';
 import {
   GENERIC_PAYLOAD_HEADER_LENGTH,
   IKE_HEADER_LENGTH,

@@ -17,7 +17,7 @@ import {
   padPlaintext,
   splitSkBody,
   unpadPlaintext,
-} from '../../../../src/ike/wire/index.js';
+} from '../../../../../src/ike/v2/wire/index.js';
 import { header, hex, ikeAuthRequest, ikeAuthRequestInner } from './fixtures.js';
 
 function codeOf(fn: () => unknown): string {
