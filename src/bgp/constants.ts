@@ -217,5 +217,5 @@ export const KEEPALIVE_FRACTION_OF_HOLD = 3;
  * cgwd itself brings up, so a short retry costs nothing and shortens recovery.
  */
 export const DEFAULT_CONNECT_RETRY_SECONDS = 5;
-/** Hold Time AWS puts in every configuration file (aws-peer.md §3.6); RFC 4271 §10 suggests 90. */
+/** Hold Time AWS puts in every configuration file (bgp/hold_time); RFC 4271 §10 suggests 90. */
 export const DEFAULT_HOLD_TIME_SECONDS = 30;

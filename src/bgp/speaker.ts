@@ -58,7 +58,7 @@ import { buildOpen, checkAsNumber, formatBgpIdentifier, type NegotiatedSession }
 import { formatPrefix, parseAddress, parsePrefix } from './prefix.js';
 import { asPathLength, effectiveAsPath, flattenAsPath, packUpdates } from './update.js';
 
-/** Routes AWS sends at most: 1,000 from a VGW, 5,000 from a TGW (aws-peer.md §3.6). */
+/** Routes AWS sends at most: 1,000 from a VGW, 5,000 from a TGW (User Guide, "Site-to-Site VPN quotas"). */
 export const DEFAULT_MAX_RECEIVED_PREFIXES = 5_000;
 
 export interface BgpSpeakerOptions {

@@ -3,7 +3,8 @@
  */
 import { Option, type Command } from 'commander';
 import { Daemon } from '../daemon/daemon.js';
-import { queryStatus, renderStatus } from '../daemon/status.js';
+import { queryStatus } from '../control/client.js';
+import { renderStatus } from './status-view.js';
 import { createLogger, type LogLevel } from '../log/index.js';
 import { SETTINGS_DEFAULTS } from '../config/index.js';
 import { EXIT, type CliIo, type ExitCode } from './io.js';

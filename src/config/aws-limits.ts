@@ -1,6 +1,7 @@
 /**
- * What AWS Site-to-Site VPN allows and assumes, in one place (aws-peer.md §2,
- * §2.2, §3.6, §4). Validation and defaults read these; nothing else hard-codes them.
+ * What AWS Site-to-Site VPN allows and assumes, in one place (User Guide: "Tunnel options
+ * for your Site-to-Site VPN connection", "Customer gateway options", "Site-to-Site VPN
+ * quotas", "Customer gateway device requirements"). Validation and defaults read these; nothing else hard-codes them.
  */
 import type { Ipv4Cidr } from './ipv4.js';
 import { parseIpv4Cidr } from './ipv4.js';
@@ -13,7 +14,7 @@ export const IKE_VERSIONS: readonly IkeVersion[] = ['ikev1', 'ikev2'];
 export const DPD_TIMEOUT_ACTIONS: readonly DpdTimeoutAction[] = ['clear', 'none', 'restart'];
 export const STARTUP_ACTIONS: readonly StartupAction[] = ['add', 'start'];
 
-/** Tunnel options AWS applies when TunnelOptions does not set them (aws-peer.md §2 table). */
+/** Tunnel options AWS applies when TunnelOptions does not set them (User Guide, "Tunnel options for your Site-to-Site VPN connection"). */
 export const AWS_DEFAULTS = {
   ikeVersions: IKE_VERSIONS,
   phase1LifetimeSeconds: 28_800,
@@ -53,11 +54,12 @@ export const RESERVED_INSIDE_CIDRS: readonly string[] = [
   '169.254.4.0/30', '169.254.5.0/30', '169.254.169.252/30',
 ];
 
-/** Most BGP prefixes a customer gateway may advertise (aws-peer.md §3.6); past it AWS resets the session. */
+/** Most BGP prefixes a customer gateway may advertise (User Guide, "Site-to-Site VPN quotas"); past it AWS
+ * resets the session (Cease, maximum number of prefixes reached). */
 export const MAX_ADVERTISED_PREFIXES = { vgw: 100, tgw: 1_000 } as const;
 
 /**
- * ASN rules (aws-peer.md §2.2, §3.6).
+ * ASN rules (User Guide, "Customer gateway options" and "Create a virtual private gateway").
  *
  * Customer side: CreateCustomerGateway takes BgpAsn 1–2,147,483,647 or
  * BgpAsnExtended 2,147,483,648–4,294,967,295, so any ASN from 1 to 4,294,967,295

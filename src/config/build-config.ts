@@ -2,7 +2,7 @@
  * XML values + TunnelOptions overrides → the effective VpnConfig.
  *
  * Flow: match each TunnelOptions entry to an XML tunnel by the AWS outside
- * address (never by position, aws-peer.md §1.2); per tunnel pick every setting
+ * address (never by position: neither list keeps a stable order, see README); per tunnel pick every setting
  * from TunnelOptions, else the XML, else the AWS default, remembering which;
  * check the rules that apply to the effective values (ranges, inside /30
  * layout, ASNs, PSK agreement) and the rules across both tunnels; assemble the
@@ -172,7 +172,7 @@ function checkOutsideAddress(endpoint: XmlEndpoint, problems: ProblemList): void
   }
 }
 
-/** Inside /30 layout (aws-peer.md §3.6): AWS is network+1, the customer network+2, inside 169.254.0.0/16 and not reserved. */
+/** Inside /30 layout (User Guide, "Tunnel options", inside tunnel IPv4 CIDR): AWS is network+1, the customer network+2, inside 169.254.0.0/16 and not reserved. */
 function checkInsideAddresses(xml: XmlTunnel, problems: ProblemList): Sourced<string> | undefined {
   const customer = xml.customer.insideAddress;
   const aws = xml.aws.insideAddress;

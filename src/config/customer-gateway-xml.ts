@@ -1,5 +1,6 @@
 /**
- * The CustomerGatewayConfiguration XML (aws-peer.md §1.3) → typed values, each
+ * The CustomerGatewayConfiguration XML (EC2 API `VpnConnection.CustomerGatewayConfiguration`;
+ * the element tree is the one in every published sample) → typed values, each
  * with its element path. Checks here are the ones a single element can answer
  * (well-formed address, known algorithm, integer, PSK rules); rules that relate
  * several values, or that apply whichever of XML or TunnelOptions supplied the

@@ -1,5 +1,6 @@
 export { loadConfig, parseConfig, type ParseOptions } from './load.js';
 export type {
+  TunnelIndex,
   BgpPeer,
   DpdTimeoutAction,
   IkeVersion,

@@ -33,9 +33,12 @@ export interface TunnelEndpoint {
   bgp?: BgpPeer;
 }
 
+/** A VPN connection has exactly two tunnels; 1 and 2 are their positions in the AWS file. */
+export type TunnelIndex = 1 | 2;
+
 export interface TunnelConfig {
   /** Position in the file, for messages (ipsec_tunnel[1]); not the TunnelOptions order. */
-  index: 1 | 2;
+  index: TunnelIndex;
   customer: TunnelEndpoint;
   aws: TunnelEndpoint;
   /** The tunnel's inside /30, e.g. "169.254.15.192/30"; AWS is network+1, the customer network+2. */
@@ -74,10 +77,11 @@ export interface TunnelConfig {
   startupAction: StartupAction;
   /**
    * Where each setting came from. 'xml' for the algorithm lists means "AWS's
-   * minimum example" (aws-peer.md §1.2): AWS accepts stronger suites too, and
+   * minimum example" (User Guide: the file "specifies the minimum
+   * requirements"): AWS accepts stronger suites too, and
    * cgwd may propose them. 'tunnel-options' means the JSON said so explicitly:
    * propose exactly that. 'default' means neither said anything and the AWS
-   * default from aws-peer.md §2 applies.
+   * default (User Guide, "Tunnel options") applies.
    */
   explicit: TunnelOrigins;
 }

@@ -337,8 +337,8 @@ function controlSocket(raw: RawSetting | undefined, problems: ProblemList): stri
 }
 
 /**
- * IKEv2 unless TunnelOptions allow only IKEv1 (AWS recommends IKEv2,
- * aws-peer.md §3.4). An explicit choice must be allowed on both tunnels.
+ * IKEv2 unless TunnelOptions allow only IKEv1 (AWS recommends IKEv2: User Guide,
+ * "Best practices for your customer gateway device"). An explicit choice must be allowed on both tunnels.
  */
 function ikeVersion(raw: RawSetting | undefined, config: VpnConfig, problems: ProblemList): IkeVersion {
   const allowsIkev2 = config.tunnels.every((t) => t.ike.versions.includes('ikev2'));

@@ -1,6 +1,7 @@
 /**
  * One entry of `Options.TunnelOptions[]` from describe-vpn-connections
- * (aws-peer.md §2) → typed overrides. Lists come as [{"Value": …}] (the AWS
+ * (EC2 API `TunnelOption`; User Guide, "Tunnel options for your Site-to-Site VPN
+ * connection") → typed overrides. Lists come as [{"Value": …}] (the AWS
  * CLI's shape); bare values are accepted too. Keys are read in the describe
  * spelling first (DpdTimeoutSeconds, IkeVersions) and then in the create/modify
  * spelling (DPDTimeoutSeconds, IKEVersions). Unknown keys (LogOptions, …) are ignored.

@@ -58,7 +58,7 @@ export function readChoice<T extends string>(
   return map(raw, match);
 }
 
-/** PSK rules (aws-peer.md §2): 8–64 of [A-Za-z0-9._], not starting with "0". Messages never quote the key. */
+/** PSK rules (User Guide, "Tunnel options", pre-shared key): 8–64 of [A-Za-z0-9._], not starting with "0". Messages never quote the key. */
 export function readPsk(raw: Sourced<string>, problems: ProblemList): Sourced<Secret> | undefined {
   problems.addSecretCandidate(raw.value);
   const { min, max } = AWS_RANGES.pskLength;

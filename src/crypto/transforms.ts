@@ -3,7 +3,7 @@
  * (RFC 7296 §3.3.2, IKEv2 registry), IKEv1 attribute values (RFC 2409 App. A,
  * IANA "IPSEC Authentication Algorithms"), and every spelling AWS uses for them,
  * in the XML (Junos tokens: aes-128-cbc, sha1, hmac-sha1-96, group2) and in the
- * JSON TunnelOptions (AES128, SHA2-256, 14). See aws-peer.md §1.3 and §2.
+ * JSON TunnelOptions (AES128, SHA2-256, 14). See the README's configuration reference.
  *
  * Config code maps names to these entries; IKE code maps wire IDs to them.
  * Everything is an allow-list: an unknown name or ID is "not found", never an index.
@@ -83,7 +83,7 @@ export interface DhGroup {
   /** Name of the source of its parameters. */
   readonly spec: string;
   readonly awsXml: readonly string[];
-  /** AWS allows this group in phase 1 (group 5 is phase-2 only, aws-peer.md §2). */
+  /** AWS allows this group in phase 1 (group 5 is phase-2 only: User Guide, "Tunnel options"). */
   readonly awsPhase1: boolean;
 }
 

@@ -14,9 +14,6 @@
  * Stop (SIGINT/SIGTERM) reverses it: DELETE at the peer, routes removed, TUNs
  * closed, socket removed.
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Settings, TunnelConfig, VpnConfig } from '../config/index.js';
 import { maxInnerPacket } from '../dataplane/mtu.js';
@@ -32,8 +29,12 @@ import { StaticFailover } from '../routing/static-failover.js';
 import { CgwdError } from '../errors.js';
 import { runCommand } from '../system/exec.js';
 import { Keepalive } from '../tunnel/keepalive.js';
-import { IkePair, resolveBindAddress, type TunnelIndex } from '../tunnel/ike-pair.js';
-import { buildStatus, type DaemonStatus } from './status.js';
+import { IkePair, resolveBindAddress } from '../tunnel/ike-pair.js';
+import type { TunnelIndex } from '../config/model.js';
+import type { DaemonStatus, TunnelStatus } from './status.js';
+import { controlSocketAnswers } from '../control/client.js';
+import { ControlServer } from '../control/server.js';
+import { systemClock } from '../time/clock.js';
 
 export interface DaemonOptions {
   config: VpnConfig;
@@ -57,25 +58,6 @@ export interface TunnelRuntime {
   mtu: number;
 }
 
-function controlSocketAnswers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(socketPath);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve(false);
-    }, 1_000);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
-}
-
 export interface SocketSet {
   bindAddress: string;
   tunnels: TunnelIndex[];
@@ -96,7 +78,7 @@ export class Daemon {
   private failover: StaticFailover | undefined;
   private bgp: BgpRouting | undefined;
   readonly speakers = new Map<TunnelIndex, BgpSpeaker>();
-  private control: net.Server | undefined;
+  private control: ControlServer | undefined;
   private stopping: Promise<void> | undefined;
   private activityTimer: NodeJS.Timeout | undefined;
   private readonly packetsInSeen = new Map<TunnelIndex, number>();
@@ -342,7 +324,41 @@ export class Daemon {
   }
 
   status(): DaemonStatus {
-    return buildStatus(this);
+    const counters = this.socketSets.filter((s) => !s.dataplane.closed).map((s) => s.dataplane.counters());
+    const drops: Record<string, number> = {};
+    for (const c of counters) for (const [reason, n] of Object.entries(c.drops)) drops[reason] = (drops[reason] ?? 0) + n;
+    const tunnels: TunnelStatus[] = [...this.tunnels.values()].map((t) => {
+      const traffic = counters.flatMap((c) => c.tunnels).find((c) => c.tunnel === t.index);
+      let trafficView: TunnelStatus['traffic'];
+      if (traffic) {
+        const { tunnel: _tunnel, ifname: _ifname, ifindex: _ifindex, ...rest } = traffic;
+        trafficView = rest;
+      }
+      return {
+        tunnel: t.index,
+        interface: t.ifname,
+        mtu: t.mtu,
+        insideAddress: t.localInside,
+        peerInsideAddress: t.peerInside,
+        awsOutsideAddress: t.config.aws.outsideAddress,
+        ike: this.ikePair?.connections.get(t.index)?.status(),
+        keepalive: t.keepalive.status(),
+        bgp: this.speakers.get(t.index)?.status(),
+        routes: (this.bgpRouting?.status().installed ?? []).filter((r) => r.dev === t.ifname).map((r) => r.prefix),
+        traffic: trafficView,
+      };
+    });
+    return {
+      connectionId: this.options.config.connectionId,
+      role: this.options.role,
+      routing: this.options.config.routing,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      clockNow: systemClock.now(),
+      tunnels,
+      staticRoutes: this.staticRouting?.status(),
+      ikeTransport: { ...(this.ikePair?.transportCounters() ?? {}) },
+      drops,
+    };
   }
 
   get ikePair(): IkePair {
@@ -354,16 +370,10 @@ export class Daemon {
   }
 
   private async listenControl(): Promise<void> {
-    const socketPath = this.options.settings.controlSocket;
-    mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o750 });
-    if (existsSync(socketPath)) rmSync(socketPath);
-    this.control = net.createServer((connection) => {
-      connection.on('error', () => undefined);
-      connection.end(`${JSON.stringify(this.status())}\n`);
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.control?.once('error', reject);
-      this.control?.listen(socketPath, () => resolve());
+    this.control = await ControlServer.listen({
+      socketPath: this.options.settings.controlSocket,
+      handlers: { status: () => this.status() },
+      logger: this.options.logger,
     });
   }
 
@@ -382,10 +392,7 @@ export class Daemon {
         set.dataplane.close();
       }
       await flushOwnedRoutes();
-      if (this.control) {
-        await new Promise<void>((resolve) => this.control?.close(() => resolve()));
-        rmSync(this.options.settings.controlSocket, { force: true });
-      }
+      await this.control?.close();
     })();
     return this.stopping;
   }

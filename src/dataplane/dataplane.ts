@@ -25,6 +25,7 @@
  * packet halved. Both fall back to plain I/O where the kernel refuses.
  */
 import { EventEmitter } from 'node:events';
+import type { TunnelIndex } from '../config/model.js';
 import type { ChildSaInstall, Endpoint, IkeDatagram } from '../ike/runtime.js';
 import { loadDataplane, type NativeDataplane, type NativeEvent } from '../native/addon.js';
 import {
@@ -40,7 +41,6 @@ import type {
   DataplaneOptions,
   SaInstallOptions,
   TunnelInfo,
-  TunnelNumber,
   TunnelOptions,
   TunnelPacketOptions,
 } from './types.js';
@@ -69,7 +69,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   readonly local: Endpoint;
   readonly netns: string | undefined;
   #native: NativeDataplane | undefined;
-  readonly #tunnels = new Map<TunnelNumber, TunnelInfo>();
+  readonly #tunnels = new Map<TunnelIndex, TunnelInfo>();
 
   private constructor(native: NativeDataplane, netns: string | undefined) {
     super();
@@ -141,14 +141,14 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
   }
 
   /** Changes the per-packet options of a tunnel (fields left out return to their defaults). */
-  setTunnelOptions(tunnel: TunnelNumber, options: TunnelPacketOptions): void {
+  setTunnelOptions(tunnel: TunnelIndex, options: TunnelPacketOptions): void {
     const native = this.#open();
     const flags = toNativeFlags(options, `tunnel ${tunnel}`);
     this.#call(() => native.setTunnelOptions(tunnel, flags), `tunnel ${tunnel}`);
   }
 
   /** Deletes the TUN device; the tunnel's SAs go with it. */
-  removeTunnel(tunnel: TunnelNumber): void {
+  removeTunnel(tunnel: TunnelIndex): void {
     const native = this.#open();
     this.#call(() => native.removeTunnel(tunnel), `tunnel ${tunnel}`);
     this.#tunnels.delete(tunnel);

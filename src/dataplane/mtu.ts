@@ -4,7 +4,7 @@
  * the same arithmetic (native/src/esp.c, esp_max_inner) to decide when to
  * fragment before encryption; `cgwd up` uses it to pick the TUN MTU.
  *
- * Against AWS's table (aws-peer.md §4), path MTU 1500:
+ * Against AWS's table (User Guide, "Customer gateway device requirements", MTU), path MTU 1500:
  *   AES-GCM-16                1438 with NAT-T, 1446 without
  *   AES-CBC + SHA1/SHA2-256   1422 / 1438
  *   AES-CBC + SHA2-384        1422 / 1422

@@ -4,10 +4,8 @@
  * decryption (TunnelDataIn), "out" inner packets before encryption
  * (TunnelDataOut).
  */
+import type { TunnelIndex } from '../config/model.js';
 import type { Endpoint, IkeDatagram } from '../ike/runtime.js';
-
-/** Tunnel numbers as in the AWS configuration. */
-export type TunnelNumber = 1 | 2;
 
 export interface DataplaneLimits {
   /** Packets per recvmmsg/sendmmsg and per TUN burst (1–256, default 64). */
@@ -56,7 +54,7 @@ export interface TunnelPacketOptions {
 }
 
 export interface TunnelOptions extends TunnelPacketOptions {
-  readonly tunnel: TunnelNumber;
+  readonly tunnel: TunnelIndex;
   /** TUN interface name (at most 15 characters). */
   readonly ifname: string;
   /** TUN MTU (576–9216). */
@@ -72,7 +70,7 @@ export interface TunnelOptions extends TunnelPacketOptions {
 }
 
 export interface TunnelInfo {
-  readonly tunnel: TunnelNumber;
+  readonly tunnel: TunnelIndex;
   readonly ifname: string;
   readonly ifindex: number;
   readonly mtu: number;

@@ -7,7 +7,7 @@
  *   1. clean whatever an earlier lab left (so `up` is idempotent);
  *   2. namespaces, veth links, addresses, routes, forwarding, optional NAT;
  *   3. per tunnel: charon in awsN; its libipsec TUN moved into `aws` as tunN
- *      with the AWS inside address (route-based VTI semantics, lab-notes.md),
+ *      with the AWS inside address (route-based VTI semantics; README, "The emulated-AWS lab"),
  *      a stand-in `ipsec0` left behind, the PSK/proposals loaded over vici;
  *   4. BIRD in `aws` (BGP files) or static routes to on-prem (static files).
  * Every process is recorded by PID in the state file; `down` stops exactly those.
@@ -172,7 +172,7 @@ async function buildTopology(plan: LabPlan): Promise<void> {
 
   for (const ns of [NS.inet, NS.aws, NS.cgw]) {
     await sysctl(ns, 'net.ipv4.ip_forward', '1');
-    // AWS returns traffic on either tunnel; strict reverse-path filtering would drop it (lab-notes.md).
+    // AWS returns traffic on either tunnel; strict reverse-path filtering would drop it.
     await sysctl(ns, 'net.ipv4.conf.all.rp_filter', '0');
     await sysctl(ns, 'net.ipv4.conf.default.rp_filter', '0');
   }
@@ -260,7 +260,7 @@ export async function startCharon(stateDir: string, name: string, namespace: str
   mkdirSync(path.join(dir, 'run'), { recursive: true });
   rmSync(path.join(dir, 'charon.vici'), { force: true });
   writeFileSync(path.join(dir, 'strongswan.conf'), strongswanConf({ stateDir: dir, logLevel }));
-  // charon writes /var/run/charon.pid; give each instance a private /run (lab-notes.md). The
+  // charon writes /var/run/charon.pid; give each instance a private /run. The
   // AWS router's namespace handle is carried into it so that updown scripts can reach cgwd-aws.
   mkdirSync(path.join(dir, 'run', 'netns'), { recursive: true });
   writeFileSync(path.join(dir, 'run', 'netns', NS.aws), '');

@@ -3,7 +3,7 @@
  * tunnel (responder, route-based, 0.0.0.0/0 selectors, PSK chosen by the pair
  * of identities, AWS lifetimes and DPD) and, for the reference run, a customer
  * side. Both use kernel-libipsec (userspace ESP over TUN), the only ESP data
- * path on kernels without CONFIG_INET_ESP (lab-notes.md).
+ * path on kernels without CONFIG_INET_ESP (README, "The emulated-AWS lab").
  */
 import {
   DH_GROUPS,
@@ -54,7 +54,7 @@ export interface Suite {
   dhGroups: readonly DhGroupNumber[];
 }
 
-/** Every suite AWS accepts when TunnelOptions narrow nothing (aws-peer.md §2). */
+/** Every suite AWS accepts when TunnelOptions narrow nothing (User Guide, "Tunnel options"). */
 export function awsDefaultSuite(phase: 1 | 2): Suite {
   return {
     encryption: ENCRYPTION.map((e) => e.name),

@@ -7,7 +7,8 @@
  * is Established: a tunnel that loses health is dropped at once, without
  * waiting 30 s for its BGP hold timer. Among the usable tunnels the best route
  * wins: shortest AS path, then lowest MED (absent = 0, RFC 4271 §9.1.2.2; AWS
- * lowers the MED on the surviving tunnel during maintenance, aws-peer.md §3.7),
+ * lowers the MED on the surviving tunnel during maintenance: User Guide,
+ * "Tunnel endpoint replacements"),
  * then tunnel 1. In active-active mode every tunnel tied with the best on AS
  * path and MED gets a route with the same metric (ECMP). The `via` is the
  * tunnel's AWS inside address, the only neighbour on its /30.
@@ -15,7 +16,8 @@
  * Inbound (what AWS is told). Active/standby by default: the active tunnel
  * (tunnel 1 while it is healthy) advertises the site prefixes plainly, the
  * standby one with an AS-path prepend of 3, so AWS sends return traffic down
- * the active tunnel too (field-notes (a) 7). When one tunnel is unhealthy and
+ * the active tunnel too (otherwise replies prefer tunnel 1 whatever we send
+ * on; User Guide, "Site-to-Site VPN routing options"). When one tunnel is unhealthy and
  * the other is not, the dead one withdraws everything and, if the dead one
  * was the tunnel AWS preferred, the survivor also announces both halves of
  * every site prefix: AWS prefers the longest prefix, so it moves return
@@ -33,7 +35,8 @@ import { CgwdError } from '../errors.js';
 import type { BgpSpeaker, BgpStateEvent, LearnedRoute } from '../bgp/speaker.js';
 import { splitPrefix, parsePrefix, formatPrefix } from '../bgp/prefix.js';
 import { deleteRoute, replaceRoute, type OwnedRoute } from './kernel-routes.js';
-import type { RouteTable, StaticTunnel, TunnelIndex } from './static-failover.js';
+import type { TunnelIndex } from '../config/model.js';
+import type { RouteTable, StaticTunnel } from './static-failover.js';
 
 /** A tunnel as routing sees it: interface, AWS inside address (next hop), health, session, learned routes. */
 export interface BgpTunnelView extends StaticTunnel {

@@ -6,9 +6,10 @@
  * been healthy for `failbackHoldMs`, so a flapping tunnel doesn't drag traffic).
  */
 import { EventEmitter } from 'node:events';
+import type { TunnelIndex } from '../config/model.js';
+import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
 import { deleteRoute, replaceRoute, type OwnedRoute } from './kernel-routes.js';
 
-export type TunnelIndex = 1 | 2;
 
 export interface StaticTunnel {
   index: TunnelIndex;
@@ -25,6 +26,8 @@ export interface StaticFailoverOptions {
   /** At start, how long to wait for tunnel 1 before settling for tunnel 2 (default 5 s). */
   startupGraceMs?: number;
   metric?: number;
+  /** Timers (failback hold, start-up grace); default the real clock. */
+  clock?: Clock;
   /** Where routes go (default: the kernel's main table); tests pass a double. */
   routeTable?: RouteTable;
 }
@@ -45,14 +48,19 @@ export class StaticFailover extends EventEmitter<FailoverEvents> {
   readonly #healthy = new Map<TunnelIndex, boolean>([[1, false], [2, false]]);
   #active: TunnelIndex | null = null;
   #installed: OwnedRoute[] = [];
-  #failbackTimer: NodeJS.Timeout | undefined;
+  #failbackTimer: TimerHandle | undefined;
   #applying: Promise<void> = Promise.resolve();
   #switches = 0;
   #lastChange: { at: number; reason: string } | undefined;
-  readonly #startedAt = Date.now();
+  readonly #clock: Clock;
+  readonly #startedAt: number;
+  readonly #options: StaticFailoverOptions;
 
-  constructor(private readonly options: StaticFailoverOptions) {
+  constructor(options: StaticFailoverOptions) {
     super();
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#startedAt = this.#clock.now();
   }
 
   get active(): TunnelIndex | null {
@@ -62,46 +70,44 @@ export class StaticFailover extends EventEmitter<FailoverEvents> {
   setHealth(tunnel: TunnelIndex, healthy: boolean): void {
     if (this.#healthy.get(tunnel) === healthy) return;
     this.#healthy.set(tunnel, healthy);
-    this.decide(`tunnel ${tunnel} ${healthy ? 'healthy' : 'unhealthy'}`);
+    this.#decide(`tunnel ${tunnel} ${healthy ? 'healthy' : 'unhealthy'}`);
   }
 
-  private decide(reason: string): void {
+  #decide(reason: string): void {
     const h1 = this.#healthy.get(1) ?? false;
     const h2 = this.#healthy.get(2) ?? false;
-    if (this.#failbackTimer) {
-      clearTimeout(this.#failbackTimer);
-      this.#failbackTimer = undefined;
-    }
+    this.#failbackTimer?.cancel();
+    this.#failbackTimer = undefined;
     if (this.#active === null) {
-      const graceLeft = this.#startedAt + (this.options.startupGraceMs ?? 5_000) - Date.now();
-      if (h1) this.switchTo(1, reason);
-      else if (h2 && graceLeft > 0) this.#failbackTimer = setTimeout(() => this.decide('tunnel 1 not up in time'), graceLeft);
-      else if (h2) this.switchTo(2, reason);
+      const graceLeft = this.#startedAt + (this.#options.startupGraceMs ?? 5_000) - this.#clock.now();
+      if (h1) this.#switchTo(1, reason);
+      else if (h2 && graceLeft > 0) this.#failbackTimer = this.#clock.setTimer(graceLeft, () => this.#decide('tunnel 1 not up in time'));
+      else if (h2) this.#switchTo(2, reason);
       return;
     }
     const current = this.#active;
     const other: TunnelIndex = current === 1 ? 2 : 1;
     if (!(this.#healthy.get(current) ?? false)) {
       // Keep routes on a dead tunnel only when there is nowhere better to go.
-      if (this.#healthy.get(other)) this.switchTo(other, reason);
+      if (this.#healthy.get(other)) this.#switchTo(other, reason);
       return;
     }
-    if (current === 2 && h1 && this.options.failback === 'auto') {
-      this.#failbackTimer = setTimeout(() => {
+    if (current === 2 && h1 && this.#options.failback === 'auto') {
+      this.#failbackTimer = this.#clock.setTimer(this.#options.failbackHoldMs ?? 10_000, () => {
         this.#failbackTimer = undefined;
-        if (this.#healthy.get(1)) this.switchTo(1, 'failback to tunnel 1');
-      }, this.options.failbackHoldMs ?? 10_000);
+        if (this.#healthy.get(1)) this.#switchTo(1, 'failback to tunnel 1');
+      });
     }
   }
 
-  private switchTo(tunnel: TunnelIndex, reason: string): void {
+  #switchTo(tunnel: TunnelIndex, reason: string): void {
     this.#active = tunnel;
     this.#switches++;
-    this.#lastChange = { at: Date.now(), reason };
-    const t = this.options.tunnels[tunnel - 1];
+    this.#lastChange = { at: this.#clock.now(), reason };
+    const t = this.#options.tunnels[tunnel - 1];
     if (!t) return;
-    const routes = this.options.prefixes.map((prefix) => ({ prefix, via: t.gateway, dev: t.ifname, metric: this.options.metric ?? 100 }));
-    const table = this.options.routeTable ?? kernelRouteTable;
+    const routes = this.#options.prefixes.map((prefix) => ({ prefix, via: t.gateway, dev: t.ifname, metric: this.#options.metric ?? 100 }));
+    const table = this.#options.routeTable ?? kernelRouteTable;
     this.#applying = this.#applying.then(async () => {
       // Replace first, then remove what the other tunnel had: no moment without a route.
       for (const r of routes) {
@@ -117,17 +123,17 @@ export class StaticFailover extends EventEmitter<FailoverEvents> {
 
   /** Re-applies the routes of the active tunnel (after its interface came back). */
   reapply(): void {
-    if (this.#active !== null) this.switchTo(this.#active, 'reapply');
+    if (this.#active !== null) this.#switchTo(this.#active, 'reapply');
   }
 
   status(): { active: TunnelIndex | null; prefixes: readonly string[]; switches: number; lastChange: { at: number; reason: string } | undefined } {
-    return { active: this.#active, prefixes: this.options.prefixes, switches: this.#switches, lastChange: this.#lastChange };
+    return { active: this.#active, prefixes: this.#options.prefixes, switches: this.#switches, lastChange: this.#lastChange };
   }
 
   async stop(): Promise<void> {
-    if (this.#failbackTimer) clearTimeout(this.#failbackTimer);
+    this.#failbackTimer?.cancel();
     await this.#applying;
-    const table = this.options.routeTable ?? kernelRouteTable;
+    const table = this.#options.routeTable ?? kernelRouteTable;
     for (const r of this.#installed) await table.delete(r);
     this.#installed = [];
   }

@@ -1,7 +1,8 @@
 /**
  * Keepalive pings through one tunnel: ICMP echo to the AWS inside address (or
  * a configured VPC target) out of the tunnel's interface, every few seconds.
- * They keep AWS from dropping an idle tunnel (aws-peer.md §3.2) and give the
+ * They keep AWS from dropping an idle tunnel (AWS initiates nothing and drops a tunnel
+ * without traffic: User Guide, "Initiate VPN tunnels") and give the
  * tunnel a measured health: round-trip time, loss, and "up" while at least one
  * of the last `window` probes was answered.
  *
@@ -10,6 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
 
 export interface KeepaliveOptions {
   ifname: string;
@@ -17,6 +19,7 @@ export interface KeepaliveOptions {
   intervalSeconds: number;
   /** Probes considered for health (default 3). */
   window?: number;
+  clock?: Clock;
 }
 
 export interface KeepaliveStatus {
@@ -43,10 +46,12 @@ export class Keepalive extends EventEmitter<KeepaliveEvents> {
   #lastRttMs: number | undefined;
   #lastReplyAt: number | undefined;
   #healthy = false;
-  #restartTimer: NodeJS.Timeout | undefined;
+  #restartTimer: TimerHandle | undefined;
+  readonly #clock: Clock;
 
   constructor(private readonly options: KeepaliveOptions) {
     super();
+    this.#clock = options.clock ?? systemClock;
   }
 
   start(): void {
@@ -71,7 +76,7 @@ export class Keepalive extends EventEmitter<KeepaliveEvents> {
     child.on('exit', () => {
       this.#child = undefined;
       // The interface may not exist yet or went away: try again shortly.
-      if (!this.#stopped) this.#restartTimer = setTimeout(() => this.start(), 1000);
+      if (!this.#stopped) this.#restartTimer = this.#clock.setTimer(1000, () => this.start());
       this.record(false);
     });
   }
@@ -81,7 +86,7 @@ export class Keepalive extends EventEmitter<KeepaliveEvents> {
     if (reply) {
       this.#received++;
       this.#lastRttMs = Number(reply[1]);
-      this.#lastReplyAt = Date.now();
+      this.#lastReplyAt = this.#clock.now();
       this.record(true);
     } else if (/no answer yet for icmp_seq=/.test(text)) {
       this.record(false);
@@ -119,7 +124,7 @@ export class Keepalive extends EventEmitter<KeepaliveEvents> {
 
   stop(): void {
     this.#stopped = true;
-    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#restartTimer?.cancel();
     this.#child?.kill('SIGTERM');
     this.#child = undefined;
   }

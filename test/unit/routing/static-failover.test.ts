@@ -1,8 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../helpers/fake-clock.js';
 import type { OwnedRoute } from '../../../src/routing/kernel-routes.js';
 import { StaticFailover } from '../../../src/routing/static-failover.js';
 
 function harness(failback: 'auto' | 'manual' = 'auto') {
+  const clock = new FakeClock();
   const table = new Map<string, OwnedRoute>();
   const failover = new StaticFailover({
     prefixes: ['198.19.0.0/16', '10.20.0.0/16'],
@@ -13,6 +15,7 @@ function harness(failback: 'auto' | 'manual' = 'auto') {
     failback,
     failbackHoldMs: 10_000,
     startupGraceMs: 5_000,
+    clock,
     routeTable: {
       replace: async (r) => void table.set(r.prefix, r),
       delete: async (r) => {
@@ -20,19 +23,21 @@ function harness(failback: 'auto' | 'manual' = 'auto') {
       },
     },
   });
+  /** Moves the clock, then lets the route table's promises settle. */
+  const advance = async (ms: number): Promise<void> => {
+    clock.advance(ms);
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+  };
   const devices = async (): Promise<string[]> => {
-    await vi.advanceTimersByTimeAsync(0);
+    await advance(0);
     return [...table.values()].map((r) => `${r.prefix} via ${r.via} dev ${r.dev}`);
   };
-  return { failover, table, devices };
+  return { failover, table, devices, advance };
 }
 
 describe('static routing failover', () => {
-  beforeEach(() => vi.useFakeTimers());
-  afterEach(() => vi.useRealTimers());
-
   it('prefers tunnel 1, moves to tunnel 2 when tunnel 1 loses health, returns after the hold time', async () => {
-    const { failover, devices } = harness();
+    const { failover, devices, advance } = harness();
     failover.setHealth(1, true);
     failover.setHealth(2, true);
     expect(await devices()).toEqual(['198.19.0.0/16 via 169.254.10.1 dev cgw-t1', '10.20.0.0/16 via 169.254.10.1 dev cgw-t1']);
@@ -40,46 +45,46 @@ describe('static routing failover', () => {
     expect(failover.active).toBe(2);
     expect(await devices()).toEqual(['198.19.0.0/16 via 169.254.20.1 dev cgw-t2', '10.20.0.0/16 via 169.254.20.1 dev cgw-t2']);
     failover.setHealth(1, true);
-    await vi.advanceTimersByTimeAsync(9_000);
+    await advance(9_000);
     expect(failover.active).toBe(2);
-    await vi.advanceTimersByTimeAsync(1_001);
+    await advance(1_001);
     expect(failover.active).toBe(1);
     expect(await devices()).toEqual(['198.19.0.0/16 via 169.254.10.1 dev cgw-t1', '10.20.0.0/16 via 169.254.10.1 dev cgw-t1']);
   });
 
   it('a tunnel 1 that flaps during the hold time does not take traffic back', async () => {
-    const { failover } = harness();
+    const { failover, advance } = harness();
     failover.setHealth(1, true);
     failover.setHealth(2, true);
     failover.setHealth(1, false);
     failover.setHealth(1, true);
-    await vi.advanceTimersByTimeAsync(5_000);
+    await advance(5_000);
     failover.setHealth(1, false);
-    await vi.advanceTimersByTimeAsync(10_000);
+    await advance(10_000);
     expect(failover.active).toBe(2);
   });
 
   it('manual failback stays on tunnel 2', async () => {
-    const { failover } = harness('manual');
+    const { failover, advance } = harness('manual');
     failover.setHealth(1, true);
     failover.setHealth(2, true);
     failover.setHealth(1, false);
     failover.setHealth(1, true);
-    await vi.advanceTimersByTimeAsync(60_000);
+    await advance(60_000);
     expect(failover.active).toBe(2);
   });
 
   it('at start, waits a grace period for tunnel 1 before settling for tunnel 2', async () => {
-    const { failover, devices } = harness();
+    const { failover, devices, advance } = harness();
     failover.setHealth(2, true);
     expect(failover.active).toBeNull();
-    await vi.advanceTimersByTimeAsync(5_001);
+    await advance(5_001);
     expect(failover.active).toBe(2);
     expect(await devices()).toEqual(['198.19.0.0/16 via 169.254.20.1 dev cgw-t2', '10.20.0.0/16 via 169.254.20.1 dev cgw-t2']);
   });
 
   it('keeps the routes where they are when both tunnels are down, and removes them on stop', async () => {
-    const { failover, table } = harness();
+    const { failover, table, advance } = harness();
     failover.setHealth(1, true);
     failover.setHealth(1, false);
     expect(failover.active).toBe(1);

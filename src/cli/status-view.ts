@@ -1,0 +1,47 @@
+/** Human rendering of `cgwd status` (the JSON is the same data). */
+import type { DaemonStatus } from '../daemon/status.js';
+
+function age(ms: number | undefined, now: number): string {
+  if (ms === undefined) return '-';
+  const s = Math.round((now - ms) / 1000);
+  return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+}
+
+function inSeconds(at: number | undefined, now: number): string {
+  if (at === undefined) return '-';
+  return `${Math.max(0, Math.round((at - now) / 1000))}s`;
+}
+
+export function renderStatus(status: DaemonStatus): string {
+  const ikeNow = status.clockNow;
+  const lines: string[] = [];
+  lines.push(`cgwd ${status.role === 'aws' ? '(AWS role) ' : ''}${status.connectionId}: ${status.routing} routing, up ${status.uptimeSeconds}s`);
+  for (const t of status.tunnels) {
+    const ike = t.ike;
+    const current = ike?.ikeSas.find((s) => s.current) ?? ike?.ikeSas[0];
+    const child = current?.children.find((c) => c.installed) ?? current?.children[0];
+    lines.push('');
+    lines.push(`tunnel ${t.tunnel}  ${t.interface} ${t.insideAddress} → ${t.peerInsideAddress}  (AWS ${t.awsOutsideAddress}, MTU ${t.mtu})`);
+    lines.push(`  1 IKE SA     ${ike?.state ?? '-'}${current ? `  ${current.spiI}/${current.spiR}  ${current.suite ?? ''}  age ${age(current.establishedAt, ikeNow)}  rekey in ${inSeconds(current.rekeyAt, ikeNow)}${current.natLocal ? '  NAT local' : ''}` : ''}`);
+    if (ike?.lastError && ike.state !== 'established') lines.push(`               last error: ${ike.lastError.code}: ${ike.lastError.reason}`);
+    lines.push(`  2 CHILD SA   ${child ? `${child.state}  in ${child.spiIn} out ${child.spiOut}  ${child.suite}  age ${age(child.createdAt, ikeNow)}  rekey in ${inSeconds(child.rekeyAt, ikeNow)}` : 'none'}`);
+    const k = t.keepalive;
+    lines.push(`  3 keepalive  ${k.healthy ? 'answered' : 'NOT ANSWERED'}  ${k.target}  rtt ${k.lastRttMs ?? '-'} ms  loss ${(k.recentLoss * 100).toFixed(0)}% (${k.received}/${k.sent})`);
+    if (t.bgp) {
+      const down = t.bgp.lastDown ? `; last down: ${t.bgp.lastDown.description}` : '';
+      lines.push(`  4 BGP        ${t.bgp.state}  AS ${t.bgp.localAs} → ${t.bgp.peerAs}  up ${t.bgp.uptimeSeconds}s  sent ${t.bgp.prefixesSent} received ${t.bgp.prefixesReceived}${down}`);
+      lines.push(`    routes     ${t.routes.length ? t.routes.join(', ') : 'none'}`);
+    } else {
+      const active = status.staticRoutes?.active === t.tunnel;
+      lines.push(`  4 routes     ${status.staticRoutes ? (active ? `active: ${status.staticRoutes.prefixes.join(', ')}` : 'standby') : 'none'}`);
+    }
+    if (t.traffic) {
+      const d = Object.entries(t.traffic.drops).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ');
+      lines.push(`  traffic      in ${t.traffic.packetsIn} pkts / ${t.traffic.bytesIn} B   out ${t.traffic.packetsOut} pkts / ${t.traffic.bytesOut} B   drops: ${d || 'none'}`);
+    }
+  }
+  const drops = Object.entries(status.drops).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ');
+  lines.push('');
+  lines.push(`data plane drops: ${drops || 'none'}`);
+  return `${lines.join('\n')}\n`;
+}
