@@ -37,7 +37,8 @@ import { BgpMessageError, notificationName } from './errors.js';
 import type { BgpMessage, NotificationMessage, OpenMessage, RouteRefreshMessage, UpdateMessage } from './messages.js';
 import { negotiateSession, type NegotiatedSession } from './open.js';
 
-export type BgpState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
+export const BGP_STATES = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'] as const;
+export type BgpState = (typeof BGP_STATES)[number];
 
 export type ConnectionId = number;
 /** Who opened the TCP connection: we did ('outgoing') or the peer did ('incoming'). */

@@ -144,7 +144,7 @@ export interface BgpSpeakerStatus {
   readonly peerAs: number;
   readonly localAddress: string;
   readonly peerAddress: string;
-  /** Epoch ms the session became Established; undefined when it is not. */
+  /** Clock time (ms, monotonic) the session became Established; undefined when it is not. */
   readonly establishedAt?: number;
   readonly uptimeSeconds: number;
   /** Prefixes set to advertise. */

@@ -4,11 +4,12 @@
  * exit code, so tests drive it with string collectors; the few lines at the
  * bottom connect it to the process when this file is the program.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, formatProblem, SettingsError, type Problem } from '../config/index.js';
 import { CgwdError } from '../errors.js';
+import { CGWD_VERSION } from '../version.js';
 import { registerLabCommand } from '../lab/command.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../log/index.js';
 import { effectiveView, renderEffectiveView } from './effective-view.js';
@@ -43,16 +44,6 @@ Exit codes:
   2  usage error (unknown command or option, missing --config)
   3  runtime failure`;
 
-function packageVersion(): string {
-  try {
-    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string') return parsed.version;
-  } catch {
-    // fall through
-  }
-  return 'unknown';
-}
 
 interface GlobalOptions {
   logLevel: LogLevel;
@@ -62,7 +53,7 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
   const program = new Command('cgwd');
   program
     .description(DESCRIPTION)
-    .version(packageVersion(), '-V, --version', 'print the cgwd version')
+    .version(CGWD_VERSION, '-V, --version', 'print the cgwd version')
     .addOption(new Option('--log-level <level>', 'log detail on stderr (JSON lines)').choices(LOG_LEVELS).default('warn'))
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),

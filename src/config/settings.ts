@@ -316,12 +316,13 @@ function listenAddress(raw: RawSetting | undefined, problems: ProblemList): stri
   if (!raw) return SETTINGS_DEFAULTS.metricsListen;
   const value = stringOf(raw, problems);
   if (value === undefined) return SETTINGS_DEFAULTS.metricsListen;
+  if (value === 'off') return value;
   const m = /^(?:\[([^\]]+)\]|([^:]+)):([0-9]{1,5})$/.exec(value);
   const host = m?.[1] ?? m?.[2];
   const port = Number(m?.[3]);
   const hostOk = host !== undefined && (m?.[1] !== undefined ? isIPv6(host) : parseIpv4(host) !== undefined);
   if (!hostOk || !(port >= 1 && port <= 65535)) {
-    problems.add(raw.path, 'listen-address', `must be ADDRESS:PORT such as 127.0.0.1:9580 or [::1]:9580, found ${quote(value)}`);
+    problems.add(raw.path, 'listen-address', `must be ADDRESS:PORT such as 127.0.0.1:9580 or [::1]:9580, or off, found ${quote(value)}`);
   }
   return value;
 }

@@ -24,14 +24,19 @@ import type { IkeTiming } from '../ike/v2/index.js';
 import { BgpSpeaker } from '../bgp/index.js';
 import { MAX_ADVERTISED_PREFIXES } from '../config/aws-limits.js';
 import { BgpRouting } from '../routing/bgp-routing.js';
-import { flushOwnedRoutes } from '../routing/kernel-routes.js';
+import { CountingRouteTable, flushOwnedRoutes } from '../routing/kernel-routes.js';
+import { detailFor } from '../metrics/aws-tunnel-log.js';
+import { CgwdMetrics } from '../metrics/metrics.js';
+import { MetricsServer } from '../metrics/server.js';
+import { TunnelActivityLog, type ActivityTunnel } from './tunnel-activity.js';
+import { CGWD_VERSION } from '../version.js';
 import { StaticFailover } from '../routing/static-failover.js';
 import { CgwdError } from '../errors.js';
 import { runCommand } from '../system/exec.js';
 import { Keepalive } from '../tunnel/keepalive.js';
 import { IkePair, resolveBindAddress } from '../tunnel/ike-pair.js';
 import type { TunnelIndex } from '../config/model.js';
-import type { DaemonStatus, TunnelStatus } from './status.js';
+import type { DaemonStatus, FailoverRecord, TunnelStatus } from './status.js';
 import { controlSocketAnswers } from '../control/client.js';
 import { ControlServer } from '../control/server.js';
 import { systemClock } from '../time/clock.js';
@@ -82,8 +87,18 @@ export class Daemon {
   private stopping: Promise<void> | undefined;
   private activityTimer: NodeJS.Timeout | undefined;
   private readonly packetsInSeen = new Map<TunnelIndex, number>();
+  private readonly routeTable = new CountingRouteTable();
+  private readonly activity: TunnelActivityLog;
+  private activityPoll: NodeJS.Timeout | undefined;
+  private metricsServer: MetricsServer | undefined;
+  metrics: CgwdMetrics | undefined;
+  private activeTunnel: TunnelIndex | null = null;
+  private failovers = 0;
+  private lastFailover: FailoverRecord | undefined;
 
-  private constructor(readonly options: DaemonOptions) {}
+  private constructor(readonly options: DaemonOptions) {
+    this.activity = new TunnelActivityLog(options.config.connectionId, options.logger);
+  }
 
   static async start(options: DaemonOptions): Promise<Daemon> {
     const { config, settings, logger } = options;
@@ -178,15 +193,31 @@ export class Daemon {
       logger,
       ...(this.options.timing ? { timing: this.options.timing } : {}),
     });
+    const version = settings.ikeVersion;
     for (const [index, connection] of this.ike.connections) {
-      connection.on('child-up', (e) => logger.info({ tunnel: index, ...e }, 'CHILD SA up'));
-      connection.on('ike-down', (e) => logger.warn({ tunnel: index, ...e }, 'IKE SA down'));
+      const t = this.tunnels.get(index);
+      if (!t) continue;
+      const activity = (detail: string): void => this.activity.event(this.activityTunnel(t), connection.status(), detail);
+      connection.on('ike-up', (e) => activity(`IKE SA established (${e.suite})`));
+      connection.on('ike-rekeyed', (e) => activity(`IKE SA rekeyed (${e.initiatedByUs ? 'by cgwd' : 'by AWS'})`));
+      connection.on('child-up', (e) => {
+        logger.info({ tunnel: index, ...e }, 'CHILD SA up');
+        activity(`CHILD SA established (${e.suite})`);
+      });
+      connection.on('child-rekeyed', (e) => activity(`CHILD SA rekeyed (${e.initiatedByUs ? 'by cgwd' : 'by AWS'})`));
+      connection.on('child-down', (e) => activity(`CHILD SA down: ${e.reason}`));
+      connection.on('ike-down', (e) => {
+        logger.warn({ tunnel: index, ...e }, 'IKE SA down');
+        this.metrics?.ikeSaDown(index, e.code);
+        activity(detailFor(e.code, e.reason, version));
+      });
     }
 
     if (config.routing === 'static' && settings.staticRoutes.length > 0) {
       const [t1, t2] = [this.tunnels.get(1), this.tunnels.get(2)];
       if (t1 && t2) {
         this.failover = new StaticFailover({
+          routeTable: this.routeTable,
           prefixes: settings.staticRoutes,
           tunnels: [
             { index: 1, ifname: t1.ifname, gateway: t1.peerInside },
@@ -194,12 +225,16 @@ export class Daemon {
           ],
           failback: settings.failback,
         });
-        this.failover.on('active', (tunnel, reason) => logger.warn({ tunnel, reason, prefixes: settings.staticRoutes }, 'static routes now via tunnel'));
+        this.failover.on('active', (tunnel, reason) => {
+          logger.warn({ tunnel, reason, prefixes: settings.staticRoutes }, 'static routes now via tunnel');
+          this.noteActiveTunnel(tunnel, reason);
+        });
         this.failover.on('error', (error) => logger.error({ err: error.message }, 'static route change failed'));
       }
     }
     if (config.routing === 'bgp') this.startBgp();
     for (const t of this.tunnels.values()) {
+      t.keepalive.on('probe', (rttMs) => this.metrics?.observeProbe(t.index, rttMs));
       t.keepalive.on('health', (healthy) => {
         logger.info({ tunnel: t.index, healthy }, 'keepalive health changed');
         this.updateHealth(t);
@@ -208,7 +243,15 @@ export class Daemon {
     }
     this.activityTimer = setInterval(() => this.reportInboundActivity(), 2_000);
     this.activityTimer.unref();
+    this.activityPoll = setInterval(() => {
+      for (const t of this.tunnels.values()) this.activity.poll(this.activityTunnel(t), this.ike?.connections.get(t.index)?.status());
+    }, 250);
+    this.activityPoll.unref();
     await this.listenControl();
+    if (settings.metrics.listen !== 'off') {
+      this.metrics = new CgwdMetrics(this, { version: CGWD_VERSION, ikeVersion: settings.ikeVersion });
+      this.metricsServer = await MetricsServer.start(settings.metrics.listen, this.metrics, logger);
+    }
   }
 
   /** ESP arriving on a tunnel proves the peer alive: IKE then needs no liveness check (RFC 7296 §2.4). */
@@ -301,13 +344,19 @@ export class Daemon {
         ...(asAws ? { standbyAsPathPrepend: 0, moreSpecificsOnFailover: false } : {}),
       },
       speakers: [s1, s2],
+      routeTable: this.routeTable,
       logger,
     });
+    this.bgp.on('decision', (decision) => this.noteActiveTunnel(decision.activeTunnel, decision.notes.join('; ') || 'BGP decision'));
     this.bgp.on('error', (error) => logger.error({ err: error.message }, 'BGP route change failed'));
     this.bgp.watch(1, s1);
     this.bgp.watch(2, s2);
     for (const [index, speaker] of this.speakers) {
-      speaker.on('state', (e) => logger.info({ tunnel: index, bgp: e.state, previous: e.previous, why: e.description }, 'BGP session state'));
+      speaker.on('state', (e) => {
+        logger.info({ tunnel: index, bgp: e.state, previous: e.previous, why: e.description }, 'BGP session state');
+        const t = this.tunnels.get(index);
+        if (t) this.activity.bgp(this.activityTunnel(t), e.state, e.previous, e.description ?? '');
+      });
     }
     this.bgp.start();
     for (const speaker of this.speakers.values()) speaker.start();
@@ -346,6 +395,8 @@ export class Daemon {
         bgp: this.speakers.get(t.index)?.status(),
         routes: (this.bgpRouting?.status().installed ?? []).filter((r) => r.dev === t.ifname).map((r) => r.prefix),
         traffic: trafficView,
+        cloudWatch: { tunnelState: this.tunnelState(t) },
+        awsTunnelLog: this.activity.fields(this.activityTunnel(t), this.ikePair?.connections.get(t.index)?.status()),
       };
     });
     return {
@@ -357,8 +408,41 @@ export class Daemon {
       tunnels,
       staticRoutes: this.staticRouting?.status(),
       ikeTransport: { ...(this.ikePair?.transportCounters() ?? {}) },
+      routeChanges: { installs: this.routeTable.installs, removals: this.routeTable.removals },
+      failover: { active: this.activeTunnel, count: this.failovers, last: this.lastFailover },
       drops,
     };
+  }
+
+  /**
+   * CloudWatch's TunnelState: a CHILD SA installed and answering keepalives, and with BGP routing
+   * the session Established. (AWS's own value for BGP is the session alone; a session through a
+   * silently cut tunnel stays Established until its hold timer, so cgwd also asks for health.)
+   */
+  private tunnelState(t: TunnelRuntime): 0 | 1 {
+    const healthy = t.children.size > 0 && t.keepalive.healthy;
+    if (this.options.config.routing === 'bgp') return healthy && this.speakers.get(t.index)?.state === 'Established' ? 1 : 0;
+    return healthy ? 1 : 0;
+  }
+
+  private activityTunnel(t: TunnelRuntime): ActivityTunnel {
+    return { index: t.index, awsOutsideAddress: t.config.aws.outsideAddress, dpdEnabled: t.config.dpd.intervalSeconds > 0 };
+  }
+
+  /** Records a change of the tunnel traffic toward AWS takes; a move off a failed tunnel is a failover with a gap. */
+  private noteActiveTunnel(tunnel: TunnelIndex | null, reason: string): void {
+    const from = this.activeTunnel;
+    if (tunnel === from) return;
+    this.activeTunnel = tunnel;
+    if (from === null) return;
+    const failed = this.tunnels.get(from);
+    const lastAlive = failed?.keepalive.status().lastReplyAt;
+    const now = systemClock.now();
+    const gapMs = failed && !failed.keepalive.healthy && lastAlive !== undefined ? Math.max(0, now - lastAlive) : undefined;
+    this.failovers += 1;
+    this.lastFailover = { at: now, from, to: tunnel, gapMs, reason };
+    this.metrics?.failover(from, tunnel, gapMs);
+    this.options.logger.warn({ from, to: tunnel, gapMs, reason }, 'traffic toward AWS moved to another tunnel');
   }
 
   get ikePair(): IkePair {
@@ -381,6 +465,8 @@ export class Daemon {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       if (this.activityTimer) clearInterval(this.activityTimer);
+      if (this.activityPoll) clearInterval(this.activityPoll);
+      await this.metricsServer?.close();
       for (const t of this.tunnels.values()) t.keepalive.stop();
       // BGP first (Cease through the tunnel while it still carries traffic), then IKE.
       await Promise.all([...this.speakers.values()].map((speaker) => speaker.stop()));

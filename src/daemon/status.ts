@@ -3,13 +3,15 @@
  * the CLI (src/cli/status-view.ts). Per tunnel in the order of AWS's troubleshooting ladder
  * (AWS Site-to-Site VPN User Guide, "Troubleshoot your customer gateway device"): IKE SA →
  * CHILD SA → keepalive through the tunnel → BGP/routes; then traffic and drop counters
- * (in = after decryption, out = before encryption: CloudWatch's TunnelDataIn/TunnelDataOut).
+ * (in = from AWS, after decryption; out = toward AWS, before encryption. AWS counts from its
+ * side: our out is CloudWatch's TunnelDataIn, our in its TunnelDataOut).
  * No keys, ever.
  */
 import type { TunnelCounters } from '../dataplane/types.js';
 import type { ConnectionStatus } from '../ike/v2/index.js';
 import type { BgpSpeakerStatus } from '../bgp/speaker.js';
 import type { KeepaliveStatus } from '../tunnel/keepalive.js';
+import type { AwsTunnelLogFields } from '../metrics/aws-tunnel-log.js';
 
 export interface TunnelStatus {
   tunnel: number;
@@ -24,6 +26,20 @@ export interface TunnelStatus {
   /** Kernel routes cgwd holds through this tunnel. */
   routes: string[];
   traffic: Omit<TunnelCounters, 'tunnel' | 'ifname' | 'ifindex'> | undefined;
+  /** CloudWatch's TunnelState: 1 = CHILD SA installed and healthy, and with BGP routing the session Established. */
+  cloudWatch: { tunnelState: 0 | 1 };
+  /** AWS's tunnel activity log fields for this tunnel now. */
+  awsTunnelLog: AwsTunnelLogFields;
+}
+
+export interface FailoverRecord {
+  /** Monotonic clock ms (like clockNow). */
+  at: number;
+  from: number | null;
+  to: number | null;
+  /** From the failed tunnel's last answered keepalive to the routes moving; absent for a failback. */
+  gapMs: number | undefined;
+  reason: string;
 }
 
 export interface DaemonStatus {
@@ -36,5 +52,9 @@ export interface DaemonStatus {
   tunnels: TunnelStatus[];
   staticRoutes: { active: number | null; prefixes: readonly string[]; switches: number; lastChange: { at: number; reason: string } | undefined } | undefined;
   ikeTransport: Record<string, number>;
+  /** Kernel route installs and removals so far. */
+  routeChanges: { installs: number; removals: number };
+  /** The tunnel traffic toward AWS takes, and the failovers so far. */
+  failover: { active: number | null; count: number; last: FailoverRecord | undefined };
   drops: Record<string, number>;
 }

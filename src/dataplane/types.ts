@@ -1,8 +1,9 @@
 /**
  * The data plane's public shapes: options, tunnel settings, counters, events.
- * Counter semantics follow CloudWatch: "in" counts inner packets after
- * decryption (TunnelDataIn), "out" inner packets before encryption
- * (TunnelDataOut).
+ * Counters are cgwd's view: "in" counts inner packets from AWS after
+ * decryption, "out" inner packets toward AWS before encryption. CloudWatch
+ * counts the same bytes from AWS's side: our "out" is its TunnelDataIn, our
+ * "in" its TunnelDataOut.
  */
 import type { TunnelIndex } from '../config/model.js';
 import type { Endpoint, IkeDatagram } from '../ike/runtime.js';

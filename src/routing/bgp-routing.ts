@@ -34,9 +34,9 @@ import type { Logger } from 'pino';
 import { CgwdError } from '../errors.js';
 import type { BgpSpeaker, BgpStateEvent, LearnedRoute } from '../bgp/speaker.js';
 import { splitPrefix, parsePrefix, formatPrefix } from '../bgp/prefix.js';
-import { deleteRoute, replaceRoute, type OwnedRoute } from './kernel-routes.js';
+import { kernelRouteTable, type OwnedRoute, type RouteTable } from './kernel-routes.js';
 import type { TunnelIndex } from '../config/model.js';
-import type { RouteTable, StaticTunnel } from './static-failover.js';
+import type { StaticTunnel } from './static-failover.js';
 
 /** A tunnel as routing sees it: interface, AWS inside address (next hop), health, session, learned routes. */
 export interface BgpTunnelView extends StaticTunnel {
@@ -213,7 +213,6 @@ interface TunnelInputs {
   routes: readonly LearnedRoute[];
 }
 
-const kernelRouteTable: RouteTable = { replace: replaceRoute, delete: deleteRoute };
 const routeKey = (r: OwnedRoute): string => `${r.prefix} ${r.via} ${r.dev} ${r.metric}`;
 const planKey = (p: AdvertisementPlan): string => `${p.asPathPrepend}/${p.med ?? '-'}/${[...p.prefixes].sort().join(',')}`;
 

@@ -30,3 +30,28 @@ export async function flushOwnedRoutes(): Promise<number> {
   if (count > 0) await runCommand('ip', ['route', 'flush', 'proto', String(CGWD_ROUTE_PROTOCOL)]);
   return count;
 }
+
+/** Where routes go: the kernel (production) or a double (tests). */
+export interface RouteTable {
+  replace(route: OwnedRoute): Promise<void>;
+  delete(route: OwnedRoute): Promise<void>;
+}
+
+export const kernelRouteTable: RouteTable = { replace: replaceRoute, delete: deleteRoute };
+
+/** A RouteTable that counts what passes through it (status, metrics). */
+export class CountingRouteTable implements RouteTable {
+  installs = 0;
+  removals = 0;
+  constructor(private readonly inner: RouteTable = kernelRouteTable) {}
+
+  async replace(route: OwnedRoute): Promise<void> {
+    await this.inner.replace(route);
+    this.installs += 1;
+  }
+
+  async delete(route: OwnedRoute): Promise<void> {
+    await this.inner.delete(route);
+    this.removals += 1;
+  }
+}

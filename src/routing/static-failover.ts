@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { TunnelIndex } from '../config/model.js';
 import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
-import { deleteRoute, replaceRoute, type OwnedRoute } from './kernel-routes.js';
+import { kernelRouteTable, type OwnedRoute, type RouteTable } from './kernel-routes.js';
 
 
 export interface StaticTunnel {
@@ -32,12 +32,6 @@ export interface StaticFailoverOptions {
   routeTable?: RouteTable;
 }
 
-export interface RouteTable {
-  replace(route: OwnedRoute): Promise<void>;
-  delete(route: OwnedRoute): Promise<void>;
-}
-
-const kernelRouteTable: RouteTable = { replace: replaceRoute, delete: deleteRoute };
 
 interface FailoverEvents {
   active: [TunnelIndex | null, string];

@@ -35,6 +35,8 @@ export interface KeepaliveStatus {
 
 interface KeepaliveEvents {
   health: [boolean];
+  /** A probe finished: its round trip in ms, or undefined when it went unanswered. */
+  probe: [number | undefined];
 }
 
 export class Keepalive extends EventEmitter<KeepaliveEvents> {
@@ -87,8 +89,10 @@ export class Keepalive extends EventEmitter<KeepaliveEvents> {
       this.#received++;
       this.#lastRttMs = Number(reply[1]);
       this.#lastReplyAt = this.#clock.now();
+      this.emit('probe', this.#lastRttMs);
       this.record(true);
     } else if (/no answer yet for icmp_seq=/.test(text)) {
+      this.emit('probe', undefined);
       this.record(false);
     }
   }
