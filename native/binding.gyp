@@ -1,20 +1,36 @@
 {
+  "variables": {
+    "dataplane_sources": [
+      "src/napi_util.c",
+      "src/napi_dp.c",
+      "src/loop.c",
+      "src/tx.c",
+      "src/rx.c",
+      "src/gro.c",
+      "src/commands.c",
+      "src/sa.c",
+      "src/esp.c",
+      "src/replay.c",
+      "src/ipv4.c",
+      "src/tun.c",
+      "src/udp.c"
+    ],
+    "dataplane_cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-fvisibility=hidden"],
+    "dataplane_defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
+  },
   "targets": [
     {
       "target_name": "cgwd_dataplane",
-      "sources": [
-        "src/addon.c",
-        "src/napi_util.c",
-        "src/loop.c",
-        "src/sa.c",
-        "src/esp.c",
-        "src/replay.c",
-        "src/ipv4.c",
-        "src/tun.c",
-        "src/udp.c"
-      ],
-      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-fvisibility=hidden"],
-      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
+      "sources": ["src/addon.c", "<@(dataplane_sources)"],
+      "cflags": ["<@(dataplane_cflags)"],
+      "defines": ["<@(dataplane_defines)"],
+      "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "cgwd_dataplane_testing",
+      "sources": ["src/testing_addon.c", "<@(dataplane_sources)"],
+      "cflags": ["<@(dataplane_cflags)"],
+      "defines": ["<@(dataplane_defines)"],
       "libraries": ["-lpthread"]
     }
   ]

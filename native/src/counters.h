@@ -1,7 +1,7 @@
 /*
  * Counters shared by the packet loop, the SA table and the N-API glue.
  * Plain uint64_t fields: only the packet thread writes them; JavaScript reads
- * a snapshot taken by the packet thread (see loop.c, CMD_COUNTERS).
+ * a snapshot taken by the packet thread (see commands.c, DP_CMD_SNAPSHOT).
  */
 #ifndef CGWD_COUNTERS_H
 #define CGWD_COUNTERS_H

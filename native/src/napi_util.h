@@ -16,6 +16,15 @@
         }                                                                                                              \
     } while (0)
 
+/* The callback's arguments (argc, argv[n]) and `this` (self). */
+#define ARGS(n)                                                                                                        \
+    size_t argc = n;                                                                                                   \
+    napi_value argv[n];                                                                                                \
+    napi_value self;                                                                                                   \
+    NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, &self, NULL))
+
+#define METHOD(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_default, NULL}
+
 void napi_util_throw_last(napi_env env);
 /* Throws an Error with a `code` property. */
 void napi_util_throw(napi_env env, const char *code, const char *message);

@@ -7,7 +7,7 @@
  * the peer's UDP endpoint, lifetimes and counters.
  *
  * The table is owned by the packet thread; JavaScript changes it only through
- * commands the packet thread executes between batches (loop.c), so lookups
+ * commands the packet thread executes between batches (commands.c), so lookups
  * take no lock. Inbound: SPI -> SA (hash). Outbound: each tunnel sends with its
  * newest usable SA (highest generation), so installing a rekeyed SA switches
  * outbound at once while older inbound SAs keep working until removed

@@ -143,51 +143,11 @@ export interface NativeDataplane {
   close(): void;
 }
 
-export type NativeDecapResult = { ok: true; inner: Buffer } | { ok: false; reason: string };
-
-/** Test-only: one SA driven synchronously through the packet thread's own encap/decap code. */
-export interface NativeEspSa {
-  encap(inner: Uint8Array): Buffer | { ok: false; reason: string };
-  decap(esp: Uint8Array): NativeDecapResult;
-  state(): {
-    seqOut: number;
-    replayTop: number;
-    replayWindow: number;
-    soft: 'time' | 'bytes' | 'packets' | null;
-    hard: 'time' | 'bytes' | 'packets' | null;
-    seqExhausting: boolean;
-    counters: NativeTraffic;
-  };
-  setSeqOut(seq: number): void;
-  checkLifetime(ageMs: number): void;
-}
-
-export interface NativeReplayWindow {
-  check(seq: number): boolean;
-  update(seq: number): boolean;
-  top(): number;
-}
-
-export interface NativeTesting {
-  EspSa: new (spec: NativeSaSpec) => NativeEspSa;
-  ReplayWindow: new (bits: number) => NativeReplayWindow;
-  ipv4: {
-    clampMss(packet: Uint8Array, mss: number): boolean;
-    clearDf(packet: Uint8Array): boolean;
-    fragment(packet: Uint8Array, max: number): Buffer[] | null;
-    fragNeeded(packet: Uint8Array, source: string, mtu: number): Buffer | null;
-    maxInner(encryption: string, integrity: string | null, pathMtu: number): number;
-    tsoSegment(packet: Uint8Array, gsoSize: number): Buffer[] | null;
-    finishChecksum(packet: Uint8Array, csumStart: number, csumOffset: number): boolean;
-  };
-}
-
 export interface DataplaneAddon {
   opensslVersion(): string;
   abiVersion(): number;
   dropReasons(): string[];
   Dataplane: new (options: NativeDataplaneOptions, onEvent: (event: NativeEvent) => void) => NativeDataplane;
-  testing: NativeTesting;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -9,11 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ENCRYPTION, INTEGRITY, type EncryptionName, type IntegrityName } from '../../../src/crypto/transforms.js';
 import { espDecap, espEncap, padLengthFor, type ReferenceSa } from '../../../src/esp/reference.js';
-import { loadDataplane, type NativeEspSa, type NativeSaSpec } from '../../../src/native/addon.js';
+import type { NativeSaSpec } from '../../../src/native/addon.js';
+import { loadDataplaneTesting, type NativeEspSa } from '../../helpers/native-testing.js';
 import { SeededRandom } from '../crypto/helpers.js';
 import { udp } from './packets.js';
 
-const { testing } = loadDataplane();
+const testing = loadDataplaneTesting();
 
 type SuiteRow = [EncryptionName, IntegrityName | undefined];
 const suites: SuiteRow[] = ENCRYPTION.flatMap((e): SuiteRow[] =>

@@ -8,11 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { espEncap } from '../../../src/esp/reference.js';
 import { loadDataplane, type NativeSaSpec } from '../../../src/native/addon.js';
+import { loadDataplaneTesting } from '../../helpers/native-testing.js';
 import { SeededRandom } from '../crypto/helpers.js';
 import { udp } from './packets.js';
 
 const addon = loadDataplane();
-const { testing } = addon;
+const testing = loadDataplaneTesting();
 
 const suites: Array<Pick<NativeSaSpec, 'encryption' | 'integrity'> & { key: number; integ?: number }> = [
   { encryption: 'aes128-gcm16', key: 20 },

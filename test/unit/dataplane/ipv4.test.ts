@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { ENCRYPTION, INTEGRITY } from '../../../src/crypto/transforms.js';
 import { maxInnerPacket } from '../../../src/dataplane/mtu.js';
-import { loadDataplane } from '../../../src/native/addon.js';
+import { loadDataplaneTesting } from '../../helpers/native-testing.js';
 import { SeededRandom } from '../crypto/helpers.js';
 import {
   checksum,
@@ -24,7 +24,7 @@ import {
   udp,
 } from './packets.js';
 
-const { ipv4: native } = loadDataplane().testing;
+const { ipv4: native } = loadDataplaneTesting();
 
 describe('TCP MSS clamping', () => {
   it('lowers the MSS of a SYN and keeps the TCP checksum valid', () => {

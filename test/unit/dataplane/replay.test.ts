@@ -5,10 +5,10 @@
  * left of the window.
  */
 import { describe, expect, it } from 'vitest';
-import { loadDataplane } from '../../../src/native/addon.js';
+import { loadDataplaneTesting } from '../../helpers/native-testing.js';
 import { SeededRandom } from '../crypto/helpers.js';
 
-const { ReplayWindow } = loadDataplane().testing;
+const { ReplayWindow } = loadDataplaneTesting();
 
 class Model {
   readonly seen = new Set<number>();

@@ -1,0 +1,114 @@
+/*
+ * TCP coalescing into the TUN (GRO).
+ *
+ * With vnet headers, consecutive in-order segments of one TCP flow (same
+ * addresses, ports, ack, options; ACK with at most PSH on the last) are joined
+ * into one super-packet written with VIRTIO_NET_HDR_GSO_TCPV4, so the
+ * receiving TCP stack does one pass per 64 KB instead of one per segment.
+ * Each segment's checksum is verified before it may join, since the kernel
+ * will not check the joined packet's. Anything else flushes first (order kept).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "loop_internal.h"
+
+#include <linux/virtio_net.h>
+
+#include "ipv4.h"
+
+static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+
+/* A segment that may start or join a coalesced packet: plain IPv4 (no options,
+ * not a fragment), TCP with ACK and only PSH besides, a payload, a valid checksum. */
+static int gro_candidate(const uint8_t *p, size_t len, size_t *thl) {
+    if (len < 40 || p[0] != 0x45 || p[9] != 6) return 0;
+    if (rd16(p + 6) & (IPV4_MF | IPV4_OFFSET_MASK)) return 0;
+    const uint8_t *tcp = p + 20;
+    size_t h = (size_t)(tcp[12] >> 4) * 4;
+    if (h < 20 || 20 + h >= len) return 0;
+    if ((tcp[13] & ~0x08) != 0x10) return 0; /* ACK, optionally PSH; nothing else */
+    if (!ipv4_tcp_checksum_valid(p, len)) return 0;
+    *thl = h;
+    return 1;
+}
+
+void gro_flush(struct dataplane *d) {
+    if (!d->gro.tunnel) return;
+    struct dp_tunnel *t = tunnel_by_id(d, d->gro.tunnel);
+    int count = d->gro.count;
+    size_t bytes = d->gro.bytes;
+    d->gro.tunnel = 0;
+    if (!t || t->failed) {
+        for (int k = 0; k < count; k++) drop(d, t, NULL, DROP_TUN_WRITE);
+        return;
+    }
+    uint8_t *pkt = d->gro.buf + TUN_VNET_HDR_LEN;
+    size_t len = d->gro.len;
+    struct virtio_net_hdr h;
+    memset(&h, 0, sizeof(h));
+    if (count > 1) {
+        pkt[2] = (uint8_t)(len >> 8);
+        pkt[3] = (uint8_t)len;
+        pkt[10] = pkt[11] = 0;
+        uint16_t ipc = inet_checksum(pkt, 20);
+        pkt[10] = (uint8_t)(ipc >> 8);
+        pkt[11] = (uint8_t)ipc;
+        /* Partial checksum: the field holds the pseudo-header sum; the kernel adds the rest. */
+        uint32_t sum = 6u + (uint32_t)(len - 20);
+        for (int k = 12; k < 20; k += 2) sum += (uint32_t)((pkt[k] << 8) | pkt[k + 1]);
+        while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+        pkt[20 + 16] = (uint8_t)(sum >> 8);
+        pkt[20 + 17] = (uint8_t)sum;
+        h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+        h.hdr_len = (uint16_t)d->gro.hlen;
+        h.gso_size = (uint16_t)d->gro.seg;
+        h.csum_start = 20;
+        h.csum_offset = 16;
+    }
+    memcpy(d->gro.buf, &h, sizeof(h));
+    if (write(t->fd, d->gro.buf, TUN_VNET_HDR_LEN + len) != (ssize_t)(TUN_VNET_HDR_LEN + len)) {
+        for (int k = 0; k < count; k++) drop(d, t, NULL, DROP_TUN_WRITE);
+        return;
+    }
+    t->ctr.packets_in += (uint64_t)count;
+    t->ctr.bytes_in += bytes;
+    if (count > 1) t->extra.gro_packets++;
+}
+
+/* 1 when the packet was taken (joined or started a coalesced packet). */
+int gro_offer(struct dataplane *d, struct dp_tunnel *t, const uint8_t *p, size_t len) {
+    size_t thl;
+    if (!gro_candidate(p, len, &thl)) return 0;
+    size_t hlen = 20 + thl, payload = len - hlen;
+    uint8_t *g = d->gro.buf + TUN_VNET_HDR_LEN;
+    if (d->gro.tunnel == t->o.tunnel && !d->gro.closed && d->gro.hlen == hlen && payload <= d->gro.seg &&
+        d->gro.len + payload <= 65535 && d->gro.count < 64 && rd16(p + 6) == rd16(g + 6) /* DF */ &&
+        p[1] == g[1] && p[8] == g[8] && !memcmp(p + 12, g + 12, 8) && /* TOS, TTL, addresses */
+        !memcmp(p + 20, g + 20, 4) && !memcmp(p + 28, g + 28, 4) && /* ports, ack */
+        !memcmp(p + 40, g + 40, thl - 20) && /* options */
+        ((uint32_t)p[24] << 24 | (uint32_t)p[25] << 16 | (uint32_t)p[26] << 8 | p[27]) == d->gro.next_seq) {
+        memcpy(g + d->gro.len, p + hlen, payload);
+        d->gro.len += payload;
+        d->gro.bytes += len;
+        d->gro.next_seq += (uint32_t)payload;
+        d->gro.count++;
+        g[33] |= (uint8_t)(p[33] & 0x08); /* PSH of the last segment */
+        memcpy(g + 34, p + 34, 2);        /* its window */
+        if (payload < d->gro.seg || (p[33] & 0x08)) d->gro.closed = 1;
+        return 1;
+    }
+    gro_flush(d);
+    memcpy(g, p, len);
+    d->gro.tunnel = t->o.tunnel;
+    d->gro.len = len;
+    d->gro.bytes = len;
+    d->gro.ihl = 20;
+    d->gro.hlen = hlen;
+    d->gro.seg = payload;
+    d->gro.next_seq = ((uint32_t)p[24] << 24 | (uint32_t)p[25] << 16 | (uint32_t)p[26] << 8 | p[27]) + (uint32_t)payload;
+    d->gro.count = 1;
+    d->gro.closed = (p[33] & 0x08) != 0;
+    return 1;
+}
