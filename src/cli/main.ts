@@ -8,6 +8,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, formatProblem, SettingsError, type Problem } from '../config/index.js';
+import { ControlCommandError } from '../control/client.js';
 import { CgwdError } from '../errors.js';
 import { CGWD_VERSION } from '../version.js';
 import { registerLabCommand } from '../lab/command.js';
@@ -139,6 +140,10 @@ function exitCodeFor(error: unknown, io: CliIo): ExitCode {
   }
   if (error instanceof SettingsError) {
     printProblems(io, 'invalid local settings', error.problems);
+    return EXIT.invalidConfiguration;
+  }
+  if (error instanceof ControlCommandError && error.code === 'RELOAD_INVALID' && Array.isArray(error.details)) {
+    printProblems(io, 'reload refused, nothing changed', error.details as Problem[]);
     return EXIT.invalidConfiguration;
   }
   if (error instanceof CommanderError) {

@@ -3,7 +3,8 @@
  */
 import { Option, type Command } from 'commander';
 import { Daemon } from '../daemon/daemon.js';
-import { queryStatus } from '../control/client.js';
+import { controlRequest, queryStatus } from '../control/client.js';
+import type { ReloadResult } from '../daemon/reload.js';
 import { renderStatus } from './status-view.js';
 import { createLogger, type LogLevel } from '../log/index.js';
 import { SETTINGS_DEFAULTS } from '../config/index.js';
@@ -57,4 +58,24 @@ export function registerUpCommand(program: Command, io: CliIo, setExit: (code: E
       io.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
       setExit(EXIT.ok);
     });
+
+  program
+    .command('reload')
+    .summary('re-read the AWS file and the settings and apply the difference, tunnel by tunnel')
+    .description(
+      'Ask the running cgwd to re-read its AWS file and local settings (as SIGHUP does) and apply what changed: a tunnel whose ' +
+        'pre-shared key, addresses, algorithms or lifetimes changed is renegotiated while the other carries the traffic; BGP ' +
+        'sessions restart one at a time for a new Amazon ASN or target gateway; advertised prefixes and static routes change ' +
+        'without a session reset. An invalid file changes nothing: the problems are listed and the exit status is 1.',
+    )
+    .option('--control-socket <path>', `the daemon's control socket (default ${SETTINGS_DEFAULTS.controlSocket})`)
+    .option('--json', 'machine-readable JSON')
+    .action(async (options: { controlSocket?: string; json?: boolean }) => {
+      const result = await controlRequest<ReloadResult>(options.controlSocket ?? SETTINGS_DEFAULTS.controlSocket, 'reload', RELOAD_TIMEOUT_MS);
+      io.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${result.summary}\n`);
+      setExit(EXIT.ok);
+    });
 }
+
+/** Renegotiating both tunnels one after the other can take a minute against a slow peer. */
+const RELOAD_TIMEOUT_MS = 180_000;
