@@ -25,36 +25,29 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { DhGroupNumber } from '../../crypto/transforms.js';
 import type { ChildSaInstall, Endpoint, IkeDatagram, TimerHandle } from '../runtime.js';
-import {
-  DropReason,
-  proposalPolicyFor,
-  rekeyAfterSeconds,
-  resolveTiming,
-  describeChildSuite,
-  describeIkeSuite,
-  type ConnectionState,
-  type ConnectionStatus,
-  type IkeConnectionEvents,
-  type IkeConnectionOptions,
-  type IkeSaStatus,
-} from '../v2/index.js';
-import { reconnectDelayMs } from '../v2/index.js';
-import { COOKIE_LENGTH, DOI_IPSEC, ExchangeType, ISAKMP_HEADER_LENGTH, MIN_ESP_SPI, ProtocolId } from './constants.js';
+import { connectionContext } from '../connection/context.js';
+import type { IkeConnectionEvents } from '../connection/events.js';
+import type { IkeConnectionOptions } from '../connection/options.js';
+import type { ConnectionState, ConnectionStatus, IkeSaStatus } from '../connection/status.js';
+import { DropReason } from '../drop-reasons.js';
 import {
   HalfOpenTimeoutError,
-  IsakmpVersionError,
   LifetimeExpiredError,
   LocalCloseError,
   NoProposalChosenError,
   PeerDeletedError,
   PeerUnreachableError,
   ReplacedError,
-  V1WireErrorCode,
-  WireError,
-  type IkeV1Error,
-} from './errors.js';
+  describeError,
+  type IkeError,
+} from '../errors.js';
+import { proposalPolicyFor } from '../proposals/policy.js';
+import { describeChildSuite, describeIkeSuite } from '../proposals/suites.js';
+import { reconnectDelayMs, rekeyAfterSeconds } from '../timing.js';
+import { COOKIE_LENGTH, DOI_IPSEC, ExchangeType, ISAKMP_HEADER_LENGTH, MIN_ESP_SPI, ProtocolId } from './constants.js';
+import { IsakmpVersionError, V1WireErrorCode, WireError } from './wire/errors.js';
 import { asChildSuite, asIkeSuite, describePhase1, pfsGroupsOf, phase1Choices, phase2Choices } from './proposals.js';
-import { describeError, hex, identityFrom, spiHex, type V1Context } from './sa/context.js';
+import { hex, spiHex, type V1Context } from './sa/context.js';
 import type { IpsecSa } from './sa/ipsec-sa.js';
 import { IsakmpSa, type IsakmpSaHost } from './sa/isakmp-sa.js';
 import { MainModeInitiator, MainModeResponder } from './tasks/main-mode.js';
@@ -132,23 +125,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     if (phase1.length === 0) throw new Error(`tunnel ${options.tunnel.index}: no IKEv1 phase 1 suite (IKEv1 cannot use AES-GCM for the ISAKMP SA)`);
     const phase2 = phase2Choices(policy);
     if (phase2.length === 0) throw new Error(`tunnel ${options.tunnel.index}: no ESP suite for quick mode`);
-    this.ctx = {
-      tunnel: options.tunnel,
-      policy,
-      phase1,
-      phase2,
-      pfsGroups: pfsGroupsOf(policy),
-      psk: options.tunnel.psk,
-      localIdentity: identityFrom(options.localId),
-      remoteIdentity: options.remoteId === undefined ? undefined : identityFrom(options.remoteId),
-      clock: options.clock,
-      random: options.random,
-      transport: options.transport,
-      timing: resolveTiming(options.tunnel, options.timing),
-      logger: this.#log,
-      keylog: options.keylog,
-      forceEncapsulation: options.forceEncapsulation ?? true,
-    };
+    this.ctx = { ...connectionContext(options, policy, this.#log), phase1, phase2, pfsGroups: pfsGroupsOf(policy) };
     if (options.listen !== false) options.transport.onDatagram((datagram) => this.handleDatagram(datagram));
   }
 
@@ -389,7 +366,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     if (mainMode.state !== 'sa-sent' || sa.state === 'dead') return; // refused
     this.#sas.add(sa);
     sa.setTimer(this.ctx.timing.halfOpenTimeoutMs, () => {
-      if (sa.state === 'connecting') sa.die(new HalfOpenTimeoutError());
+      if (sa.state === 'connecting') sa.die(new HalfOpenTimeoutError('main mode'));
     });
   }
 
@@ -501,7 +478,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     if (!this.#children.some((c) => c.isLive)) this.#createChild();
   }
 
-  saDead(sa: IsakmpSa, error: IkeV1Error): void {
+  saDead(sa: IsakmpSa, error: IkeError): void {
     if (!this.#sas.delete(sa)) {
       // A Main Mode refused on its first message: never registered, nothing to undo.
       this.#lastError = { code: error.code, reason: error.message, at: this.ctx.clock.now() };
@@ -545,7 +522,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
    * survives (both sides re-established phase 1 at once and each deleted the other's): that one
    * becomes current. Not after a dead peer: its other SAs are as dead.
    */
-  #promoteSurvivor(dead: IsakmpSa, error: IkeV1Error): boolean {
+  #promoteSurvivor(dead: IsakmpSa, error: IkeError): boolean {
     if (!(error instanceof PeerDeletedError || error instanceof ReplacedError || error instanceof LifetimeExpiredError) || this.#phase !== 'running') return false;
     const survivor = [...this.#sas]
       .filter((s) => s.state === 'established' || s.state === 'replaced')
@@ -588,7 +565,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
 
   peerDeletedIsakmp(sa: IsakmpSa): void {
     this.#log.info({ sa: sa.describe() }, 'peer deleted the ISAKMP SA');
-    sa.die(new PeerDeletedError());
+    sa.die(new PeerDeletedError('ISAKMP SA'));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -680,7 +657,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     this.#childTimer(child, this.ctx.timing.rekeyRetryMs, () => this.#childRekeyDue(child));
   }
 
-  quickModeFailed(sa: IsakmpSa, task: QuickModeInitiator, error: IkeV1Error): void {
+  quickModeFailed(sa: IsakmpSa, task: QuickModeInitiator, error: IkeError): void {
     this.#log.warn({ code: error.code, reason: error.message, replacing: task.replaces?.id }, 'quick mode failed');
     this.#lastError = { code: error.code, reason: error.message, at: this.ctx.clock.now() };
     if (error instanceof NoProposalChosenError && task.pfsGroup !== undefined) this.#pfsIndex += 1;

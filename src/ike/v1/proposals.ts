@@ -1,6 +1,6 @@
 /**
  * IKEv1 proposals from the tunnel's ProposalPolicy (the same policy IKEv2 uses: 'xml' lists mean
- * "AWS's minimum example, stronger suites are fine", see src/ike/v2/proposals/policy.ts).
+ * "AWS's minimum example, stronger suites are fine", see src/ike/proposals/policy.ts).
  *
  * Phase 1 (RFC 2409 §5, App. A): one proposal (PROTO_ISAKMP) whose transforms (KEY_IKE) are the
  * suites in preference order, each a full set: AES-CBC + KEY_LENGTH, hash, PSK, group, lifetime.
@@ -27,7 +27,8 @@ import {
   type EncryptionName,
   type IntegrityName,
 } from '../../crypto/transforms.js';
-import type { ChildSuite, IkeSuite, ProposalPolicy } from '../v2/index.js';
+import type { ProposalPolicy } from '../proposals/policy.js';
+import type { ChildSuite, IkeSuite } from '../proposals/suites.js';
 import {
   AuthMethod,
   DOI_IPSEC,

@@ -5,14 +5,11 @@
  *   sa/          IkeSa (message IDs, retransmission, responder cache, task queue), ChildSa
  *   tasks/       IKE_SA_INIT, IKE_AUTH, CHILD create/rekey/delete, IKE rekey/delete, DPD
  *   crypto/      key schedule, SK payload protection, PSK AUTH, NAT detection, nonces
- *   proposals/   offers from the tunnel configuration, selection, answer checks
+ *   proposals/   offers from the tunnel's ProposalPolicy (src/ike/proposals), selection, answer checks
  */
-export { IkeConnection, deliverIkeDatagram, type IkeConnectionOptions } from './connection/ike-connection.js';
-export type * from './connection/events.js';
-export type * from './connection/status.js';
-export type { KeylogEntry } from './sa/ike-sa.js';
-export { reconnectDelayMs, rekeyAfterSeconds, resolveTiming, retransmitTimeouts, TIMING_DEFAULTS, type IkeTiming } from './timing.js';
-export { addressBytes } from './crypto/nat-detection.js';
-export { proposalPolicyFor, singleSuitePolicy, type ProposalPolicy, type IkeOffer, type ChildOffer } from './proposals/policy.js';
-export { describeChildSuite, describeIkeSuite, type ChildSuite, type IkeSuite } from './proposals/suites.js';
-export * from './errors.js';
+export { IkeConnection, deliverIkeDatagram } from './connection/ike-connection.js';
+/**
+ * The version-neutral contract, re-exported for importers outside src/ike that still name
+ * this module (src/daemon, src/cli/timing-options.ts); new code imports src/ike/index.js.
+ */
+export type { IkeConnectionOptions, IkeTiming, ConnectionStatus, KeylogEntry } from '../index.js';

@@ -24,10 +24,11 @@
  */
 import type { Logger } from 'pino';
 import type { Endpoint, IkeDatagram, TimerHandle } from '../../runtime.js';
-import { DropReason } from '../../v2/index.js';
-import { retransmitTimeouts } from '../../v2/index.js';
+import { DropReason } from '../../drop-reasons.js';
+import { PeerUnreachableError, describeError, type IkeError } from '../../errors.js';
+import { retransmitTimeouts } from '../../timing.js';
 import { ExchangeType, ISAKMP_SPI_LENGTH, NotifyType, ProtocolId, DOI_IPSEC } from '../constants.js';
-import { InvalidPayloadTypeError, PeerUnreachableError, type IkeV1Error } from '../errors.js';
+import { InvalidPayloadTypeError } from '../wire/errors.js';
 import { informationalHash, type Phase1Keys } from '../crypto/keys.js';
 import type { MessageProtection } from '../crypto/protection.js';
 import type { Phase1Suite } from '../proposals.js';
@@ -40,7 +41,7 @@ import { bytesAfterFirst, decodePlaintext, encodePlainMessage, frameMessage, pla
 import type { V1Payload } from '../wire/payloads.js';
 import { checkMessageRules } from '../wire/rules.js';
 import type { IpsecSa } from './ipsec-sa.js';
-import { describeError, hex, type V1Context } from './context.js';
+import { hex, type V1Context } from './context.js';
 
 export type IsakmpSaState =
   /** Main Mode in progress. */
@@ -54,7 +55,7 @@ export type IsakmpSaState =
 export interface IsakmpSaHost {
   readonly ctx: V1Context;
   established(sa: IsakmpSa, info: { readonly initialContact: boolean }): void;
-  saDead(sa: IsakmpSa, error: IkeV1Error): void;
+  saDead(sa: IsakmpSa, error: IkeError): void;
   countDrop(reason: DropReason): void;
   countRetransmission(kind: 'request' | 'cached-response'): void;
   allocateChildId(): number;
@@ -62,7 +63,7 @@ export interface IsakmpSaHost {
   /** The IPsec SA a new quick mode replaces (the live one), if any. */
   liveChild(): IpsecSa | undefined;
   childNegotiated(sa: IsakmpSa, child: IpsecSa): void;
-  quickModeFailed(sa: IsakmpSa, task: QuickModeInitiator, error: IkeV1Error): void;
+  quickModeFailed(sa: IsakmpSa, task: QuickModeInitiator, error: IkeError): void;
   /** The peer deleted IPsec SAs: `spis` are its inbound SPIs, i.e. our outbound ones. */
   peerDeletedChildren(sa: IsakmpSa, spis: readonly number[]): void;
   peerDeletedIsakmp(sa: IsakmpSa): void;
@@ -164,7 +165,7 @@ export class IsakmpSa {
   expiresAt: number | undefined;
   lastReceivedAt: number;
   retransmissions = 0;
-  deathReason: IkeV1Error | undefined;
+  deathReason: IkeError | undefined;
   /** Send INITIAL-CONTACT in MM5 (first contact, not a phase 1 rekey). */
   initialContact = false;
   mainMode: Exchange | undefined;
@@ -521,7 +522,7 @@ export class IsakmpSa {
   // -------------------------------------------------------------------------------------------
   // End of life
 
-  die(error: IkeV1Error): void {
+  die(error: IkeError): void {
     if (this.state === 'dead') return;
     this.state = 'dead';
     this.deathReason = error;
@@ -536,7 +537,7 @@ export class IsakmpSa {
   }
 
   /** Tells the peer (protected Delete, RFC 2408 §3.15) and ends the SA. */
-  closeWithDelete(error: IkeV1Error): void {
+  closeWithDelete(error: IkeError): void {
     if (this.state === 'established' || this.state === 'replaced') this.sendDeleteIsakmp();
     this.die(error);
   }

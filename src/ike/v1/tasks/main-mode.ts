@@ -21,11 +21,7 @@ import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import { encryptionByName } from '../../../crypto/transforms.js';
 import type { Endpoint } from '../../runtime.js';
-import { addressBytes } from '../../v2/index.js';
-import { DropReason } from '../../v2/index.js';
-import { ExchangeType, NONCE_LENGTH, NOTIFY_ERROR_MAX, NotifyType, NAT_T_PORT, VendorId, notifyTypeName } from '../constants.js';
-import { derivePhase1Keys, initialIv, natDetectionHash, phase1Hash, type AuthHashInputs } from '../crypto/keys.js';
-import { IvChains, MessageProtection } from '../crypto/protection.js';
+import { DropReason } from '../../drop-reasons.js';
 import {
   AuthenticationFailedError,
   InvalidKeyInformationError,
@@ -34,10 +30,15 @@ import {
   NoProposalChosenError,
   PeerErrorNotifyError,
   PeerUnreachableError,
-  type IkeV1Error,
-} from '../errors.js';
+  type IkeError,
+} from '../../errors.js';
+import { describeIdentity, sameIdentity } from '../../identity.js';
+import { addressBytes } from '../../ip-address.js';
+import { ExchangeType, NONCE_LENGTH, NOTIFY_ERROR_MAX, NotifyType, NAT_T_PORT, VendorId, notifyTypeName } from '../constants.js';
+import { derivePhase1Keys, initialIv, natDetectionHash, phase1Hash, type AuthHashInputs } from '../crypto/keys.js';
+import { IvChains, MessageProtection } from '../crypto/protection.js';
 import { checkPhase1Answer, describePhase1, phase1Offer, selectPhase1 } from '../proposals.js';
-import { describeIdentity, phase1IdPayload, sameIdentity } from '../sa/context.js';
+import { phase1IdPayload } from '../sa/context.js';
 import type { Flight, IsakmpSa } from '../sa/isakmp-sa.js';
 import { encodeChain, encodePayloadBody, type ChainEntry, type V1Payload } from '../wire/payloads.js';
 import { checkMessageRules } from '../wire/rules.js';
@@ -175,7 +176,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
     } else if (this.#state === 'auth-sent' && AUTH_ERRORS.has(error.notifyType)) {
       this.#fail(new AuthenticationFailedError(`peer answered main mode message 5 with ${name} (pre-shared key mismatch?)`));
     } else {
-      this.#fail(new PeerErrorNotifyError('main mode', error.notifyType));
+      this.#fail(new PeerErrorNotifyError('main mode', error.notifyType, notifyTypeName(error.notifyType)));
     }
   }
 
@@ -278,7 +279,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   #mm6(m: Received): void {
     const sa = this.sa;
     if (!checkMessageRules('MM6', m.entries).ok) {
-      this.#fail(new InvalidResponseError('main mode message 6', 'payloads do not fit (pre-shared key mismatch?)'));
+      this.#fail(new InvalidResponseError('main mode', 'message 6 payloads do not fit (pre-shared key mismatch?)'));
       return;
     }
     const idEntry = entriesOf(m.entries, 'ID')[0];
@@ -316,7 +317,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
     this.#fail(new PeerUnreachableError(`main mode message ${message}${hint}`, this.#flight?.transmissions ?? 0));
   }
 
-  #fail(error: IkeV1Error): void {
+  #fail(error: IkeError): void {
     if (this.finished) return;
     this.#state = 'failed';
     this.#flight?.cancel();
@@ -364,7 +365,7 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
 
   plainNotify(entries: readonly ChainEntry[]): void {
     const error = allOf(entries, 'N').find((n) => n.notifyType <= NOTIFY_ERROR_MAX);
-    if (error && !this.finished && this.#state !== 'start') this.#fail(new PeerErrorNotifyError('main mode', error.notifyType));
+    if (error && !this.finished && this.#state !== 'start') this.#fail(new PeerErrorNotifyError('main mode', error.notifyType, notifyTypeName(error.notifyType)));
   }
 
   abort(): void {
@@ -495,12 +496,12 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
   }
 
   /** Tells the initiator in the clear (it may not share our keys) and ends the attempt. */
-  #refuse(notifyType: number, error: IkeV1Error): void {
+  #refuse(notifyType: number, error: IkeError): void {
     this.sa.sendPlainNotify(notifyType);
     this.#fail(error);
   }
 
-  #fail(error: IkeV1Error): void {
+  #fail(error: IkeError): void {
     if (this.finished) return;
     this.#state = 'failed';
     this.sa.die(error);

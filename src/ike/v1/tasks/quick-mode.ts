@@ -21,10 +21,10 @@ import { keyMaterialBytes } from '../../../crypto/cipher.js';
 import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import { integrityByName, type DhGroupNumber } from '../../../crypto/transforms.js';
-import { DropReason } from '../../v2/index.js';
-import { ANY_IPV4_SUBNET, ExchangeType, IdType, NONCE_LENGTH, NotifyType, PayloadType, ProtocolId } from '../constants.js';
+import { DropReason } from '../../drop-reasons.js';
+import { InvalidKeyInformationError, InvalidResponseError, NoProposalChosenError, PeerErrorNotifyError, PeerUnreachableError, type IkeError } from '../../errors.js';
+import { ANY_IPV4_SUBNET, ExchangeType, IdType, NONCE_LENGTH, NotifyType, PayloadType, ProtocolId, notifyTypeName } from '../constants.js';
 import { deriveKeymat, quickModeHash1, quickModeHash2, quickModeHash3 } from '../crypto/keys.js';
-import { InvalidKeyInformationError, InvalidResponseError, NoProposalChosenError, PeerErrorNotifyError, PeerUnreachableError, type IkeV1Error } from '../errors.js';
 import { checkPhase2Answer, phase2Answer, phase2Offer, responderLifetimeSeconds, selectPhase2, type Phase2Suite } from '../proposals.js';
 import { IpsecSa, type DirectionalKeys } from '../sa/ipsec-sa.js';
 import type { Flight, IsakmpSa } from '../sa/isakmp-sa.js';
@@ -156,7 +156,7 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
   /** An error notify naming our SPI while QM1 is outstanding. */
   peerError(notifyType: number): void {
     if (this.#state !== 'sent') return;
-    this.#fail(notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? new NoProposalChosenError('the peer accepted none of our quick mode proposals') : new PeerErrorNotifyError('quick mode', notifyType), false);
+    this.#fail(notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? new NoProposalChosenError('the peer accepted none of our quick mode proposals') : new PeerErrorNotifyError('quick mode', notifyType, notifyTypeName(notifyType)), false);
   }
 
   abort(): void {
@@ -197,7 +197,7 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
     }
     const ids = allOf(m.entries, 'ID');
     if (ids.length !== 2 || !ids.every(isAnyIpv4)) {
-      this.#refuse(NotifyType.INVALID_ID_INFORMATION, new InvalidResponseError('quick mode message 2', 'identities are not 0.0.0.0/0 ↔ 0.0.0.0/0'));
+      this.#refuse(NotifyType.INVALID_ID_INFORMATION, new InvalidResponseError('quick mode', 'message 2 identities are not 0.0.0.0/0 ↔ 0.0.0.0/0'));
       return;
     }
     let shared: Buffer | undefined;
@@ -260,14 +260,14 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
   }
 
   /** Our answer to a QM2 we cannot accept: a protected notify naming our SPI (as strongSwan does). */
-  #refuse(notifyType: number, error: IkeV1Error): void {
+  #refuse(notifyType: number, error: IkeError): void {
     const spi = Buffer.alloc(4);
     spi.writeUInt32BE(this.#spiIn);
     this.sa.sendInformational([this.sa.notifyPayload(notifyType, ProtocolId.IPSEC_ESP, spi)]);
     this.#fail(error, true);
   }
 
-  #fail(error: IkeV1Error, lingering: boolean): void {
+  #fail(error: IkeError, lingering: boolean): void {
     if (this.finished) return;
     this.#state = 'failed';
     this.#flight?.cancel();

@@ -26,19 +26,21 @@ import { decodeMessage, encodeMessage, type DecodedMessage, type IkeHeaderFields
 import type { Payload } from '../wire/payloads.js';
 import { checkHeaderRules, checkPayloadRules } from '../wire/rules.js';
 import { WireErrorCode } from '../../../wire/buffer.js';
+import { DropReason } from '../../drop-reasons.js';
 import {
-  DropReason,
+  describeError,
   HalfOpenTimeoutError,
   LifetimeExpiredError,
   LocalCloseError,
   ReplacedError,
-  type IkeV2Error,
-} from '../errors.js';
-import { proposalPolicyFor, type ProposalPolicy } from '../proposals/policy.js';
-import { describeChildSuite, describeIkeSuite } from '../proposals/suites.js';
+  type IkeError,
+} from '../../errors.js';
+import { proposalPolicyFor, type ProposalPolicy } from '../../proposals/policy.js';
+import { describeChildSuite, describeIkeSuite } from '../../proposals/suites.js';
 import type { ChildSa } from '../sa/child-sa.js';
-import { identityFrom } from '../sa/identity.js';
-import { IkeSa, describeError, type IkeSaHost, type IkeSaParams, type KeylogEntry, type SaContext } from '../sa/ike-sa.js';
+import { connectionContext, type ConnectionContext } from '../../connection/context.js';
+import type { IkeConnectionOptions } from '../../connection/options.js';
+import { IkeSa, type IkeSaHost, type IkeSaParams } from '../sa/ike-sa.js';
 import { notify, spiHex, type InboundMessage } from '../sa/payload-helpers.js';
 import { ChildCreateInitiator, CreateChildResponder } from '../tasks/child-create.js';
 import { ChildDeleteInitiator } from '../tasks/child-delete.js';
@@ -48,37 +50,9 @@ import { IkeInitInitiator, IkeInitResponder, computeCookie, type CookiePolicy } 
 import { IkeRekeyInitiator } from '../tasks/ike-rekey.js';
 import { DpdInitiator, InformationalResponder } from '../tasks/informational.js';
 import type { InitiatorTask, ResponderTask } from '../tasks/task.js';
-import { reconnectDelayMs, rekeyAfterSeconds, resolveTiming, type IkeTiming } from '../timing.js';
-import type { IkeConnectionEvents } from './events.js';
-import type { ConnectionState, ConnectionStatus, IkeSaStatus } from './status.js';
-
-export interface IkeConnectionOptions {
-  readonly tunnel: TunnelConfig;
-  readonly role: 'initiator' | 'responder';
-  /** Our outside address, port 500 (IKE floats to 4500 after IKE_SA_INIT). */
-  readonly local: Endpoint;
-  /** The AWS endpoint, port 500. */
-  readonly remote: Endpoint;
-  /** Our identity (IDi/IDr): default the customer gateway's outside address. */
-  readonly localId: string;
-  /** The identity the peer must present; any, when absent (the PSK authenticates). */
-  readonly remoteId?: string;
-  /** Delivers only this peer's datagrams. */
-  readonly transport: IkeTransport;
-  readonly clock: Clock;
-  readonly random: RandomSource;
-  readonly sink: ChildSaSink;
-  readonly logger: Logger;
-  readonly timing?: Partial<IkeTiming>;
-  /** Derived IKE and CHILD keys, for the lab's key comparison and debugging only; cgwd never logs them. */
-  readonly keylog?: (entry: KeylogEntry) => void;
-  /** Proposals to use instead of the ones derived from `tunnel` (lab per-suite runs, tests). */
-  readonly policy?: ProposalPolicy;
-  /** Claim a NAT in NAT detection so ESP is always UDP-encapsulated (default true, design.md). */
-  readonly forceEncapsulation?: boolean;
-  /** Register with transport.onDatagram (default true); false when a dispatcher calls handleDatagram. */
-  readonly listen?: boolean;
-}
+import { reconnectDelayMs, rekeyAfterSeconds } from '../../timing.js';
+import type { IkeConnectionEvents } from '../../connection/events.js';
+import type { ConnectionState, ConnectionStatus, IkeSaStatus } from '../../connection/status.js';
 
 type Phase = 'idle' | 'running' | 'stopping' | 'stopped';
 
@@ -87,7 +61,7 @@ const ZERO_SPI = Buffer.alloc(8);
 const MAX_HALF_OPEN = 256;
 
 export class IkeConnection extends EventEmitter<IkeConnectionEvents> implements IkeSaHost {
-  readonly ctx: SaContext;
+  readonly ctx: ConnectionContext;
   readonly #options: IkeConnectionOptions;
   readonly #log: Logger;
   readonly #sas = new Set<IkeSa>();
@@ -122,20 +96,7 @@ export class IkeConnection extends EventEmitter<IkeConnectionEvents> implements 
     super();
     this.#options = options;
     this.#log = options.logger.child({ tunnel: options.tunnel.index, role: options.role });
-    this.ctx = {
-      tunnel: options.tunnel,
-      policy: options.policy ?? proposalPolicyFor(options.tunnel),
-      psk: options.tunnel.psk,
-      localIdentity: identityFrom(options.localId),
-      remoteIdentity: options.remoteId === undefined ? undefined : identityFrom(options.remoteId),
-      clock: options.clock,
-      random: options.random,
-      transport: options.transport,
-      timing: resolveTiming(options.tunnel, options.timing),
-      logger: this.#log,
-      keylog: options.keylog,
-      forceEncapsulation: options.forceEncapsulation ?? true,
-    };
+    this.ctx = connectionContext(options, options.policy ?? proposalPolicyFor(options.tunnel), this.#log);
     this.#cookieSecret = options.random.bytes(32);
     if (options.listen !== false) options.transport.onDatagram((datagram) => this.handleDatagram(datagram));
   }
@@ -406,7 +367,7 @@ export class IkeConnection extends EventEmitter<IkeConnectionEvents> implements 
     if (sa.spiR.equals(ZERO_SPI) || sa.state !== 'connecting') return; // refused statelessly
     this.#sas.add(sa);
     sa.setTimer(this.ctx.timing.halfOpenTimeoutMs, () => {
-      if (sa.state === 'connecting') sa.die(new HalfOpenTimeoutError());
+      if (sa.state === 'connecting') sa.die(new HalfOpenTimeoutError('IKE_AUTH'));
     });
   }
 
@@ -467,7 +428,7 @@ export class IkeConnection extends EventEmitter<IkeConnectionEvents> implements 
     });
   }
 
-  saDead(sa: IkeSa, error: IkeV2Error): void {
+  saDead(sa: IkeSa, error: IkeError): void {
     this.#sas.delete(sa);
     const wasCurrent = sa === this.#current;
     const wasConnecting = sa === this.#connecting;

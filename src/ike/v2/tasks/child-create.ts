@@ -37,12 +37,12 @@
 import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import type { DhGroupNumber } from '../../../crypto/transforms.js';
-import { ExchangeType, NotifyType, ProtocolId } from '../wire/constants.js';
+import { ExchangeType, NotifyType, ProtocolId, notifyTypeName } from '../wire/constants.js';
 import type { Payload } from '../wire/payloads.js';
 import type { Proposal } from '../wire/sa.js';
 import { deriveChildKeys } from '../crypto/keys.js';
 import { NONCE_LENGTH, ourExchangeLoses } from '../crypto/nonce.js';
-import { InvalidResponseError, NoProposalChosenError, PeerErrorNotifyError, type IkeV2Error } from '../errors.js';
+import { InvalidResponseError, NoProposalChosenError, PeerErrorNotifyError, type IkeError } from '../../errors.js';
 import { answerProposal, buildChildProposals, offeredDhGroups, selectChildProposal, verifyChildAnswer } from '../proposals/proposals.js';
 import { ChildSa } from '../sa/child-sa.js';
 import type { IkeSa } from '../sa/ike-sa.js';
@@ -278,12 +278,12 @@ export class ChildCreateInitiator implements InitiatorTask {
         const replacedByPeer = this.#collisionStands();
         this.#restoreOld();
         if (old && !replacedByPeer) sa.host.childRekeyLater(old, sa.ctx.timing.rekeyRetryMs);
-        return this.#failed(new PeerErrorNotifyError('CREATE_CHILD_SA', notifyType));
+        return this.#failed(new PeerErrorNotifyError('CREATE_CHILD_SA', notifyType, notifyTypeName(notifyType)));
       }
     }
   }
 
-  #failed(error: IkeV2Error): TaskResult {
+  #failed(error: IkeError): TaskResult {
     this.#restoreOld();
     return { status: 'failed', error, fatal: false };
   }

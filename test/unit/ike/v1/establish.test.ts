@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { DhGroupNumber, EncryptionName, IntegrityName } from '../../../../src/crypto/transforms.js';
 import { ExchangeType, NAT_T_PORT, PayloadType, VendorId } from '../../../../src/ike/v1/constants.js';
 import { decodeMessage } from '../../../../src/ike/v1/wire/message.js';
-import { singleSuitePolicy } from '../../../../src/ike/v2/index.js';
+import { singleSuitePolicy } from '../../../../src/ike/proposals/policy.js';
 import { PSK, tunnelConfig } from './harness/config.js';
 import { verifyIndependently } from './harness/independent.js';
 import { AWS_IP, CGW_IP, Pair, currentIkeKeys, expectMirrored, expectSameIkeKeys } from './harness/pair.js';

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Reader } from '../../../../src/wire/buffer.js';
-import { V1WireErrorCode, WireError } from '../../../../src/ike/v1/errors.js';
+import { V1WireErrorCode, WireError } from '../../../../src/ike/v1/wire/errors.js';
 import { parsePhase1Transform, parsePhase2Transform } from '../../../../src/ike/v1/proposals.js';
 import {
   decodeAttributes,

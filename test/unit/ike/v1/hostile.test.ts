@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DOI_IPSEC, ExchangeType, IpsecAttribute, KEY_IKE, NotifyType, Phase1Attribute, PayloadType, ProtocolId, VendorId } from '../../../../src/ike/v1/constants.js';
-import { InvalidPayloadTypeError, IsakmpVersionError, V1WireErrorCode } from '../../../../src/ike/v1/errors.js';
+import { InvalidPayloadTypeError, IsakmpVersionError, V1WireErrorCode } from '../../../../src/ike/v1/wire/errors.js';
 import { decodeMessage } from '../../../../src/ike/v1/wire/message.js';
 import { encodeChain, encodePayload, type V1Payload } from '../../../../src/ike/v1/wire/payloads.js';
 import { tv, type DataAttribute } from '../../../../src/ike/v1/wire/attributes.js';

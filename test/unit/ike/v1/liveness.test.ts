@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { ExchangeType, NotifyType } from '../../../../src/ike/v1/constants.js';
 import { COMMIT_WAIT_MS } from '../../../../src/ike/v1/tasks/quick-mode.js';
-import { resolveTiming } from '../../../../src/ike/v2/index.js';
-import { retransmitTimeouts } from '../../../../src/ike/v2/timing.js';
+import { resolveTiming } from '../../../../src/ike/timing.js';
+import { retransmitTimeouts } from '../../../../src/ike/timing.js';
 import { tunnelConfig } from './harness/config.js';
 import { encrypted, exchangeOf, ofExchange, withCommit } from './harness/messages.js';
 import { AWS_IP, CGW_IP, Pair, expectMirrored, expectSameIkeKeys, settle } from './harness/pair.js';

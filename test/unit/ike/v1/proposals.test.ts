@@ -17,7 +17,7 @@ import {
 } from '../../../../src/ike/v1/proposals.js';
 import { tv, numberAttribute, encodeAttributes } from '../../../../src/ike/v1/wire/attributes.js';
 import { Writer } from '../../../../src/wire/buffer.js';
-import { proposalPolicyFor } from '../../../../src/ike/v2/index.js';
+import { proposalPolicyFor } from '../../../../src/ike/proposals/policy.js';
 import { tunnelConfig } from './harness/config.js';
 
 const XML = { 'ike.encryption': 'xml', 'ike.integrity': 'xml', 'ike.dhGroups': 'xml', 'ipsec.encryption': 'xml', 'ipsec.integrity': 'xml', 'ipsec.pfsGroups': 'xml' } as const;

@@ -13,7 +13,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ExchangeType } from '../../../../src/ike/v1/constants.js';
-import { resolveTiming } from '../../../../src/ike/v2/index.js';
+import { resolveTiming } from '../../../../src/ike/timing.js';
 import { tunnelConfig } from './harness/config.js';
 import { encrypted, exchangeOf, ofExchange } from './harness/messages.js';
 import { COLLISION_WINDOW_MS } from '../../../../src/ike/v1/connection.js';

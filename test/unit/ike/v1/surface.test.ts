@@ -4,7 +4,8 @@
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { IkeV1Connection } from '../../../../src/ike/v1/index.js';
-import type { IkeConnection, IkeConnectionOptions } from '../../../../src/ike/v2/index.js';
+import type { IkeConnectionOptions } from '../../../../src/ike/index.js';
+import type { IkeConnection } from '../../../../src/ike/v2/index.js';
 import { Pair } from './harness/pair.js';
 
 type Surface = Pick<IkeConnection, 'start' | 'stop' | 'handleDatagram' | 'status' | 'state' | 'noteInboundActivity' | 'rekeyChild' | 'rekeyIke' | 'deleteChild' | 'deleteIke'>;

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { IkeDatagram } from '../../../../src/ike/runtime.js';
-import { deliverIkeDatagram, IkeConnection, type KeylogEntry } from '../../../../src/ike/v2/index.js';
+import type { KeylogEntry } from '../../../../src/ike/index.js';
+import { deliverIkeDatagram, IkeConnection } from '../../../../src/ike/v2/index.js';
 import { createLogger } from '../../../../src/log/index.js';
 import { tunnelConfig } from './harness/config.js';
 import { FakeClock } from '../../../helpers/fake-clock.js';

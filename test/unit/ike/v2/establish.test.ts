@@ -12,8 +12,8 @@ import type { IdPayload, NoncePayload, Payload } from '../../../../src/ike/v2/wi
 import type { Proposal } from '../../../../src/ike/v2/wire/sa.js';
 import type { TrafficSelector } from '../../../../src/ike/v2/wire/traffic-selectors.js';
 import { idPayloadBody, pskAuthData } from '../../../../src/ike/v2/crypto/auth.js';
-import type { KeylogEntry } from '../../../../src/ike/v2/index.js';
-import { proposalPolicyFor } from '../../../../src/ike/v2/proposals/policy.js';
+import type { KeylogEntry } from '../../../../src/ike/index.js';
+import { proposalPolicyFor } from '../../../../src/ike/proposals/policy.js';
 import { buildChildProposals } from '../../../../src/ike/v2/proposals/proposals.js';
 import { ALL_IPV4 } from '../../../../src/ike/v2/sa/traffic-selectors.js';
 import { PSK, tunnelConfig, type TunnelOverrides } from './harness/config.js';

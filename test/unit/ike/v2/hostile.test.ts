@@ -9,7 +9,7 @@ import { DhKeyPair } from '../../../../src/crypto/dh.js';
 import { ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../../../src/ike/v2/wire/constants.js';
 import { decodeMessage } from '../../../../src/ike/v2/wire/message.js';
 import type { NotifyPayload, Payload } from '../../../../src/ike/v2/wire/payloads.js';
-import { proposalPolicyFor } from '../../../../src/ike/v2/proposals/policy.js';
+import { proposalPolicyFor } from '../../../../src/ike/proposals/policy.js';
 import { buildChildProposals, buildIkeProposals } from '../../../../src/ike/v2/proposals/proposals.js';
 import { allTrafficPayloads } from '../../../../src/ike/v2/sa/traffic-selectors.js';
 import { tunnelConfig } from './harness/config.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ExchangeType } from '../../../../src/ike/v2/wire/constants.js';
-import { retransmitTimeouts, resolveTiming } from '../../../../src/ike/v2/timing.js';
+import { retransmitTimeouts, resolveTiming } from '../../../../src/ike/timing.js';
 import { tunnelConfig } from './harness/config.js';
 import { describeSent, sentBy } from './harness/messages.js';
 import { AWS_IP, CGW_IP, Pair, expectMirrored, expectSameIkeKeys, expectWindowsInSync, settle } from './harness/pair.js';

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { TransformType } from '../../../../src/crypto/transforms.js';
 import { ProtocolId } from '../../../../src/ike/v2/wire/constants.js';
 import type { Proposal, Transform } from '../../../../src/ike/v2/wire/sa.js';
-import { InvalidResponseError } from '../../../../src/ike/v2/errors.js';
-import { proposalPolicyFor } from '../../../../src/ike/v2/proposals/policy.js';
+import { InvalidResponseError } from '../../../../src/ike/errors.js';
+import { proposalPolicyFor } from '../../../../src/ike/proposals/policy.js';
 import {
   buildChildProposals,
   buildIkeProposals,

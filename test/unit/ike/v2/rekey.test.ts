@@ -5,7 +5,7 @@
  * rekey against a peer that wants PFS — how AWS tunnels die after an hour, lab-notes).
  */
 import { describe, expect, it } from 'vitest';
-import { rekeyAfterSeconds, resolveTiming } from '../../../../src/ike/v2/timing.js';
+import { rekeyAfterSeconds, resolveTiming } from '../../../../src/ike/timing.js';
 import { tunnelConfig } from './harness/config.js';
 import { Pair, expectMirrored, expectSameIkeKeys, settle, type Peer } from './harness/pair.js';
 import { SeededRandom } from './harness/seeded-random.js';

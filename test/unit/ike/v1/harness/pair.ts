@@ -6,7 +6,7 @@ import { expect } from 'vitest';
 import type { TunnelConfig } from '../../../../../src/config/model.js';
 import type { ChildSaInstall } from '../../../../../src/ike/runtime.js';
 import { IkeV1Connection } from '../../../../../src/ike/v1/index.js';
-import type { IkeConnectionOptions, IkeTiming, KeylogEntry } from '../../../../../src/ike/v2/index.js';
+import type { IkeConnectionOptions, IkeTiming, KeylogEntry } from '../../../../../src/ike/index.js';
 import { createLogger } from '../../../../../src/log/index.js';
 import { AWS_IP, CGW_IP, tunnelConfig } from './config.js';
 import { FakeClock } from '../../../../helpers/fake-clock.js';

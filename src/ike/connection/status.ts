@@ -1,5 +1,5 @@
-/** The loggable snapshot IkeConnection.status() returns: SPIs as hex, suite names, times, counters — never keys. */
-import type { DropReason } from '../errors.js';
+/** The loggable snapshot an IkeConnection's status() returns: SPIs as hex, suite names, times, counters — never keys. */
+import type { DropReason } from '../drop-reasons.js';
 
 export type ConnectionState = 'idle' | 'connecting' | 'established' | 'waiting' | 'backoff' | 'stopping' | 'stopped';
 
