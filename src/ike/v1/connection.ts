@@ -50,8 +50,12 @@ import { asChildSuite, asIkeSuite, describePhase1, pfsGroupsOf, phase1Choices, p
 import { hex, spiHex, type V1Context } from './sa/context.js';
 import type { IpsecSa } from './sa/ipsec-sa.js';
 import { IsakmpSa, type IsakmpSaHost } from './sa/isakmp-sa.js';
+import { u32 } from './crypto/keys.js';
+import type { Exchange } from './tasks/exchange.js';
+import { handleInformational } from './tasks/informational.js';
 import { MainModeInitiator, MainModeResponder } from './tasks/main-mode.js';
-import { QuickModeInitiator } from './tasks/quick-mode.js';
+import { QuickModeInitiator, QuickModeResponder } from './tasks/quick-mode.js';
+import type { ChainEntry } from './wire/payloads.js';
 import { decodeMessage, type DecodedMessage } from './wire/message.js';
 import { checkMessageRules } from './wire/rules.js';
 
@@ -563,6 +567,14 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     this.#initiate(sa);
   }
 
+  quickModeResponderFor(sa: IsakmpSa, messageId: number): Exchange {
+    return new QuickModeResponder(sa, messageId);
+  }
+
+  informationalReceived(sa: IsakmpSa, entries: readonly ChainEntry[]): void {
+    handleInformational(sa, entries);
+  }
+
   peerDeletedIsakmp(sa: IsakmpSa): void {
     this.#log.info({ sa: sa.describe() }, 'peer deleted the ISAKMP SA');
     sa.die(new PeerDeletedError('ISAKMP SA'));
@@ -1025,12 +1037,6 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
       this.#log.error({ event, err: describeError(error) }, 'event listener failed');
     }
   }
-}
-
-function u32(value: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(value >>> 0);
-  return b;
 }
 
 /** The incoming-datagram path, for a dispatcher that routes by peer address to connections. */

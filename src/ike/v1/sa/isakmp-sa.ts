@@ -5,7 +5,9 @@
  * Receiving (every step may end in a counted drop; nothing throws to the caller):
  *
  *   1. exchange   Main Mode (ID 0) → the Main Mode task; Quick Mode → the exchange with that
- *                 Message ID, or a new responder exchange; Informational → handled here
+ *                 Message ID, or a responder exchange the host builds for it (as IKEv2's
+ *                 responderTaskFor: the SA knows no task class, so tasks may import the SA);
+ *                 Informational → checked here, then handed to the host
  *   2. state gate no Quick Mode or protected Informational before phase 1 completed
  *                 (the IKEv1 analogue of CVE-2014-2338); plain notifies only during Main Mode
  *   3. duplicate  a datagram equal to the one the exchange last accepted is a retransmission:
@@ -29,16 +31,14 @@ import { PeerUnreachableError, describeError, type IkeError } from '../../errors
 import { retransmitTimeouts } from '../../timing.js';
 import { ExchangeType, ISAKMP_SPI_LENGTH, NotifyType, ProtocolId, DOI_IPSEC } from '../constants.js';
 import { InvalidPayloadTypeError } from '../wire/errors.js';
-import { informationalHash, type Phase1Keys } from '../crypto/keys.js';
+import { informationalHash, u32, type Phase1Keys } from '../crypto/keys.js';
 import type { MessageProtection } from '../crypto/protection.js';
 import type { Phase1Suite } from '../proposals.js';
-import { handleInformational } from '../tasks/informational.js';
 import { equalHash, type Exchange, type Received } from '../tasks/exchange.js';
 import type { QuickModeInitiator } from '../tasks/quick-mode.js';
-import { QuickModeResponder } from '../tasks/quick-mode.js';
 import { NO_FLAGS, type HeaderFlags, type IsakmpHeaderFields } from '../wire/header.js';
 import { bytesAfterFirst, decodePlaintext, encodePlainMessage, frameMessage, plaintextWithHash, type DecodedMessage } from '../wire/message.js';
-import type { V1Payload } from '../wire/payloads.js';
+import type { ChainEntry, V1Payload } from '../wire/payloads.js';
 import { checkMessageRules } from '../wire/rules.js';
 import type { IpsecSa } from './ipsec-sa.js';
 import { hex, type V1Context } from './context.js';
@@ -67,6 +67,10 @@ export interface IsakmpSaHost {
   /** The peer deleted IPsec SAs: `spis` are its inbound SPIs, i.e. our outbound ones. */
   peerDeletedChildren(sa: IsakmpSa, spis: readonly number[]): void;
   peerDeletedIsakmp(sa: IsakmpSa): void;
+  /** The responder exchange for the peer's new quick mode with `messageId`. */
+  quickModeResponderFor(sa: IsakmpSa, messageId: number): Exchange;
+  /** A protected Informational, its HASH(1) verified (RFC 2409 §5.7): the payloads after the HASH act. */
+  informationalReceived(sa: IsakmpSa, entries: readonly ChainEntry[]): void;
 }
 
 export interface IsakmpSaParams {
@@ -208,6 +212,11 @@ export class IsakmpSa {
   /** The 16-octet ISAKMP SPI of Notify/Delete payloads (RFC 2408 §3.14, §3.15). */
   get isakmpSpi(): Buffer {
     return Buffer.concat([this.cookieI, this.cookieR]);
+  }
+
+  /** `spi` (of a Notify or Delete) names this ISAKMP SA. */
+  isOwnSpi(spi: Buffer): boolean {
+    return spi.length === ISAKMP_SPI_LENGTH && spi.equals(this.isakmpSpi);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -403,14 +412,14 @@ export class IsakmpSa {
       this.host.countDrop(DropReason.STALE_RETRANSMISSION);
       return;
     }
-    const open = [...this.quickModes.values()].filter((q) => q instanceof QuickModeResponder && !q.finished).length;
+    const open = [...this.quickModes.values()].filter((q) => q.role === 'responder' && !q.finished).length;
     if (open >= MAX_RESPONDER_QUICK_MODES) {
       this.host.countDrop(DropReason.UNSUPPORTED);
       return;
     }
     const message = this.#open(datagram, decoded);
     if (!message) return;
-    new QuickModeResponder(this, messageId).receive(message);
+    this.host.quickModeResponderFor(this, messageId).receive(message);
   }
 
   #receiveInformational(datagram: IkeDatagram, decoded: DecodedMessage): void {
@@ -448,7 +457,7 @@ export class IsakmpSa {
     this.#seenInformational.push(messageId);
     if (this.#seenInformational.length > SEEN_INFORMATIONAL) this.#seenInformational.shift();
     this.noteAuthenticated(message);
-    handleInformational(this, message.entries);
+    this.host.informationalReceived(this, message.entries);
   }
 
   /** A message authenticated: the peer is alive, and behind a NAT its address may have moved (RFC 3947 §4). */
@@ -541,14 +550,4 @@ export class IsakmpSa {
     if (this.state === 'established' || this.state === 'replaced') this.sendDeleteIsakmp();
     this.die(error);
   }
-}
-
-export function u32(value: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(value >>> 0);
-  return b;
-}
-
-export function isIsakmpSpi(sa: IsakmpSa, spi: Buffer): boolean {
-  return spi.length === ISAKMP_SPI_LENGTH && spi.equals(sa.isakmpSpi);
 }

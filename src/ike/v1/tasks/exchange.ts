@@ -27,6 +27,8 @@ export interface Received {
 
 export interface Exchange {
   readonly name: 'MAIN_MODE' | 'QUICK_MODE';
+  /** Whether we started the exchange or answer the peer's. */
+  readonly role: 'initiator' | 'responder';
   readonly messageId: number;
   /** The exchange ended (successfully or not); it lingers only to answer retransmissions. */
   readonly finished: boolean;

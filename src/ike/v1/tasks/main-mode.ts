@@ -117,6 +117,7 @@ function psk(sa: IsakmpSa): Buffer {
 
 export class MainModeInitiator extends ExchangeMemory implements Exchange {
   readonly name = 'MAIN_MODE' as const;
+  readonly role = 'initiator' as const;
   readonly messageId = 0;
   #state: InitiatorState = 'start';
   #flight: Flight | undefined;
@@ -329,6 +330,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
 
 export class MainModeResponder extends ExchangeMemory implements Exchange {
   readonly name = 'MAIN_MODE' as const;
+  readonly role = 'responder' as const;
   readonly messageId = 0;
   #state: ResponderState = 'start';
   #saiBody: Buffer = Buffer.alloc(0);

@@ -84,6 +84,7 @@ type InitiatorState = 'start' | 'sent' | 'awaiting-connected' | 'done' | 'failed
 
 export class QuickModeInitiator extends ExchangeMemory implements Exchange {
   readonly name = 'QUICK_MODE' as const;
+  readonly role = 'initiator' as const;
   messageId = 0;
   readonly replaces: IpsecSa | undefined;
   readonly pfsGroup: DhGroupNumber | undefined;
@@ -283,6 +284,7 @@ type ResponderState = 'start' | 'sent' | 'done' | 'failed';
 
 export class QuickModeResponder extends ExchangeMemory implements Exchange {
   readonly name = 'QUICK_MODE' as const;
+  readonly role = 'responder' as const;
   #state: ResponderState = 'start';
   #flight: Flight | undefined;
   #commitRequested = false;
