@@ -10,6 +10,9 @@
  *   v2/, v1/     the protocol drivers; nothing in one imports the other
  *   transport/   UDP 500/4500, demultiplexed by peer
  */
+export { deliverIkeDatagram, type IkeConnection, type IkeConnectionEventSource } from './connection/ike-connection.js';
+export { IkeV1Connection } from './v1/index.js';
+export { IkeV2Connection } from './v2/index.js';
 export type { IkeConnectionOptions } from './connection/options.js';
 export type * from './connection/events.js';
 export type * from './connection/status.js';

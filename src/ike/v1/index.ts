@@ -10,6 +10,6 @@
  *   proposals.ts    offers from the tunnel's ProposalPolicy, selection, answer checks
  *   wire/           header, payloads, SA structures, data attributes, per-message payload rules, errors
  */
-export { IkeV1Connection, deliverIkeV1Datagram } from './connection.js';
+export { IkeV1Connection } from './connection.js';
 export { IsakmpVersionError, InvalidPayloadTypeError, V1WireErrorCode } from './wire/errors.js';
 export { phase1Choices, phase2Choices, type Phase1Suite, type Phase2Suite } from './proposals.js';

@@ -20,7 +20,3 @@ export function phase1IdPayload(identity: Identity): IdPayload {
 export function hex(b: Buffer): string {
   return b.toString('hex');
 }
-
-export function spiHex(spi: number): string {
-  return (spi >>> 0).toString(16).padStart(8, '0');
-}

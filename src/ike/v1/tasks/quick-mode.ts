@@ -26,7 +26,8 @@ import { InvalidKeyInformationError, InvalidResponseError, NoProposalChosenError
 import { ANY_IPV4_SUBNET, ExchangeType, IdType, NONCE_LENGTH, NotifyType, PayloadType, ProtocolId, notifyTypeName } from '../constants.js';
 import { deriveKeymat, quickModeHash1, quickModeHash2, quickModeHash3 } from '../crypto/keys.js';
 import { checkPhase2Answer, phase2Answer, phase2Offer, responderLifetimeSeconds, selectPhase2, type Phase2Suite } from '../proposals.js';
-import { IpsecSa, type DirectionalKeys } from '../sa/ipsec-sa.js';
+import type { DirectionalKeys } from '../../connection/child-ledger.js';
+import { IpsecSa } from '../sa/ipsec-sa.js';
 import type { Flight, IsakmpSa } from '../sa/isakmp-sa.js';
 import { bytesAfterFirst, plaintextWithHash } from '../wire/message.js';
 import { encodePayload, ipv4SubnetId, type IdPayload, type V1Payload } from '../wire/payloads.js';

@@ -1,12 +1,13 @@
 /**
- * IkeConnection as its owner sees it: the ChildSaInstall hand-off, events, the keylog
+ * IkeV2Connection as its owner sees it: the ChildSaInstall hand-off, events, the keylog
  * callback, status(), the dispatcher entry point, robustness against a misbehaving owner, and
  * who keeps which IKE SA when a peer re-initiates.
  */
 import { describe, expect, it } from 'vitest';
 import type { IkeDatagram } from '../../../../src/ike/runtime.js';
 import type { KeylogEntry } from '../../../../src/ike/index.js';
-import { deliverIkeDatagram, IkeConnection } from '../../../../src/ike/v2/index.js';
+import { deliverIkeDatagram } from '../../../../src/ike/index.js';
+import { IkeV2Connection } from '../../../../src/ike/v2/index.js';
 import { createLogger } from '../../../../src/log/index.js';
 import { tunnelConfig } from './harness/config.js';
 import { FakeClock } from '../../../helpers/fake-clock.js';
@@ -103,7 +104,7 @@ it('deliverIkeDatagram: a dispatcher that routes datagrams itself (listen: false
   const make = (address: string, peer: string, role: 'initiator' | 'responder', seed: number) => {
     const transport = net.transport(address);
     const sink = new RecordingSink(() => clock.now());
-    const connection = new IkeConnection({
+    const connection = new IkeV2Connection({
       tunnel: tunnelConfig(),
       role,
       local: { address, port: 500 },

@@ -7,7 +7,7 @@ import { createLogger } from '../../../../../src/log/index.js';
 import type { TunnelConfig } from '../../../../../src/config/model.js';
 import type { ChildSaInstall } from '../../../../../src/ike/runtime.js';
 import type { IkeConnectionOptions, KeylogEntry } from '../../../../../src/ike/index.js';
-import { IkeConnection } from '../../../../../src/ike/v2/index.js';
+import { IkeV2Connection } from '../../../../../src/ike/v2/index.js';
 import type { IkeTiming } from '../../../../../src/ike/timing.js';
 import { FakeClock } from '../../../../helpers/fake-clock.js';
 import { FakeNetwork, type FakeTransport, type NetworkOptions } from './fake-network.js';
@@ -49,10 +49,10 @@ export class Peer {
   readonly events: EventRecord[] = [];
   sink: RecordingSink;
   transport: FakeTransport;
-  connection: IkeConnection;
-  readonly #make: (peer: Peer) => { sink: RecordingSink; transport: FakeTransport; connection: IkeConnection };
+  connection: IkeV2Connection;
+  readonly #make: (peer: Peer) => { sink: RecordingSink; transport: FakeTransport; connection: IkeV2Connection };
 
-  constructor(name: string, address: string, random: SeededRandom, make: (peer: Peer) => { sink: RecordingSink; transport: FakeTransport; connection: IkeConnection }) {
+  constructor(name: string, address: string, random: SeededRandom, make: (peer: Peer) => { sink: RecordingSink; transport: FakeTransport; connection: IkeV2Connection }) {
     this.name = name;
     this.address = address;
     this.random = random;
@@ -97,7 +97,7 @@ export class Pair {
       return new Peer(name, address, random, (peer) => {
         const sink = new RecordingSink(() => this.clock.now());
         const transport = this.net.transport(address);
-        const connection = new IkeConnection({
+        const connection = new IkeV2Connection({
           tunnel: peerOptions.tunnel ?? options.tunnel ?? tunnelConfig(),
           role: peerOptions.role ?? defaultRole,
           local: { address, port: 500 },
