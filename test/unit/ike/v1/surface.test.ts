@@ -6,7 +6,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { IkeConnection, IkeConnectionOptions } from '../../../../src/ike/index.js';
 import { IkeV1Connection } from '../../../../src/ike/v1/index.js';
 import { IkeV2Connection } from '../../../../src/ike/v2/index.js';
-import { Pair } from './harness/pair.js';
+import { Pair } from '../harness/pair.js';
 
 type Surface = Pick<IkeConnection, 'start' | 'stop' | 'handleDatagram' | 'status' | 'state' | 'noteInboundActivity' | 'rekeyChild' | 'rekeyIke' | 'deleteChild' | 'deleteIke' | 'childSaExhausting'>;
 
@@ -25,7 +25,7 @@ describe('the IKEv1 connection in place of the IKEv2 one', () => {
     expect(typeof asSurface).toBe('function');
     expectTypeOf<IkeV1Connection>().toExtend<IkeConnection>();
     expectTypeOf<IkeV2Connection>().toExtend<IkeConnection>();
-    const pair = new Pair();
+    const pair = new Pair('ikev1');
     const seen: string[] = [];
     wire(pair.cgw.connection, seen);
     pair.establish();
@@ -35,7 +35,7 @@ describe('the IKEv1 connection in place of the IKEv2 one', () => {
   });
 
   it('the status shape names IKEv1 things in IKEv2 fields, and never a key', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     const status = pair.cgw.connection.status();
     expect(status.ikeSas[0]).toMatchObject({ state: 'established', current: true, originalInitiator: true, suite: 'aes128-cbc/hmac-sha1-96/prf-hmac-sha1/dh14' });
     expect(status.ikeSas[0]?.children[0]).toMatchObject({ state: 'installed', installed: true, suite: 'aes128-cbc/hmac-sha1-96/dh14' });

@@ -21,7 +21,7 @@ import { lowestNonce, ourExchangeLoses } from '../../../../src/ike/v2/crypto/non
 import { SkProtection } from '../../../../src/ike/v2/crypto/protection.js';
 import { UnauthenticatedMessageError } from '../../../../src/ike/errors.js';
 import type { IkeSuite } from '../../../../src/ike/proposals/suites.js';
-import { SeededRandom } from './harness/seeded-random.js';
+import { SeededRandom } from '../harness/seeded-random.js';
 
 const HASHES = { 'prf-hmac-sha1': sha1, 'prf-hmac-sha256': sha256, 'prf-hmac-sha384': sha384, 'prf-hmac-sha512': sha512 } as const;
 

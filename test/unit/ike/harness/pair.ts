@@ -1,24 +1,29 @@
 /**
- * Our initiator ("cgw") against our responder ("aws") over a FakeNetwork and a FakeClock, each
- * with its own seeded RandomSource, RecordingSink, keylog and event log.
+ * Our initiator ("cgw") against our responder ("aws"), IKEv2 or IKEv1, over a FakeNetwork and
+ * the FakeClock, each side with its own seeded RandomSource, RecordingSink, keylog and event
+ * log. The version is the first argument everywhere (`new Pair('ikev1', …)`), and
+ * `pair.cgw.connection` is that version's connection class.
  */
 import { expect } from 'vitest';
-import { createLogger } from '../../../../../src/log/index.js';
-import type { TunnelConfig } from '../../../../../src/config/model.js';
-import type { ChildSaInstall } from '../../../../../src/ike/runtime.js';
-import type { IkeConnectionOptions, KeylogEntry } from '../../../../../src/ike/index.js';
-import { IkeV2Connection } from '../../../../../src/ike/v2/index.js';
-import type { IkeTiming } from '../../../../../src/ike/timing.js';
-import { FakeClock } from '../../../../helpers/fake-clock.js';
-import { FakeNetwork, type FakeTransport, type NetworkOptions } from './fake-network.js';
+import type { TunnelConfig } from '../../../../src/config/model.js';
+import type { IkeConnectionOptions, IkeTiming, KeylogEntry } from '../../../../src/ike/index.js';
+import type { ChildSaInstall } from '../../../../src/ike/runtime.js';
+import { IkeV1Connection } from '../../../../src/ike/v1/index.js';
+import { IkeV2Connection } from '../../../../src/ike/v2/index.js';
+import { createLogger } from '../../../../src/log/index.js';
+import { FakeClock } from '../../../helpers/fake-clock.js';
+import { AWS_IP, CGW_IP, tunnelConfig, type IkeVersion } from './config.js';
+import { FakeNetwork, type FakeTransport, type NetworkOptions } from './network.js';
 import { SeededRandom } from './seeded-random.js';
 import { RecordingSink } from './sink.js';
-import { AWS_IP, CGW_IP, tunnelConfig } from './config.js';
+
+export type ConnectionOf<V extends IkeVersion> = V extends 'ikev1' ? IkeV1Connection : IkeV2Connection;
 
 export interface PeerOptions {
   readonly tunnel?: TunnelConfig;
   readonly role?: 'initiator' | 'responder';
   readonly timing?: Partial<IkeTiming>;
+  /** The identity the peer must present (default: the other side's public address). */
   readonly remoteId?: string;
   /** The host's own address (behind a NAT it differs from the one the peer sees). */
   readonly address?: string;
@@ -38,21 +43,27 @@ export interface PairOptions {
 export interface EventRecord {
   readonly name: string;
   readonly at: number;
-  readonly data: unknown;
+  readonly data: Record<string, unknown>;
 }
 
-export class Peer {
-  readonly name: string;
+interface Made<V extends IkeVersion> {
+  readonly sink: RecordingSink;
+  readonly transport: FakeTransport;
+  readonly connection: ConnectionOf<V>;
+}
+
+export class Peer<V extends IkeVersion = IkeVersion> {
+  readonly name: 'cgw' | 'aws';
   readonly address: string;
   readonly random: SeededRandom;
   readonly keylog: KeylogEntry[] = [];
   readonly events: EventRecord[] = [];
   sink: RecordingSink;
   transport: FakeTransport;
-  connection: IkeV2Connection;
-  readonly #make: (peer: Peer) => { sink: RecordingSink; transport: FakeTransport; connection: IkeV2Connection };
+  connection: ConnectionOf<V>;
+  readonly #make: (peer: Peer<V>) => Made<V>;
 
-  constructor(name: string, address: string, random: SeededRandom, make: (peer: Peer) => { sink: RecordingSink; transport: FakeTransport; connection: IkeV2Connection }) {
+  constructor(name: 'cgw' | 'aws', address: string, random: SeededRandom, make: (peer: Peer<V>) => Made<V>) {
     this.name = name;
     this.address = address;
     this.random = random;
@@ -63,7 +74,7 @@ export class Peer {
     this.connection = made.connection;
   }
 
-  /** The peer crashes and comes back: all IKE state lost, a fresh data plane, started again. */
+  /** The host crashes and comes back: all IKE state lost, a fresh data plane, started again. */
   restart(): void {
     this.transport.detached = true;
     this.connection.removeAllListeners();
@@ -77,44 +88,50 @@ export class Peer {
   count(name: string): number {
     return this.events.filter((e) => e.name === name).length;
   }
+
+  last(name: string): EventRecord | undefined {
+    return [...this.events].reverse().find((e) => e.name === name);
+  }
 }
 
-export class Pair {
+export class Pair<V extends IkeVersion = IkeVersion> {
+  readonly version: V;
   readonly clock = new FakeClock();
   readonly net: FakeNetwork;
-  readonly cgw: Peer;
-  readonly aws: Peer;
+  readonly cgw: Peer<V>;
+  readonly aws: Peer<V>;
 
-  constructor(options: PairOptions = {}) {
+  constructor(version: V, options: PairOptions = {}) {
+    this.version = version;
     const seed = options.seed ?? 1;
     this.net = new FakeNetwork(this.clock, { seed, ...options.network });
-    const level = (process.env.CGWD_TEST_LOG as 'debug' | undefined) ?? 'silent';
+    const level = (process.env.CGWD_TEST_LOG as 'debug' | 'info' | undefined) ?? 'silent';
     // With CGWD_TEST_LOG=debug|info the log lines go to the console, stamped with fake time.
     const logger = createLogger({ level, output: { write: (line: string) => console.log(`${this.clock.now()} ${line.trim()}`) } });
-    const build = (name: 'cgw' | 'aws', publicAddress: string, peerAddress: string, peerOptions: PeerOptions = {}, defaultRole: 'initiator' | 'responder') => {
-      const address = peerOptions.address ?? publicAddress;
-      const random = new SeededRandom(seed * 31 + (name === 'cgw' ? 1 : 2));
-      return new Peer(name, address, random, (peer) => {
+    const build = (name: 'cgw' | 'aws', publicAddress: string, peerAddress: string, o: PeerOptions = {}, role: 'initiator' | 'responder'): Peer<V> => {
+      const address = o.address ?? publicAddress;
+      return new Peer<V>(name, address, new SeededRandom(seed * 31 + (name === 'cgw' ? 1 : 2)), (peer) => {
         const sink = new RecordingSink(() => this.clock.now());
         const transport = this.net.transport(address);
-        const connection = new IkeV2Connection({
-          tunnel: peerOptions.tunnel ?? options.tunnel ?? tunnelConfig(),
-          role: peerOptions.role ?? defaultRole,
+        const connectionOptions: IkeConnectionOptions = {
+          tunnel: o.tunnel ?? options.tunnel ?? tunnelConfig(version),
+          role: o.role ?? role,
           local: { address, port: 500 },
           remote: { address: peerAddress, port: 500 },
-          localId: peerOptions.localId ?? publicAddress,
-          ...(peerOptions.remoteId !== undefined ? { remoteId: peerOptions.remoteId } : name === 'aws' ? { remoteId: CGW_IP } : {}),
+          localId: o.localId ?? publicAddress,
+          remoteId: o.remoteId ?? peerAddress,
           transport,
           clock: this.clock,
-          random,
+          random: peer.random,
           sink,
           logger: logger.child({ peer: name }),
-          timing: { ...options.timing, ...peerOptions.timing },
+          timing: { ...options.timing, ...o.timing },
           keylog: (entry) => peer.keylog.push(entry),
-          ...peerOptions.extra,
-        });
+          ...o.extra,
+        };
+        const connection = (version === 'ikev1' ? new IkeV1Connection(connectionOptions) : new IkeV2Connection(connectionOptions)) as ConnectionOf<V>;
         for (const event of ['ike-up', 'ike-down', 'ike-rekeyed', 'child-up', 'child-rekeyed', 'child-down'] as const) {
-          connection.on(event, (data: unknown) => peer.events.push({ name: event, at: this.clock.now(), data }));
+          connection.on(event, (data: object) => peer.events.push({ name: event, at: this.clock.now(), data: { ...data } }));
         }
         return { sink, transport, connection };
       });
@@ -134,8 +151,8 @@ export class Pair {
     return this;
   }
 
-  /** Runs until both sides have one CHILD SA installed (or fails after `limitMs`). */
-  establish(limitMs = 5_000): this {
+  /** Runs until both sides hold one CHILD SA (or throws after `limitMs`). */
+  establish(limitMs = 10_000): this {
     this.start();
     for (let t = 0; t < limitMs; t += 10) {
       this.clock.advance(10);
@@ -165,6 +182,11 @@ export function settle(pair: Pair, limitMs = 60_000): void {
 export function expectMirrored(pair: Pair): { cgw: ChildSaInstall; aws: ChildSaInstall } {
   const cgw = pair.cgw.sink.only();
   const aws = pair.aws.sink.only();
+  expectPairMirrors(cgw, aws);
+  return { cgw, aws };
+}
+
+export function expectPairMirrors(cgw: ChildSaInstall, aws: ChildSaInstall): void {
   expect(cgw.spiIn).toBe(aws.spiOut);
   expect(cgw.spiOut).toBe(aws.spiIn);
   expect(cgw.encryption).toBe(aws.encryption);
@@ -178,11 +200,10 @@ export function expectMirrored(pair: Pair): { cgw: ChildSaInstall; aws: ChildSaI
   }
   expect(cgw.local).toEqual(aws.remote);
   expect(cgw.remote).toEqual(aws.local);
-  return { cgw, aws };
 }
 
-/** Request/response message IDs agree across the two current IKE SAs (RFC 7296 §2.2). */
-export function expectWindowsInSync(pair: Pair): void {
+/** Request/response message IDs agree across the two current IKE SAs (IKEv2 only, RFC 7296 §2.2). */
+export function expectWindowsInSync(pair: Pair<'ikev2'>): void {
   const a = pair.cgw.connection.status().ikeSas.find((s) => s.current);
   const b = pair.aws.connection.status().ikeSas.find((s) => s.current);
   expect(a && b, 'both sides have a current IKE SA').toBeTruthy();
@@ -194,14 +215,18 @@ export function expectWindowsInSync(pair: Pair): void {
   expect(b.nextRequestId).toBe(a.expectedRequestId);
 }
 
+export type IkeKeylog = Extract<KeylogEntry, { kind: 'ike' }>;
+
+/** The keylog entry of `peer`'s current IKE SA (ISAKMP SA). */
+export function currentIkeKeys(peer: Peer): IkeKeylog | undefined {
+  const sa = peer.connection.status().ikeSas.find((s) => s.current);
+  return [...peer.keylog].reverse().find((e): e is IkeKeylog => e.kind === 'ike' && e.spiI === sa?.spiI && e.spiR === sa?.spiR);
+}
+
 /** Both sides derived the same keys for their current IKE SA (the same SA on both sides). */
 export function expectSameIkeKeys(pair: Pair): void {
-  const current = (peer: Peer) => {
-    const sa = peer.connection.status().ikeSas.find((s) => s.current);
-    return [...peer.keylog].reverse().find((e): e is Extract<KeylogEntry, { kind: 'ike' }> => e.kind === 'ike' && e.spiI === sa?.spiI && e.spiR === sa?.spiR);
-  };
-  const a = current(pair.cgw);
-  const b = current(pair.aws);
+  const a = currentIkeKeys(pair.cgw);
+  const b = currentIkeKeys(pair.aws);
   expect(a && b, 'both sides have a current IKE SA with logged keys').toBeTruthy();
   if (!a || !b) return;
   expect(a.spiI).toBe(b.spiI);
