@@ -91,43 +91,48 @@ const INVALID_PAYLOAD_NOTIFY_INTERVAL_MS = 10_000;
 
 let serialCounter = 0;
 
+/** One message of ours, retransmitted on its schedule until cancelled or out of tries. */
 export class Flight {
   #timer: TimerHandle | undefined;
   #attempt = 0;
   #done = false;
+  readonly #sa: IsakmpSa;
+  readonly #bytes: Buffer;
+  readonly #timeouts: readonly number[];
+  readonly #onExhausted: () => void;
 
-  constructor(
-    private readonly sa: IsakmpSa,
-    private readonly bytes: Buffer,
-    private readonly timeouts: readonly number[],
-    private readonly onExhausted: () => void,
-  ) {}
+  constructor(sa: IsakmpSa, bytes: Buffer, timeouts: readonly number[], onExhausted: () => void) {
+    this.#sa = sa;
+    this.#bytes = bytes;
+    this.#timeouts = timeouts;
+    this.#onExhausted = onExhausted;
+  }
 
   start(): this {
-    this.sa.transmit(this.bytes);
+    this.#sa.transmit(this.#bytes);
     this.#arm();
     return this;
   }
 
   #arm(): void {
-    const timeout = this.timeouts[this.#attempt];
+    const timeout = this.#timeouts[this.#attempt];
     if (timeout === undefined) {
       this.#done = true;
-      this.onExhausted();
+      this.#onExhausted();
       return;
     }
-    this.#timer = this.sa.setTimer(timeout, () => {
+    this.#timer = this.#sa.setTimer(timeout, () => {
       this.#timer = undefined;
       if (this.#done) return;
       this.#attempt += 1;
-      if (this.#attempt >= this.timeouts.length) {
+      if (this.#attempt >= this.#timeouts.length) {
         this.#done = true;
-        this.onExhausted();
+        this.#onExhausted();
         return;
       }
-      this.sa.retransmissions += 1;
-      this.sa.host.countRetransmission('request');
-      this.sa.transmit(this.bytes);
+      this.#sa.retransmissions += 1;
+      this.#sa.host.countRetransmission('request');
+      this.#sa.transmit(this.#bytes);
       this.#arm();
     });
   }

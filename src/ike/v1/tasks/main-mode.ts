@@ -72,7 +72,7 @@ function natDetectionPayloads(sa: IsakmpSa, from: Endpoint, to: Endpoint): V1Pay
   if (!integrity) return [];
   const dst = natDetectionHash(integrity, sa.cookieI, sa.cookieR, addressBytes(to.address), to.port);
   // Forcing encapsulation: a source hash that matches no address claims a NAT here (strongSwan
-  // `encap = yes`), so the peer uses UDP-encapsulated ESP (design.md).
+  // `encap = yes`), so the peer sends ESP in UDP too: cgwd carries IKE and ESP on one socket.
   const src = sa.ctx.forceEncapsulation ? sa.ctx.random.bytes(dst.length) : natDetectionHash(integrity, sa.cookieI, sa.cookieR, addressBytes(from.address), from.port);
   return [
     { kind: 'NAT-D', data: dst },
@@ -126,9 +126,11 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   #nonceI: Buffer = Buffer.alloc(0);
   #gxr: Buffer = Buffer.alloc(0);
   readonly #offeredLifetime: number;
+  readonly #sa: IsakmpSa;
 
-  constructor(private readonly sa: IsakmpSa) {
+  constructor(sa: IsakmpSa) {
     super((bytes) => sa.transmit(bytes));
+    this.#sa = sa;
     this.#offeredLifetime = sa.ctx.timing.ikeLifetimeSeconds;
   }
 
@@ -141,11 +143,11 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   }
 
   start(): void {
-    const offer = phase1Offer(this.sa.ctx.phase1, this.#offeredLifetime);
+    const offer = phase1Offer(this.#sa.ctx.phase1, this.#offeredLifetime);
     this.#saiBody = encodePayloadBody(offer);
-    const bytes = this.sa.encodePlain(ExchangeType.IDENTITY_PROTECTION, 0, [offer, ...OUR_VIDS]);
+    const bytes = this.#sa.encodePlain(ExchangeType.IDENTITY_PROTECTION, 0, [offer, ...OUR_VIDS]);
     this.#state = 'sa-sent';
-    this.#flight = this.sa.startFlight(bytes, () => this.#unanswered(1));
+    this.#flight = this.#sa.startFlight(bytes, () => this.#unanswered(1));
   }
 
   override resendAnswer(): boolean {
@@ -155,7 +157,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   receive(m: Received): void {
     const expectEncrypted = this.#state === 'auth-sent';
     if (m.encrypted !== expectEncrypted || this.finished || this.#state === 'start') {
-      this.sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
+      this.#sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
       return;
     }
     if (this.#state === 'sa-sent') this.#mm2(m);
@@ -187,7 +189,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   }
 
   #mm2(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     if (!checkMessageRules('MM2', m.entries).ok) {
       sa.host.countDrop(DropReason.PAYLOAD_RULE);
       return;
@@ -224,7 +226,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   }
 
   #mm4(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     const suite = sa.suite;
     const dh = this.#dh;
     if (!suite || !dh) return;
@@ -278,7 +280,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   }
 
   #mm6(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     if (!checkMessageRules('MM6', m.entries).ok) {
       this.#fail(new InvalidResponseError('main mode', 'message 6 payloads do not fit (pre-shared key mismatch?)'));
       return;
@@ -305,7 +307,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   }
 
   #hashInputs(): AuthHashInputs {
-    const { sa } = this;
+    const sa = this.#sa;
     const suite = sa.suite;
     const keys = sa.keys;
     const dh = this.#dh;
@@ -322,7 +324,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
     if (this.finished) return;
     this.#state = 'failed';
     this.#flight?.cancel();
-    this.sa.die(error);
+    this.#sa.die(error);
   }
 }
 
@@ -336,9 +338,11 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
   #saiBody: Buffer = Buffer.alloc(0);
   #gxi: Buffer = Buffer.alloc(0);
   #dh: DhKeyPair | undefined;
+  readonly #sa: IsakmpSa;
 
-  constructor(private readonly sa: IsakmpSa) {
+  constructor(sa: IsakmpSa) {
     super((bytes) => sa.transmit(bytes));
+    this.#sa = sa;
   }
 
   get state(): ResponderState {
@@ -352,7 +356,7 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
   receive(m: Received): void {
     const expectEncrypted = this.#state === 'ke-sent';
     if (m.encrypted !== expectEncrypted || this.finished) {
-      this.sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
+      this.#sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
       return;
     }
     if (this.#state === 'start') this.#mm1(m);
@@ -375,7 +379,7 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
   }
 
   #mm1(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     if (!checkMessageRules('MM1', m.entries).ok) {
       sa.host.countDrop(DropReason.PAYLOAD_RULE);
       this.#state = 'failed';
@@ -406,7 +410,7 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
   }
 
   #mm3(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     const suite = sa.suite;
     if (!suite) return;
     if (!checkMessageRules('MM3', m.entries).ok) {
@@ -454,7 +458,7 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
   }
 
   #mm5(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     if (!checkMessageRules('MM5', m.entries).ok) {
       this.#refuse(NotifyType.PAYLOAD_MALFORMED, new AuthenticationFailedError('main mode message 5 payloads do not fit (pre-shared key mismatch?)'));
       return;
@@ -489,7 +493,7 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
   }
 
   #hashInputs(): AuthHashInputs {
-    const { sa } = this;
+    const sa = this.#sa;
     const suite = sa.suite;
     const keys = sa.keys;
     const dh = this.#dh;
@@ -499,13 +503,13 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
 
   /** Tells the initiator in the clear (it may not share our keys) and ends the attempt. */
   #refuse(notifyType: number, error: IkeError): void {
-    this.sa.sendPlainNotify(notifyType);
+    this.#sa.sendPlainNotify(notifyType);
     this.#fail(error);
   }
 
   #fail(error: IkeError): void {
     if (this.finished) return;
     this.#state = 'failed';
-    this.sa.die(error);
+    this.#sa.die(error);
   }
 }

@@ -96,12 +96,11 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
   #dh: DhKeyPair | undefined;
   #pending: IpsecSa | undefined;
   readonly #offeredLifetime: number;
+  readonly #sa: IsakmpSa;
 
-  constructor(
-    private readonly sa: IsakmpSa,
-    options: QuickModeInitiatorOptions,
-  ) {
+  constructor(sa: IsakmpSa, options: QuickModeInitiatorOptions) {
     super((bytes) => sa.transmit(bytes));
+    this.#sa = sa;
     this.replaces = options.replaces;
     this.pfsGroup = options.pfsGroup;
     this.#offeredLifetime = sa.ctx.timing.childLifetimeSeconds;
@@ -121,7 +120,7 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
   }
 
   start(): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     const { integrity, skeyidA } = phase1Material(sa);
     this.messageId = sa.newMessageId();
     sa.quickModes.set(this.messageId, this);
@@ -144,7 +143,7 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
 
   receive(m: Received): void {
     if (this.#state !== 'sent') {
-      this.sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
+      this.#sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
       return;
     }
     this.#qm2(m);
@@ -167,7 +166,7 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
   }
 
   #qm2(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     const { integrity, skeyidA } = phase1Material(sa);
     if (!checkMessageRules('QM2', m.entries).ok) {
       sa.host.countDrop(DropReason.PAYLOAD_RULE);
@@ -257,15 +256,15 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
     if (!child) return;
     this.#pending = undefined;
     this.#state = 'done';
-    lingerThenForget(this.sa, this);
-    this.sa.host.childNegotiated(this.sa, child);
+    lingerThenForget(this.#sa, this);
+    this.#sa.host.childNegotiated(this.#sa, child);
   }
 
   /** Our answer to a QM2 we cannot accept: a protected notify naming our SPI (as strongSwan does). */
   #refuse(notifyType: number, error: IkeError): void {
     const spi = Buffer.alloc(4);
     spi.writeUInt32BE(this.#spiIn);
-    this.sa.sendInformational([this.sa.notifyPayload(notifyType, ProtocolId.IPSEC_ESP, spi)]);
+    this.#sa.sendInformational([this.#sa.notifyPayload(notifyType, ProtocolId.IPSEC_ESP, spi)]);
     this.#fail(error, true);
   }
 
@@ -273,9 +272,9 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
     if (this.finished) return;
     this.#state = 'failed';
     this.#flight?.cancel();
-    if (lingering) lingerThenForget(this.sa, this);
-    else forgetNow(this.sa, this);
-    this.sa.host.quickModeFailed(this.sa, this, error);
+    if (lingering) lingerThenForget(this.#sa, this);
+    else forgetNow(this.#sa, this);
+    this.#sa.host.quickModeFailed(this.#sa, this, error);
   }
 }
 
@@ -296,12 +295,14 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
   #suite: Phase2Suite | undefined;
   #shared: Buffer | undefined;
   #replaces: IpsecSa | undefined;
+  readonly #sa: IsakmpSa;
 
   constructor(
-    private readonly sa: IsakmpSa,
+    sa: IsakmpSa,
     readonly messageId: number,
   ) {
     super((bytes) => sa.transmit(bytes));
+    this.#sa = sa;
   }
 
   get finished(): boolean {
@@ -311,7 +312,7 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
   receive(m: Received): void {
     if (this.#state === 'start') this.#qm1(m);
     else if (this.#state === 'sent') this.#qm3(m);
-    else this.sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
+    else this.#sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
   }
 
   abort(): void {
@@ -321,7 +322,7 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
   }
 
   #qm1(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     const { integrity, skeyidA } = phase1Material(sa);
     if (!checkMessageRules('QM1', m.entries).ok) {
       sa.host.countDrop(DropReason.PAYLOAD_RULE);
@@ -394,7 +395,7 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
   }
 
   #qm3(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     const { integrity, skeyidA } = phase1Material(sa);
     const suite = this.#suite;
     if (!suite) return;
@@ -440,7 +441,7 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
   }
 
   #refuse(notifyType: number, peerSpi: Buffer, reason: string): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     sa.log.warn({ mid: this.messageId, reason }, 'quick mode refused');
     sa.sendInformational([sa.notifyPayload(notifyType, ProtocolId.IPSEC_ESP, peerSpi)]);
     this.#state = 'failed';

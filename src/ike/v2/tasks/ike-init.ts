@@ -15,7 +15,8 @@
  *
  * Then both derive SKEYSEED and the SK_* keys (§2.14), and the initiator moves to UDP 4500 for
  * IKE_AUTH (§2.23). cgwd always claims a NAT on its side in NAT_DETECTION_SOURCE_IP (when
- * `forceEncapsulation` is set) so ESP is always UDP-encapsulated (design.md).
+ * `forceEncapsulation` is set) so ESP is always UDP-encapsulated, on the one socket that also
+ * carries IKE.
  *
  * The responder half is stateless until it accepts: a COOKIE demand, INVALID_KE_PAYLOAD and
  * NO_PROPOSAL_CHOSEN are answered with SPIr zero and no state kept (§2.6).

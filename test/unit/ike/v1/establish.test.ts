@@ -1,6 +1,6 @@
 /**
  * Main Mode + Quick Mode between our initiator and our responder, for every suite IKEv1 can
- * negotiate with AWS (aws-peer.md §2: AES-128/256 × SHA-1/SHA2-256/384/512 × DH 2, 14–24 in
+ * negotiate with AWS (AWS Site-to-Site VPN User Guide, Tunnel options: AES-128/256 × SHA-1/SHA2-256/384/512 × DH 2, 14–24 in
  * phase 1; ESP also AES-GCM-16, PFS also group 5), checked on the wire by an independent
  * implementation of the RFC 2409 key schedule (harness/independent.ts).
  */

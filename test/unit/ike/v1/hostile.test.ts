@@ -1,5 +1,5 @@
 /**
- * Hostile inputs (field-notes.md (b)): each a typed error or a counted drop, never a crash, never
+ * Hostile inputs (the lessons of other IKE daemons' CVEs, e.g. CVE-2015-3991): each a typed error or a counted drop, never a crash, never
  * state changed by something unauthenticated.
  */
 import { describe, expect, it } from 'vitest';

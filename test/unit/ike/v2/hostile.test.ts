@@ -1,5 +1,5 @@
 /**
- * Hostile inputs (field-notes (b), "Minimum hostile-input test list", IKE rows), each against
+ * Hostile inputs (the lessons of other IKE daemons' CVEs, e.g. CVE-2014-2338), each against
  * a half-open or established SA. For every input: no exception escapes handleDatagram, nothing
  * stalls the SA, and the outcome is the RFC's answer or a counted drop — never an answer an
  * unauthenticated sender could use to amplify.

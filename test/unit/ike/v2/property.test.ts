@@ -5,7 +5,7 @@
  * moves in random steps. Afterwards the network heals and the invariants must hold:
  *
  *   - message IDs never desync: each side's next request ID is the other's expected one
- *     (field-notes (a) row 2: libreswan's simultaneous-rekey desync);
+ *     (libreswan before 5.1 desynchronised them in simultaneous rekeys, amazon-linux-2023#1121);
  *   - both sides end with exactly one CHILD SA pair installed, mirroring each other, on an IKE
  *     SA whose keys both sides share;
  *   - nothing ever threw inside the datagram path.

@@ -51,7 +51,7 @@ describe('offers from the tunnel configuration', () => {
     expect(aead).toMatchObject({ aead: true, encryption: ['aes256-gcm16', 'aes128-gcm16'], integrity: [] });
     expect(cbc).toMatchObject({ aead: false, encryption: ['aes256-cbc', 'aes128-cbc'] });
     expect(cbc?.integrity).toEqual(['hmac-sha512-256', 'hmac-sha384-192', 'hmac-sha256-128', 'hmac-sha1-96']);
-    // GCM for the IKE SA always with a PRF (lab-notes: AWS refuses it otherwise).
+    // GCM for the IKE SA always with a PRF (RFC 7296 §3.3.3; AWS refuses it otherwise).
     expect(aead?.prf).toEqual(['prf-hmac-sha512', 'prf-hmac-sha384', 'prf-hmac-sha256', 'prf-hmac-sha1']);
     expect(cbc?.dhGroups).toEqual([21, 18, 20, 17, 16, 19, 15, 14, 24, 23, 22, 2]);
     expect(cbc?.dhGroups).not.toContain(5); // phase 1 never uses group 5

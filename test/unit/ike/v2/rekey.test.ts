@@ -2,7 +2,7 @@
  * Rekeying: CHILD SAs (each side, with and without PFS, make-before-break), the IKE SA (each
  * side: CHILD SAs move, the old SA is deleted), lifetime-driven rekeys with margin and fuzz,
  * and the failures a rekey can meet (INVALID_KE_PAYLOAD, NO_PROPOSAL_CHOSEN for a KE-less
- * rekey against a peer that wants PFS — how AWS tunnels die after an hour, lab-notes).
+ * rekey against a peer that wants PFS — how an AWS tunnel dies at its first rekey, an hour in).
  */
 import { describe, expect, it } from 'vitest';
 import { rekeyAfterSeconds, resolveTiming } from '../../../../src/ike/timing.js';
