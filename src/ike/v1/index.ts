@@ -3,7 +3,7 @@
  * for cgwd: one IkeV1Connection per AWS tunnel, on the version-neutral floor of src/ike (the
  * same options, events, status and errors as IKEv2) so the daemon can run either.
  *
- *   connection.ts   IkeV1Connection: lifecycle, phase 1/2 rekeys, IPsec SA hand-off, events, status
+ *   connection.ts   IkeV1Connection: Main Mode and phase 1 re-establishment, quick modes and phase 2 rekeys, IPsec SA hand-off
  *   sa/             IsakmpSa (message plumbing, retransmission, DPD), IpsecSa, the IKEv1 context
  *   tasks/          Main Mode, Quick Mode, Informational
  *   crypto/         key schedule and HASHes (RFC 2409 §5), CBC protection with per-exchange IVs
