@@ -7,7 +7,7 @@
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { ChildSaInstall } from '../ike/runtime.js';
-import type { KeylogEntry } from '../ike/v2/index.js';
+import type { KeylogEntry } from '../ike/index.js';
 import type { Logger } from '../log/index.js';
 import { UdpIkeSockets } from '../ike/transport/udp.js';
 import { IkePair, resolveBindAddress, type TunnelIndex } from '../tunnel/ike-pair.js';

@@ -14,11 +14,7 @@ import type { Settings, TunnelConfig, VpnConfig } from '../config/index.js';
 import type { ChildSaSink, Endpoint } from '../ike/runtime.js';
 import { cryptoRandom, systemClock } from '../ike/system-runtime.js';
 import { IKE_PORT, type IkeDemux } from '../ike/transport/udp.js';
-import { IkeV1Connection } from '../ike/v1/index.js';
-import { IkeConnection, type IkeConnectionOptions, type IkeTiming, type KeylogEntry } from '../ike/v2/index.js';
-
-/** Either IKE version; both take the same options and give the same events and status. */
-export type TunnelIkeConnection = IkeConnection | IkeV1Connection;
+import { IkeV1Connection, IkeV2Connection, type IkeConnection, type IkeConnectionOptions, type IkeTiming, type KeylogEntry } from '../ike/index.js';
 
 export type TunnelIndex = 1 | 2;
 
@@ -53,9 +49,10 @@ export function resolveBindAddress(settings: Settings, config: VpnConfig, role: 
 }
 
 export class IkePair {
-  readonly connections = new Map<TunnelIndex, TunnelIkeConnection>();
+  /** One IKE connection per tunnel, IKEv2 or IKEv1: the same options, events and status. */
+  readonly connections = new Map<TunnelIndex, IkeConnection>();
 
-  private readonly demuxes = new Set<IkeDemux>();
+  readonly #demuxes = new Set<IkeDemux>();
 
   static start(options: IkePairOptions): IkePair {
     const pair = new IkePair();
@@ -63,14 +60,14 @@ export class IkePair {
     for (const tunnel of options.config.tunnels) {
       if (!selected.includes(tunnel.index)) continue;
       const { demux, bindAddress } = options.socketsFor(tunnel.index);
-      pair.demuxes.add(demux);
-      pair.connections.set(tunnel.index, pair.connectionFor(tunnel, demux, bindAddress, options));
+      pair.#demuxes.add(demux);
+      pair.connections.set(tunnel.index, pair.#connectionFor(tunnel, demux, bindAddress, options));
     }
     for (const connection of pair.connections.values()) connection.start();
     return pair;
   }
 
-  private connectionFor(tunnel: TunnelConfig, demux: IkeDemux, bindAddress: string, options: IkePairOptions): TunnelIkeConnection {
+  #connectionFor(tunnel: TunnelConfig, demux: IkeDemux, bindAddress: string, options: IkePairOptions): IkeConnection {
     const asAws = options.role === 'responder';
     const ourOutside = asAws ? tunnel.aws.outsideAddress : tunnel.customer.outsideAddress;
     const peerOutside = asAws ? tunnel.customer.outsideAddress : tunnel.aws.outsideAddress;
@@ -93,13 +90,13 @@ export class IkePair {
       ...(keylog ? { keylog: (entry: KeylogEntry) => keylog(tunnel.index, entry) } : {}),
     };
     // The version in the settings (`--ike-version`; ikev2 unless TunnelOptions allow only IKEv1).
-    return options.settings.ikeVersion === 'ikev1' ? new IkeV1Connection(connectionOptions) : new IkeConnection(connectionOptions);
+    return options.settings.ikeVersion === 'ikev1' ? new IkeV1Connection(connectionOptions) : new IkeV2Connection(connectionOptions);
   }
 
   /** IKE datagram counters, summed over the socket sets. */
   transportCounters(): Record<string, number> {
     const sum: Record<string, number> = {};
-    for (const demux of this.demuxes) {
+    for (const demux of this.#demuxes) {
       for (const [key, value] of Object.entries(demux.counters)) sum[key] = (sum[key] ?? 0) + value;
     }
     return sum;

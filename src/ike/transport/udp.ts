@@ -58,12 +58,16 @@ export interface IkeCarrier {
  * work on plain sockets and on the data plane's 4500 socket.
  */
 export class IkeDemux {
-  private readonly receivers = new Map<string, Receiver>();
+  readonly #receivers = new Map<string, Receiver>();
   readonly counters: TransportCounters = {
     received: 0, sent: 0, natKeepalivesReceived: 0, espWithoutDataplane: 0, unknownPeer: 0, tooShort: 0, sendErrors: 0,
   };
 
-  constructor(private readonly carrier: IkeCarrier) {}
+  readonly #carrier: IkeCarrier;
+
+  constructor(carrier: IkeCarrier) {
+    this.#carrier = carrier;
+  }
 
   /** Feed a datagram as it came off the wire (port 4500 still with its marker). */
   receiveRaw(local: Endpoint, remote: Endpoint, data: Buffer): void {
@@ -90,7 +94,7 @@ export class IkeDemux {
   /** Feed an IKE datagram whose marker (if any) is already stripped. */
   deliver(datagram: IkeDatagram): void {
     this.counters.received++;
-    const receiver = this.receivers.get(datagram.remote.address);
+    const receiver = this.#receivers.get(datagram.remote.address);
     if (!receiver) {
       this.counters.unknownPeer++;
       return;
@@ -104,16 +108,16 @@ export class IkeDemux {
     return {
       send(local, remote, data) {
         demux.counters.sent++;
-        demux.carrier.sendIke(local, remote, data);
+        demux.#carrier.sendIke(local, remote, data);
       },
       sendNatKeepalive(local, remote) {
-        demux.carrier.sendNatKeepalive(local, remote);
+        demux.#carrier.sendNatKeepalive(local, remote);
       },
       onDatagram(handler) {
-        demux.receivers.set(peerAddress, handler);
+        demux.#receivers.set(peerAddress, handler);
       },
       async close() {
-        demux.receivers.delete(peerAddress);
+        demux.#receivers.delete(peerAddress);
       },
     };
   }
@@ -133,55 +137,58 @@ export interface UdpIkeSocketsOptions {
 /** The plain-socket carrier for IkeDemux. */
 export class UdpIkeSockets implements IkeCarrier {
   readonly demux: IkeDemux;
-  private readonly sockets = new Map<number, dgram.Socket>();
-  private readonly ikePort: number;
-  private readonly natTPort: number;
+  readonly #sockets = new Map<number, dgram.Socket>();
+  readonly #ikePort: number;
+  readonly #natTPort: number;
+  readonly #options: UdpIkeSocketsOptions;
 
-  private constructor(private readonly options: UdpIkeSocketsOptions) {
-    this.ikePort = options.ikePort ?? IKE_PORT;
-    this.natTPort = options.natTPort ?? NAT_T_PORT;
+  /** Through open(), which binds the sockets. */
+  private constructor(options: UdpIkeSocketsOptions) {
+    this.#options = options;
+    this.#ikePort = options.ikePort ?? IKE_PORT;
+    this.#natTPort = options.natTPort ?? NAT_T_PORT;
     this.demux = options.demux ?? new IkeDemux(this);
   }
 
   static async open(options: UdpIkeSocketsOptions): Promise<UdpIkeSockets> {
     const sockets = new UdpIkeSockets(options);
-    await sockets.bind(sockets.ikePort, IKE_PORT);
-    if (options.bindNatT ?? true) await sockets.bind(sockets.natTPort, NAT_T_PORT);
+    await sockets.#bind(sockets.#ikePort, IKE_PORT);
+    if (options.bindNatT ?? true) await sockets.#bind(sockets.#natTPort, NAT_T_PORT);
     return sockets;
   }
 
-  private bind(port: number, logicalPort: number): Promise<void> {
+  #bind(port: number, logicalPort: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const socket = dgram.createSocket({ type: 'udp4', reuseAddr: false });
-      socket.once('error', (error) => reject(new TransportError('IKE_SOCKET_BIND', `cannot bind UDP ${this.options.bindAddress}:${port}: ${error.message}`)));
+      socket.once('error', (error) => reject(new TransportError('IKE_SOCKET_BIND', `cannot bind UDP ${this.#options.bindAddress}:${port}: ${error.message}`)));
       socket.on('message', (data, rinfo) => {
         this.demux.receiveRaw(
-          { address: this.options.bindAddress, port: logicalPort },
+          { address: this.#options.bindAddress, port: logicalPort },
           { address: rinfo.address, port: rinfo.port },
           data,
         );
       });
-      socket.bind(port, this.options.bindAddress, () => {
+      socket.bind(port, this.#options.bindAddress, () => {
         socket.removeAllListeners('error');
         socket.on('error', () => {
           this.demux.counters.sendErrors++;
         });
-        this.sockets.set(logicalPort, socket);
+        this.#sockets.set(logicalPort, socket);
         resolve();
       });
     });
   }
 
   sendIke(local: Endpoint, remote: Endpoint, message: Buffer): void {
-    this.send(local, remote, local.port === IKE_PORT ? message : Buffer.concat([NON_ESP_MARKER, message]));
+    this.#send(local, remote, local.port === IKE_PORT ? message : Buffer.concat([NON_ESP_MARKER, message]));
   }
 
   sendNatKeepalive(local: Endpoint, remote: Endpoint): void {
-    this.send(local, remote, NAT_KEEPALIVE);
+    this.#send(local, remote, NAT_KEEPALIVE);
   }
 
-  private send(local: Endpoint, remote: Endpoint, payload: Buffer): void {
-    const socket = this.sockets.get(local.port === IKE_PORT ? IKE_PORT : NAT_T_PORT);
+  #send(local: Endpoint, remote: Endpoint, payload: Buffer): void {
+    const socket = this.#sockets.get(local.port === IKE_PORT ? IKE_PORT : NAT_T_PORT);
     if (!socket) {
       this.demux.counters.sendErrors++;
       return;
@@ -193,8 +200,8 @@ export class UdpIkeSockets implements IkeCarrier {
 
   async close(): Promise<void> {
     await Promise.all(
-      [...this.sockets.values()].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+      [...this.#sockets.values()].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
     );
-    this.sockets.clear();
+    this.#sockets.clear();
   }
 }

@@ -1,6 +1,8 @@
 /**
- * One AWS tunnel's IKEv1 side, with the same options, events and status as the IKEv2
- * IkeConnection (src/ike/v2/connection), so the daemon picks either by configuration.
+ * One AWS tunnel's IKEv1 side: the IKEv1 driver on the version-neutral floor of
+ * src/ike/connection (base.ts: the lifecycle with reconnect, NAT keepalive, counters, stop,
+ * events and status; the CHILD SA ledger), with the same options, events and status as
+ * IkeV2Connection, so the daemon picks either by configuration.
  *
  *   start() ─► initiator: Main Mode ─► Quick Mode (one ESP SA pair, 0.0.0.0/0 ↔ 0.0.0.0/0)
  *              responder: waits for the peer's Main Mode and Quick Mode
@@ -20,49 +22,48 @@
  * redundant and deleted by whoever initiated it (the RFC 7296 §2.8.1 rule, applied to IKEv1).
  *
  * handleDatagram() never throws: each problem is a counted drop (status().counters.drops).
+ *
+ * Where IKEv1 differs from IKEv2 on purpose: lifetimes are negotiated (timing.ts SaLifetime);
+ * the IPsec SAs outlive their ISAKMP SA; a rekey is a new, independent quick mode, so a
+ * collision is recognised by time (COLLISION_WINDOW_MS) rather than by the exchange; stop()
+ * sends its Deletes without waiting for answers (IKEv1 Informationals have none).
  */
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { DhGroupNumber } from '../../crypto/transforms.js';
-import type { ChildSaInstall, Endpoint, IkeDatagram, TimerHandle } from '../runtime.js';
+import { IkeConnectionBase } from '../connection/base.js';
+import { setChildTimer } from '../connection/child-ledger.js';
+import { connectionContext } from '../connection/context.js';
+import type { IkeConnectionOptions } from '../connection/options.js';
+import { childSaStatus, ikeSaStatus, spiText, type IkeSaStatus } from '../connection/status.js';
+import { DropReason } from '../drop-reasons.js';
 import {
-  DropReason,
-  proposalPolicyFor,
-  rekeyAfterSeconds,
-  resolveTiming,
-  describeChildSuite,
-  describeIkeSuite,
-  type ConnectionState,
-  type ConnectionStatus,
-  type IkeConnectionEvents,
-  type IkeConnectionOptions,
-  type IkeSaStatus,
-} from '../v2/index.js';
-import { reconnectDelayMs } from '../v2/index.js';
-import { COOKIE_LENGTH, DOI_IPSEC, ExchangeType, ISAKMP_HEADER_LENGTH, MIN_ESP_SPI, ProtocolId } from './constants.js';
-import {
-  HalfOpenTimeoutError,
-  IsakmpVersionError,
   LifetimeExpiredError,
   LocalCloseError,
   NoProposalChosenError,
   PeerDeletedError,
   PeerUnreachableError,
   ReplacedError,
-  V1WireErrorCode,
-  WireError,
-  type IkeV1Error,
-} from './errors.js';
+  describeError,
+  type IkeError,
+} from '../errors.js';
+import { proposalPolicyFor } from '../proposals/policy.js';
+import { describeChildSuite, describeIkeSuite } from '../proposals/suites.js';
+import type { IkeDatagram, TimerHandle } from '../runtime.js';
+import { ourChildLifetime, ourIkeLifetime, saSchedule, type SaLifetime } from '../timing.js';
+import { COOKIE_LENGTH, DOI_IPSEC, ExchangeType, ISAKMP_HEADER_LENGTH, MIN_ESP_SPI, ProtocolId } from './constants.js';
+import { IsakmpVersionError, V1WireErrorCode, WireError } from './wire/errors.js';
 import { asChildSuite, asIkeSuite, describePhase1, pfsGroupsOf, phase1Choices, phase2Choices } from './proposals.js';
-import { describeError, hex, identityFrom, spiHex, type V1Context } from './sa/context.js';
+import { hex, type V1Context } from './sa/context.js';
 import type { IpsecSa } from './sa/ipsec-sa.js';
 import { IsakmpSa, type IsakmpSaHost } from './sa/isakmp-sa.js';
+import { u32 } from './crypto/keys.js';
+import type { Exchange } from './tasks/exchange.js';
+import { handleInformational } from './tasks/informational.js';
 import { MainModeInitiator, MainModeResponder } from './tasks/main-mode.js';
-import { QuickModeInitiator } from './tasks/quick-mode.js';
+import { QuickModeInitiator, QuickModeResponder } from './tasks/quick-mode.js';
+import type { ChainEntry } from './wire/payloads.js';
 import { decodeMessage, type DecodedMessage } from './wire/message.js';
 import { checkMessageRules } from './wire/rules.js';
-
-type Phase = 'idle' | 'running' | 'stopping' | 'stopped';
 
 const ZERO_COOKIE = Buffer.alloc(COOKIE_LENGTH);
 /**
@@ -78,233 +79,111 @@ const DELETE_SPACING_MS = 200;
 /** Bound on responder ISAKMP SAs still in Main Mode (beyond it new MM1s are dropped). */
 const MAX_HALF_OPEN = 64;
 
+/** IKEv1 lifetimes are what the exchange agreed on (RFC 2407 §4.5; timing.ts SaLifetime). */
+function agreed(seconds: number): SaLifetime {
+  return { rule: 'negotiated', agreedSeconds: seconds };
+}
+
 interface ChildBookkeeping {
   /** The quick mode rekeying it, while one runs. */
   rekeyTask?: QuickModeInitiator;
 }
 
-export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implements IsakmpSaHost {
-  readonly ctx: V1Context;
+export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> implements IsakmpSaHost {
   readonly #options: IkeConnectionOptions;
   readonly #log: Logger;
-  readonly #sas = new Set<IsakmpSa>();
-  #current: IsakmpSa | undefined;
-  /** A Main Mode we started: first contact, reconnect or phase 1 re-establishment. */
-  #connecting: IsakmpSa | undefined;
   /** For a phase 1 re-establishment we started: the ISAKMP SA it replaces. */
   readonly #rekeyOf = new WeakMap<IsakmpSa, IsakmpSa>();
-  #phase: Phase = 'idle';
+  /** The IPsec SAs, oldest first: the connection's, not an ISAKMP SA's (RFC 2409 §5.5). */
   readonly #children: IpsecSa[] = [];
   readonly #bookkeeping = new WeakMap<IpsecSa, ChildBookkeeping>();
   #childIds = 0;
   #pfsIndex = 0;
-  #reconnectAttempts = 0;
-  #reconnectTimer: TimerHandle | undefined;
-  #nextReconnectAt: number | undefined;
-  #keepaliveTimer: TimerHandle | undefined;
   #childCreateTimer: TimerHandle | undefined;
-  /** IPsec SAs the data plane holds, with a pending delayed removal. */
-  readonly #installed = new Map<number, { timer: TimerHandle | undefined }>();
-  /** Installed SA ids, oldest first: the data plane sends on the newest (dataplane.ts). */
-  readonly #installOrder: number[] = [];
   /** The peer's Deletes for SPIs we do not know yet (a Delete that overtook its QM3), with their time. */
   readonly #earlyDeletes = new Map<number, number>();
-  #lastError: { code: string; reason: string; at: number } | undefined;
-  readonly #drops: Partial<Record<DropReason, number>> = {};
-  #stopWaiters: (() => void)[] = [];
-  readonly #counts = {
-    retransmittedRequests: 0,
-    cachedResponsesResent: 0,
-    ikeSasEstablished: 0,
-    ikeRekeys: 0,
-    childRekeys: 0,
-    childRekeyCollisions: 0,
-    ikeRekeyCollisions: 0,
-    reconnects: 0,
-  };
 
   constructor(options: IkeConnectionOptions) {
-    super();
-    this.#options = options;
-    this.#log = options.logger.child({ tunnel: options.tunnel.index, role: options.role, ike: 'v1' });
+    const log = options.logger.child({ tunnel: options.tunnel.index, role: options.role, ike: 'v1' });
     const policy = options.policy ?? proposalPolicyFor(options.tunnel);
     const phase1 = phase1Choices(policy, options.policy ? undefined : options.tunnel);
     if (phase1.length === 0) throw new Error(`tunnel ${options.tunnel.index}: no IKEv1 phase 1 suite (IKEv1 cannot use AES-GCM for the ISAKMP SA)`);
     const phase2 = phase2Choices(policy);
     if (phase2.length === 0) throw new Error(`tunnel ${options.tunnel.index}: no ESP suite for quick mode`);
-    this.ctx = {
-      tunnel: options.tunnel,
-      policy,
-      phase1,
-      phase2,
-      pfsGroups: pfsGroupsOf(policy),
-      psk: options.tunnel.psk,
-      localIdentity: identityFrom(options.localId),
-      remoteIdentity: options.remoteId === undefined ? undefined : identityFrom(options.remoteId),
-      clock: options.clock,
-      random: options.random,
-      transport: options.transport,
-      timing: resolveTiming(options.tunnel, options.timing),
-      logger: this.#log,
-      keylog: options.keylog,
-      forceEncapsulation: options.forceEncapsulation ?? true,
-    };
-    if (options.listen !== false) options.transport.onDatagram((datagram) => this.handleDatagram(datagram));
+    super(options, { ...connectionContext(options, policy, log), phase1, phase2, pfsGroups: pfsGroupsOf(policy) }, 'main mode');
+    this.#options = options;
+    this.#log = log;
   }
 
   // -------------------------------------------------------------------------------------------
-  // Public API (the same as IkeConnection's)
-
-  /** Initiates (initiator role) or starts accepting the peer's Main Mode (responder role). */
-  start(): void {
-    if (this.#phase !== 'idle') return;
-    this.#phase = 'running';
-    this.#log.info({ local: this.#options.local, remote: this.#options.remote }, 'IKEv1 connection started');
-    if (this.#options.role === 'initiator') this.#initiate(undefined);
-  }
-
-  /**
-   * Deletes the IPsec SAs and then the ISAKMP SA at the peer (two Informationals, no answers
-   * to wait for) and removes everything from the data plane.
-   */
-  stop(): Promise<void> {
-    if (this.#phase === 'stopped') return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.#stopWaiters.push(resolve));
-    if (this.#phase === 'stopping') return done;
-    this.#phase = 'stopping';
-    this.#cancelReconnect();
-    this.#keepaliveTimer?.cancel();
-    this.#childCreateTimer?.cancel();
-    const current = this.#current;
-    if (current && (current.state === 'established' || current.state === 'replaced')) {
-      this.#sendDeletes(current, () => this.#finishStop());
-    } else {
-      this.#finishStop();
-    }
-    return done;
-  }
-
-  /** The incoming-datagram path: never throws; problems become counted drops. */
-  handleDatagram(datagram: IkeDatagram): void {
-    try {
-      this.#receive(datagram);
-    } catch (error) {
-      this.countDrop(DropReason.INTERNAL_ERROR);
-      this.#log.error({ err: describeError(error) }, 'datagram handling failed');
-    }
-  }
-
-  /** ESP arrived: the peer is alive (DPD is idle-triggered, RFC 3706 §5.4). */
-  noteInboundActivity(): void {
-    const current = this.#current;
-    if (current) current.lastReceivedAt = this.ctx.clock.now();
-  }
+  // IkeConnection: the driver's half
 
   /** Starts a phase 2 rekey now (CLI, lab, tests). */
   rekeyChild(): boolean {
     const child = this.#liveInstalled();
-    if (!child || this.#current?.state !== 'established') return false;
+    if (!child || this.life.current?.state !== 'established') return false;
     this.#childRekeyDue(child);
     return child.state === 'rekeying';
   }
 
   /** Re-establishes phase 1 now (a new Main Mode; the IPsec SA stays). */
   rekeyIke(): boolean {
-    const current = this.#current;
-    if (!current || current.state !== 'established' || this.#connecting) return false;
-    this.#initiate(current);
+    const current = this.life.current;
+    if (!current || current.state !== 'established' || this.life.connecting) return false;
+    this.#initiateMainMode(current);
     return true;
   }
 
   /** Deletes the live IPsec SA (tests; an initiator creates a new one). */
   deleteChild(): boolean {
     const child = this.#liveInstalled();
-    if (!child || this.#current?.state !== 'established') return false;
+    if (!child || this.life.current?.state !== 'established') return false;
     this.#deleteChild(child, 'deleted locally', 0);
     return true;
   }
 
   /** Deletes the ISAKMP SA and its IPsec SA without stopping: the initiator re-initiates. */
   deleteIke(): boolean {
-    const current = this.#current;
+    const current = this.life.current;
     if (!current || current.state !== 'established') return false;
     this.#sendDeletes(current, () => current.die(new LocalCloseError('deleted locally')));
     this.#forgetAllChildren('deleted locally');
     return true;
   }
 
-  get state(): ConnectionState {
-    switch (this.#phase) {
-      case 'idle':
-      case 'stopping':
-      case 'stopped':
-        return this.#phase;
-      case 'running':
-        if (this.#current?.state === 'established') return 'established';
-        if (this.#current || this.#connecting) return 'connecting';
-        if (this.#reconnectTimer) return 'backoff';
-        return 'waiting';
-    }
+  /** A new quick mode replacing the exhausting IPsec SA, unless one is running (see IkeConnection). */
+  childSaExhausting(childId: number): boolean {
+    const child = this.#liveInstalled();
+    if (!child || child.id !== childId || this.life.current?.state !== 'established') return false;
+    this.#log.info({ child: child.id }, 'outbound sequence numbers running out: rekeying the IPsec SA');
+    this.#childRekeyDue(child);
+    return child.state === 'rekeying';
   }
 
-  status(): ConnectionStatus {
-    const endpoint = (e: Endpoint): string => `${e.address}:${e.port}`;
-    const holder = this.#current ?? this.#connecting ?? [...this.#sas][0];
-    const children = this.#children.map((c) => ({
-      id: c.id,
-      state: c.state,
-      spiIn: spiHex(c.spiIn),
-      spiOut: spiHex(c.spiOut),
-      suite: describeChildSuite(asChildSuite(c.suite)),
-      initiatedByUs: c.initiatedByUs,
-      installed: c.handedToSink,
-      createdAt: c.createdAt,
-      rekeyAt: c.rekeyAt,
-      expiresAt: c.expiresAt,
-    }));
-    const ikeSas: IkeSaStatus[] = [...this.#sas].map((sa) => {
-      const active = sa.mainMode && !sa.mainMode.finished ? 'MAIN_MODE' : [...sa.quickModes.values()].some((q) => !q.finished) ? 'QUICK_MODE' : undefined;
-      return {
+  protected ikeSaStatuses(): IkeSaStatus[] {
+    const holder = this.life.current ?? this.life.connecting ?? [...this.life.sas][0];
+    const children = this.#children.map((c) => childSaStatus(c, describeChildSuite(asChildSuite(c.suite))));
+    return [...this.life.sas].map((sa) =>
+      ikeSaStatus(sa, {
         spiI: hex(sa.cookieI),
         spiR: hex(sa.cookieR),
-        state: sa.state,
-        originalInitiator: sa.originalInitiator,
-        current: sa === this.#current,
+        current: sa === this.life.current,
         suite: sa.suite ? describeIkeSuite(asIkeSuite(sa.suite)) : undefined,
-        local: endpoint(sa.local),
-        remote: endpoint(sa.remote),
-        natLocal: sa.natLocal,
-        natRemote: sa.natRemote,
-        establishedAt: sa.establishedAt,
-        rekeyAt: sa.rekeyAt,
-        expiresAt: sa.expiresAt,
         // IKEv1 has no message-ID windows (RFC 2408 §3.1: Message IDs are random per exchange).
         nextRequestId: 0,
         expectedRequestId: 0,
-        activeTask: active,
+        activeTask: sa.mainMode && !sa.mainMode.finished ? 'MAIN_MODE' : [...sa.quickModes.values()].some((q) => !q.finished) ? 'QUICK_MODE' : undefined,
         queuedTasks: [],
-        retransmissions: sa.retransmissions,
         children: sa === holder ? children : [],
-      };
-    });
-    return {
-      tunnel: this.#options.tunnel.index,
-      role: this.#options.role,
-      state: this.state,
-      local: endpoint(this.#options.local),
-      remote: endpoint(this.#options.remote),
-      ikeSas,
-      reconnect: { attempts: this.#reconnectAttempts, nextAttemptAt: this.#nextReconnectAt },
-      lastError: this.#lastError,
-      counters: { drops: { ...this.#drops }, ...this.#counts },
-    };
+      }),
+    );
   }
 
   // -------------------------------------------------------------------------------------------
   // Receiving
 
-  #receive(datagram: IkeDatagram): void {
-    if (this.#phase === 'stopped' || this.#phase === 'idle') {
+  protected receive(datagram: IkeDatagram): void {
+    if (this.life.phase === 'stopped' || this.life.phase === 'idle') {
       this.countDrop(DropReason.SA_CLOSED);
       return;
     }
@@ -320,13 +199,13 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
       return;
     }
     const h = decoded.header;
-    const sa = [...this.#sas].find((s) => s.matches(h.cookieI, h.cookieR));
+    const sa = [...this.life.sas].find((s) => s.matches(h.cookieI, h.cookieR));
     if (sa) {
       sa.receive(datagram, decoded);
       return;
     }
     // Our Main Mode waiting for MM2 (or for a plain notify refusing MM1).
-    const waiting = [...this.#sas].find((s) => s.originalInitiator && s.state === 'connecting' && s.cookieI.equals(h.cookieI) && s.cookieR.equals(ZERO_COOKIE));
+    const waiting = [...this.life.sas].find((s) => s.originalInitiator && s.state === 'connecting' && s.cookieI.equals(h.cookieI) && s.cookieR.equals(ZERO_COOKIE));
     if (waiting && !decoded.encrypted && (h.exchangeType === ExchangeType.IDENTITY_PROTECTION || h.exchangeType === ExchangeType.INFORMATIONAL)) {
       if (h.exchangeType === ExchangeType.IDENTITY_PROTECTION) {
         if (h.cookieR.equals(ZERO_COOKIE)) {
@@ -357,17 +236,17 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
   }
 
   #mainModeRequest(datagram: IkeDatagram, decoded: DecodedMessage): void {
-    if (this.#phase !== 'running' || decoded.encrypted) {
+    if (!this.life.running || decoded.encrypted) {
       this.countDrop(DropReason.SA_CLOSED);
       return;
     }
     const h = decoded.header;
-    const existing = [...this.#sas].find((s) => !s.originalInitiator && s.cookieI.equals(h.cookieI));
+    const existing = [...this.life.sas].find((s) => !s.originalInitiator && s.cookieI.equals(h.cookieI));
     if (existing) {
       existing.receive(datagram, decoded);
       return;
     }
-    if (this.#halfOpenCount() >= MAX_HALF_OPEN) {
+    if (this.life.halfOpenCount() >= MAX_HALF_OPEN) {
       this.countDrop(DropReason.COOKIE_REQUIRED);
       return;
     }
@@ -387,14 +266,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     sa.mainMode = mainMode;
     sa.receive(datagram, decoded);
     if (mainMode.state !== 'sa-sent' || sa.state === 'dead') return; // refused
-    this.#sas.add(sa);
-    sa.setTimer(this.ctx.timing.halfOpenTimeoutMs, () => {
-      if (sa.state === 'connecting') sa.die(new HalfOpenTimeoutError());
-    });
-  }
-
-  #halfOpenCount(): number {
-    return [...this.#sas].filter((sa) => !sa.originalInitiator && sa.state === 'connecting').length;
+    this.life.registerHalfOpen(sa);
   }
 
   #newCookie(): Buffer {
@@ -407,8 +279,16 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
   // -------------------------------------------------------------------------------------------
   // Phase 1 lifecycle
 
-  #initiate(rekeyOf: IsakmpSa | undefined): void {
-    if (this.#phase !== 'running') return;
+  protected initiate(): void {
+    this.#initiateMainMode(undefined);
+  }
+
+  /**
+   * A Main Mode of ours (the lifecycle's `connecting` SA until it is established): first
+   * contact, a reconnect, or re-establishing phase 1 in place of `rekeyOf`.
+   */
+  #initiateMainMode(rekeyOf: IsakmpSa | undefined): void {
+    if (!this.life.running) return;
     const sa = new IsakmpSa(this, {
       originalInitiator: true,
       cookieI: this.#newCookie(),
@@ -424,9 +304,9 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     if (rekeyOf) this.#rekeyOf.set(sa, rekeyOf);
     const mainMode = new MainModeInitiator(sa);
     sa.mainMode = mainMode;
-    this.#sas.add(sa);
-    this.#connecting = sa;
-    this.#log.info({ cookieI: hex(sa.cookieI), attempt: this.#reconnectAttempts, reestablish: rekeyOf !== undefined }, 'initiating main mode');
+    this.life.sas.add(sa);
+    this.life.connecting = sa;
+    this.#log.info({ cookieI: hex(sa.cookieI), attempt: this.life.reconnectAttempts, reestablish: rekeyOf !== undefined }, 'initiating main mode');
     mainMode.start();
   }
 
@@ -437,8 +317,8 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     const now = this.ctx.clock.now();
     sa.state = 'established';
     sa.establishedAt = now;
-    this.#counts.ikeSasEstablished += 1;
-    if (this.#connecting === sa) this.#connecting = undefined;
+    this.life.count('ikeSasEstablished');
+    if (this.life.connecting === sa) this.life.connecting = undefined;
     this.ctx.keylog?.({
       kind: 'ike',
       spiI: hex(sa.cookieI),
@@ -450,21 +330,21 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     });
     this.#log.info({ sa: sa.describe(), suite: describePhase1(suite), natLocal: sa.natLocal, natRemote: sa.natRemote, udp: sa.udp }, 'ISAKMP SA established');
 
-    const previous = this.#current !== sa && this.#current?.isAlive ? this.#current : undefined;
+    const previous = this.life.current !== sa && this.life.current?.isAlive ? this.life.current : undefined;
     // The new SA is current before anything happens to the old one: deleting the old ISAKMP SA
     // must not look like losing the tunnel (its IPsec SAs stay, RFC 2409 §5.5).
-    this.#current = sa;
+    this.life.current = sa;
     let rekeyed = false;
     if (info.initialContact) {
       // The peer restarted: every SA it had with us is gone on its side.
-      for (const other of [...this.#sas]) if (other !== sa && other !== this.#connecting) other.die(new ReplacedError('the peer restarted (INITIAL-CONTACT)'));
+      for (const other of [...this.life.sas]) if (other !== sa && other !== this.life.connecting) other.die(new ReplacedError('the peer restarted (INITIAL-CONTACT)'));
       this.#forgetAllChildren('the peer restarted (INITIAL-CONTACT)');
     } else if (previous && (previous.state === 'established' || previous.state === 'replaced')) {
       rekeyed = true;
       previous.state = 'replaced';
       previous.stopLiveness();
-      this.#counts.ikeRekeys += 1;
-      this.#emit('ike-rekeyed', {
+      this.life.count('ikeRekeys');
+      this.life.emit('ike-rekeyed', {
         oldSpiI: hex(previous.cookieI),
         oldSpiR: hex(previous.cookieR),
         spiI: hex(sa.cookieI),
@@ -477,19 +357,18 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
         previous.closeWithDelete(new ReplacedError('phase 1 re-established'));
       } else {
         // The peer's new SA (or a collision): the peer deletes the old one; if it never does, we do.
-        if (intended && intended !== previous) this.#counts.ikeRekeyCollisions += 1;
+        if (intended && intended !== previous) this.life.count('ikeRekeyCollisions');
         previous.setTimer(this.ctx.timing.rekeyedIkeSaLingerMs, () => {
           if (previous.state === 'replaced') previous.closeWithDelete(new ReplacedError('peer never deleted the replaced ISAKMP SA'));
         });
       }
     }
-    this.#reconnectAttempts = 0;
-    this.#cancelReconnect();
+    this.life.resetBackoff();
     this.#armIsakmpTimers(sa);
     sa.startLiveness();
-    this.#armKeepalive();
+    this.life.armNatKeepalive();
     if (!rekeyed) {
-      this.#emit('ike-up', {
+      this.life.emit('ike-up', {
         spiI: hex(sa.cookieI),
         spiR: hex(sa.cookieR),
         suite: describeIkeSuite(asIkeSuite(suite)),
@@ -501,15 +380,15 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     if (!this.#children.some((c) => c.isLive)) this.#createChild();
   }
 
-  saDead(sa: IsakmpSa, error: IkeV1Error): void {
-    if (!this.#sas.delete(sa)) {
+  saDead(sa: IsakmpSa, error: IkeError): void {
+    if (!this.life.sas.delete(sa)) {
       // A Main Mode refused on its first message: never registered, nothing to undo.
-      this.#lastError = { code: error.code, reason: error.message, at: this.ctx.clock.now() };
+      this.life.noteError(error);
       return;
     }
-    const wasCurrent = sa === this.#current;
-    const wasConnecting = sa === this.#connecting;
-    if (wasConnecting) this.#connecting = undefined;
+    const wasCurrent = sa === this.life.current;
+    const wasConnecting = sa === this.life.connecting;
+    if (wasConnecting) this.life.connecting = undefined;
     for (const child of this.#children) {
       const task = this.#bookkeeping.get(child)?.rekeyTask;
       if (task && !this.#isRunningOn(task)) this.#rekeyAbandoned(child);
@@ -518,26 +397,26 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     if (wasCurrent && this.#promoteSurvivor(sa, error)) {
       // Another ISAKMP SA with the peer carries on (crossed phase 1 re-establishments).
     } else if (wasCurrent) {
-      this.#current = undefined;
-      this.#keepaliveTimer?.cancel();
+      this.life.current = undefined;
+      this.life.stopNatKeepalive();
       // IKEv1 IPsec SAs outlive their ISAKMP SA (RFC 2409 §5.5): a Delete, a replacement or an
       // expiry of the ISAKMP SA alone leaves them; a dead peer takes them along (a restarted
       // one too: INITIAL-CONTACT removes them in established()).
       const keepChildren = error instanceof PeerDeletedError || error instanceof LifetimeExpiredError || error instanceof ReplacedError;
       if (!keepChildren) this.#forgetAllChildren(`ISAKMP SA down: ${error.code}`);
-      this.#lastError = { code: error.code, reason: error.message, at: this.ctx.clock.now() };
-      this.#emit('ike-down', { spiI: hex(sa.cookieI), spiR: hex(sa.cookieR), established: true, code: error.code, reason: error.message });
+      this.life.noteError(error);
+      this.life.emit('ike-down', { spiI: hex(sa.cookieI), spiR: hex(sa.cookieR), established: true, code: error.code, reason: error.message });
     } else if (!sa.establishedAt && (wasConnecting || !sa.originalInitiator)) {
-      this.#lastError = { code: error.code, reason: error.message, at: this.ctx.clock.now() };
-      if (rekeyOf && this.#current?.state === 'established') {
+      this.life.noteError(error);
+      if (rekeyOf && this.life.current?.state === 'established') {
         this.#log.warn({ code: error.code, reason: error.message }, 'phase 1 re-establishment failed; will retry');
-        const current = this.#current;
+        const current = this.life.current;
         current.setTimer(this.ctx.timing.rekeyRetryMs, () => this.#isakmpRekeyDue(current));
       } else {
-        this.#emit('ike-down', { spiI: hex(sa.cookieI), spiR: hex(sa.cookieR), established: false, code: error.code, reason: error.message });
+        this.life.emit('ike-down', { spiI: hex(sa.cookieI), spiR: hex(sa.cookieR), established: false, code: error.code, reason: error.message });
       }
     }
-    if (this.#phase === 'running' && this.#options.role === 'initiator' && !this.#current && !this.#connecting) this.#scheduleReconnect();
+    this.life.reconnectIfIdle();
   }
 
   /**
@@ -545,19 +424,19 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
    * survives (both sides re-established phase 1 at once and each deleted the other's): that one
    * becomes current. Not after a dead peer: its other SAs are as dead.
    */
-  #promoteSurvivor(dead: IsakmpSa, error: IkeV1Error): boolean {
-    if (!(error instanceof PeerDeletedError || error instanceof ReplacedError || error instanceof LifetimeExpiredError) || this.#phase !== 'running') return false;
-    const survivor = [...this.#sas]
+  #promoteSurvivor(dead: IsakmpSa, error: IkeError): boolean {
+    if (!(error instanceof PeerDeletedError || error instanceof ReplacedError || error instanceof LifetimeExpiredError) || !this.life.running) return false;
+    const survivor = [...this.life.sas]
       .filter((s) => s.state === 'established' || s.state === 'replaced')
       .sort((a, b) => (b.establishedAt ?? 0) - (a.establishedAt ?? 0))[0];
     if (!survivor) return false;
     survivor.state = 'established';
-    this.#current = survivor;
+    this.life.current = survivor;
     survivor.startLiveness();
-    this.#armKeepalive();
-    this.#counts.ikeRekeys += 1;
+    this.life.armNatKeepalive();
+    this.life.count('ikeRekeys');
     this.#log.info({ dead: dead.describe(), current: survivor.describe() }, 'another ISAKMP SA with the peer takes over');
-    this.#emit('ike-rekeyed', {
+    this.life.emit('ike-rekeyed', {
       oldSpiI: hex(dead.cookieI),
       oldSpiR: hex(dead.cookieR),
       spiI: hex(survivor.cookieI),
@@ -571,24 +450,30 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
   #armIsakmpTimers(sa: IsakmpSa): void {
     const suite = sa.suite;
     if (!suite) return;
-    const t = this.ctx.timing;
     const now = this.ctx.clock.now();
-    const ours = Math.min(suite.lifetimeSeconds, t.ikeLifetimeSeconds);
-    const rekeyAfter = rekeyAfterSeconds(ours, Math.min(t.ikeRekeyMarginSeconds, ours / 2), t.rekeyFuzzPercent, this.ctx.random);
-    sa.rekeyAt = now + rekeyAfter * 1000;
-    sa.expiresAt = now + suite.lifetimeSeconds * 1000;
-    sa.setTimer(rekeyAfter * 1000, () => this.#isakmpRekeyDue(sa));
-    sa.setTimer(suite.lifetimeSeconds * 1000, () => sa.closeWithDelete(new LifetimeExpiredError('ISAKMP SA')));
+    const schedule = saSchedule(agreed(suite.lifetimeSeconds), ourIkeLifetime(this.ctx.timing), this.ctx.random);
+    sa.rekeyAt = now + schedule.rekeySeconds * 1000;
+    sa.expiresAt = now + schedule.hardLifetimeSeconds * 1000;
+    sa.setTimer(schedule.rekeySeconds * 1000, () => this.#isakmpRekeyDue(sa));
+    sa.setTimer(schedule.hardLifetimeSeconds * 1000, () => sa.closeWithDelete(new LifetimeExpiredError('ISAKMP SA')));
   }
 
   #isakmpRekeyDue(sa: IsakmpSa): void {
-    if (sa !== this.#current || sa.state !== 'established' || this.#connecting || this.#phase !== 'running') return;
-    this.#initiate(sa);
+    if (sa !== this.life.current || sa.state !== 'established' || this.life.connecting || !this.life.running) return;
+    this.#initiateMainMode(sa);
+  }
+
+  quickModeResponderFor(sa: IsakmpSa, messageId: number): Exchange {
+    return new QuickModeResponder(sa, messageId);
+  }
+
+  informationalReceived(sa: IsakmpSa, entries: readonly ChainEntry[]): void {
+    handleInformational(sa, entries);
   }
 
   peerDeletedIsakmp(sa: IsakmpSa): void {
     this.#log.info({ sa: sa.describe() }, 'peer deleted the ISAKMP SA');
-    sa.die(new PeerDeletedError());
+    sa.die(new PeerDeletedError('ISAKMP SA'));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -623,13 +508,13 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
   }
 
   #isRunningOn(task: QuickModeInitiator): boolean {
-    return [...this.#sas].some((sa) => sa.isAlive && sa.quickModes.get(task.messageId) === task && !task.finished);
+    return [...this.life.sas].some((sa) => sa.isAlive && sa.quickModes.get(task.messageId) === task && !task.finished);
   }
 
   /** An initiator keeps its tunnel's one IPsec SA: created when none is live. */
   #createChild(): void {
-    if (this.#options.role !== 'initiator' || this.#phase !== 'running') return;
-    const sa = this.#current;
+    if (this.#options.role !== 'initiator' || !this.life.running) return;
+    const sa = this.life.current;
     if (!sa || sa.state !== 'established' || this.#children.some((c) => c.isLive)) return;
     const pending = [...sa.quickModes.values()].some((q) => q instanceof QuickModeInitiator && q.replaces === undefined && !q.finished);
     if (pending) return;
@@ -652,7 +537,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
   }
 
   #scheduleChildCreate(delayMs: number = this.ctx.timing.childRecreateDelayMs): void {
-    if (this.#options.role !== 'initiator' || this.#phase !== 'running') return;
+    if (this.#options.role !== 'initiator' || !this.life.running) return;
     this.#childCreateTimer?.cancel();
     this.#childCreateTimer = this.ctx.clock.setTimer(delayMs, () => {
       this.#childCreateTimer = undefined;
@@ -661,10 +546,10 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
   }
 
   #childRekeyDue(child: IpsecSa): void {
-    if (child.state !== 'installed' || this.#phase !== 'running') return;
-    const sa = this.#current;
+    if (child.state !== 'installed' || !this.life.running) return;
+    const sa = this.life.current;
     if (!sa || sa.state !== 'established') {
-      this.#childTimer(child, this.ctx.timing.temporaryFailureRetryMinMs, () => this.#childRekeyDue(child));
+      setChildTimer(this.ctx.clock, child, this.ctx.timing.temporaryFailureRetryMinMs, () => this.#childRekeyDue(child));
       return;
     }
     const task = new QuickModeInitiator(sa, { replaces: child, pfsGroup: this.#pfsGroup() });
@@ -677,12 +562,12 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     this.#bookkeeping.delete(child);
     if (child.state !== 'rekeying') return;
     child.state = 'installed';
-    this.#childTimer(child, this.ctx.timing.rekeyRetryMs, () => this.#childRekeyDue(child));
+    setChildTimer(this.ctx.clock, child, this.ctx.timing.rekeyRetryMs, () => this.#childRekeyDue(child));
   }
 
-  quickModeFailed(sa: IsakmpSa, task: QuickModeInitiator, error: IkeV1Error): void {
+  quickModeFailed(sa: IsakmpSa, task: QuickModeInitiator, error: IkeError): void {
     this.#log.warn({ code: error.code, reason: error.message, replacing: task.replaces?.id }, 'quick mode failed');
-    this.#lastError = { code: error.code, reason: error.message, at: this.ctx.clock.now() };
+    this.life.noteError(error);
     if (error instanceof NoProposalChosenError && task.pfsGroup !== undefined) this.#pfsIndex += 1;
     const child = task.replaces;
     if (child && this.#bookkeeping.get(child)?.rekeyTask === task) this.#rekeyAbandoned(child);
@@ -695,7 +580,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
 
   /** A quick mode of ours or the peer's is still under way. */
   #negotiating(): boolean {
-    return [...this.#sas].some((sa) => sa.isAlive && [...sa.quickModes.values()].some((q) => !q.finished));
+    return [...this.life.sas].some((sa) => sa.isAlive && [...sa.quickModes.values()].some((q) => !q.finished));
   }
 
   /**
@@ -712,14 +597,14 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
    * tests: a couple of packets at most in one direction while the two sides cross.
    */
   childNegotiated(_sa: IsakmpSa, child: IpsecSa): void {
-    if (this.#phase !== 'running') return;
+    if (!this.life.running) return;
     const partner = [...this.#children]
       .reverse()
       .find((c) => c.handedToSink && c.isLive && child.createdAt - c.createdAt < COLLISION_WINDOW_MS);
     const redundant = partner ? (Buffer.compare(child.lowestNonce, partner.lowestNonce) < 0 ? child : partner) : undefined;
     this.#children.push(child);
     if (partner) {
-      this.#counts.childRekeyCollisions += 1;
+      this.life.count('childRekeyCollisions');
       this.#log.info({ kept: redundant === child ? partner.id : child.id, redundant: redundant?.id }, 'phase 2 rekey collision');
     }
     if (partner && redundant === child && child.initiatedByUs) {
@@ -735,14 +620,14 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
       old.cancelTimers();
       this.#bookkeeping.delete(old);
       if (child.initiatedByUs) this.#deleteChild(old, 'rekeyed', this.ctx.timing.rekeyedInboundGraceMs);
-      else this.#childTimer(old, this.ctx.timing.rekeyedIkeSaLingerMs, () => this.#deleteChild(old, 'peer never deleted the rekeyed SA', 0));
+      else setChildTimer(this.ctx.clock, old, this.ctx.timing.rekeyedIkeSaLingerMs, () => this.#deleteChild(old, 'peer never deleted the rekeyed SA', 0));
     }
     const previous = partner ?? replaced[0];
     if (previous) {
-      this.#counts.childRekeys += 1;
-      this.#emit('child-rekeyed', { ...this.#childEvent(child), oldId: previous.id });
+      this.life.count('childRekeys');
+      this.life.emit('child-rekeyed', { ...this.#childEvent(child), oldId: previous.id });
     } else {
-      this.#emit('child-up', this.#childEvent(child));
+      this.life.emit('child-up', this.#childEvent(child));
     }
     if (partner && redundant) {
       this.#retireRedundant(redundant);
@@ -765,7 +650,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     this.#bookkeeping.delete(child);
     if (child.state === 'rekeying') {
       child.state = 'installed';
-      this.#childTimer(child, this.ctx.timing.rekeyRetryMs, () => this.#childRekeyDue(child));
+      setChildTimer(this.ctx.clock, child, this.ctx.timing.rekeyRetryMs, () => this.#childRekeyDue(child));
     }
   }
 
@@ -779,73 +664,21 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
     redundant.state = 'rekeyed';
     redundant.cancelTimers();
     this.#bookkeeping.delete(redundant);
-    this.#childTimer(redundant, this.ctx.timing.rekeyedInboundGraceMs, () => this.#deleteChild(redundant, 'peer never deleted the redundant SA', 0));
+    setChildTimer(this.ctx.clock, redundant, this.ctx.timing.rekeyedInboundGraceMs, () => this.#deleteChild(redundant, 'peer never deleted the redundant SA', 0));
   }
 
   #childEvent(child: IpsecSa): { id: number; spiIn: string; spiOut: string; suite: string; initiatedByUs: boolean } {
-    return { id: child.id, spiIn: spiHex(child.spiIn), spiOut: spiHex(child.spiOut), suite: describeChildSuite(asChildSuite(child.suite)), initiatedByUs: child.initiatedByUs };
+    return { id: child.id, spiIn: spiText(child.spiIn), spiOut: spiText(child.spiOut), suite: describeChildSuite(asChildSuite(child.suite)), initiatedByUs: child.initiatedByUs };
   }
 
   #install(child: IpsecSa): void {
-    const t = this.ctx.timing;
-    const lifetime = child.suite.lifetimeSeconds;
-    // The margin is at most half the lifetime (AWS's bound on RekeyMarginTimeSeconds), so a peer's
-    // short lifetime does not make us rekey at once.
-    const ours = Math.min(lifetime, t.childLifetimeSeconds);
-    const rekeyAfter = rekeyAfterSeconds(ours, Math.min(t.childRekeyMarginSeconds, ours / 2), t.rekeyFuzzPercent, this.ctx.random);
-    child.rekeyAt = child.createdAt + rekeyAfter * 1000;
-    child.expiresAt = child.createdAt + lifetime * 1000;
-    this.#childTimer(child, child.rekeyAt - this.ctx.clock.now(), () => this.#childRekeyDue(child));
-    this.#childTimer(child, child.expiresAt - this.ctx.clock.now(), () => this.#childExpired(child));
-    const install = this.#installOf(child, rekeyAfter);
-    child.handedToSink = true;
-    this.#installed.set(child.id, { timer: undefined });
-    this.#installOrder.push(child.id);
-    try {
-      this.#options.sink.installChildSa(install);
-    } catch (error) {
-      this.#log.error({ child: child.id, err: describeError(error) }, 'data plane refused the IPsec SA');
-    }
-    this.ctx.keylog?.({ kind: 'child', install });
-    this.#log.info({ ...this.#childEvent(child), replaces: child.replaces?.id, lifetime }, 'IPsec SA installed');
-  }
-
-  #installOf(child: IpsecSa, rekeyAfter: number): ChildSaInstall {
-    const keys = child.keys;
-    return {
-      id: child.id,
-      tunnel: this.#options.tunnel.index,
-      spiIn: child.spiIn,
-      spiOut: child.spiOut,
-      encryption: child.suite.encryption,
-      ...(child.suite.integrity ? { integrity: child.suite.integrity } : {}),
-      encKeyIn: keys.encIn,
-      encKeyOut: keys.encOut,
-      ...(keys.integIn ? { integKeyIn: keys.integIn } : {}),
-      ...(keys.integOut ? { integKeyOut: keys.integOut } : {}),
-      local: child.local,
-      remote: child.remote,
-      replayWindow: this.#options.tunnel.ipsec.replayWindow,
-      ...(child.suite.dhGroup !== undefined ? { pfsGroup: child.suite.dhGroup } : {}),
-      softLifetimeSeconds: rekeyAfter,
-      hardLifetimeSeconds: child.suite.lifetimeSeconds,
-      createdAt: child.createdAt,
-      initiatedByUs: child.initiatedByUs,
-    };
-  }
-
-  #childTimer(child: IpsecSa, delayMs: number, callback: () => void): void {
-    const timer = this.ctx.clock.setTimer(Math.max(0, delayMs), () => {
-      child.timers.delete(timer);
-      if (child.state === 'deleted') return;
-      callback();
-    });
-    child.timers.add(timer);
-  }
-
-  /** The data plane sends on this SA (the newest installed). */
-  #isOutbound(child: IpsecSa): boolean {
-    return child.handedToSink && this.#installOrder.at(-1) === child.id;
+    const schedule = saSchedule(agreed(child.suite.lifetimeSeconds), ourChildLifetime(this.ctx.timing), this.ctx.random);
+    child.rekeyAt = child.createdAt + schedule.rekeySeconds * 1000;
+    child.expiresAt = child.createdAt + schedule.hardLifetimeSeconds * 1000;
+    setChildTimer(this.ctx.clock, child, child.rekeyAt - this.ctx.clock.now(), () => this.#childRekeyDue(child));
+    setChildTimer(this.ctx.clock, child, child.expiresAt - this.ctx.clock.now(), () => this.#childExpired(child));
+    this.ledger.install(child, child, schedule);
+    this.#log.info({ ...this.#childEvent(child), replaces: child.replaces?.id, lifetime: child.suite.lifetimeSeconds }, 'IPsec SA installed');
   }
 
   /**
@@ -855,19 +688,19 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
    */
   #deleteChild(child: IpsecSa, reason: string, graceMs: number): void {
     if (child.state === 'deleted') return;
-    if (this.#isOutbound(child) && this.#installOrder.length > 1) graceMs = 0;
+    if (this.ledger.isOutbound(child) && this.ledger.size > 1) graceMs = 0;
     const wasLive = child.isLive;
     child.state = 'deleted';
     child.cancelTimers();
     this.#bookkeeping.delete(child);
-    const sa = this.#current;
+    const sa = this.life.current;
     if (sa && (sa.state === 'established' || sa.state === 'replaced')) {
       sa.sendInformational([{ kind: 'D', doi: DOI_IPSEC, protocolId: ProtocolId.IPSEC_ESP, spis: [u32(child.spiIn)] }]);
     }
     this.#dropChild(child, reason, graceMs);
     this.#log.info({ child: child.id, reason }, 'IPsec SA deleted');
     if (wasLive && !this.#children.some((c) => c.isLive)) {
-      this.#emit('child-down', { id: child.id, reason });
+      this.life.emit('child-down', { id: child.id, reason });
       this.#scheduleChildCreate();
     }
   }
@@ -887,12 +720,12 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
       // once; else its inbound half lingers (the peer may still send on it), also when a
       // replacement is one message away (the peer's Delete overtook its QM3).
       const other = this.#children.some((c) => c !== child && c.isLive);
-      const takeOver = other && this.#isOutbound(child) && this.#installOrder.length > 1;
+      const takeOver = other && this.ledger.isOutbound(child) && this.ledger.size > 1;
       const grace = !takeOver && (other || this.#negotiating()) ? this.ctx.timing.rekeyedInboundGraceMs : 0;
       this.#dropChild(child, 'deleted by the peer', grace);
       this.#log.info({ child: child.id }, 'peer deleted the IPsec SA');
       if (wasLive && !other && !this.#negotiating()) {
-        this.#emit('child-down', { id: child.id, reason: 'deleted by the peer' });
+        this.life.emit('child-down', { id: child.id, reason: 'deleted by the peer' });
         this.#scheduleChildCreate();
       }
     }
@@ -911,7 +744,7 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
       this.#bookkeeping.delete(child);
       this.#dropChild(child, reason, 0);
     }
-    if (live) this.#emit('child-down', { id: live.id, reason });
+    if (live) this.life.emit('child-down', { id: live.id, reason });
   }
 
   /**
@@ -937,127 +770,30 @@ export class IkeV1Connection extends EventEmitter<IkeConnectionEvents> implement
   #dropChild(child: IpsecSa, reason: string, graceMs: number): void {
     const index = this.#children.indexOf(child);
     if (index >= 0) this.#children.splice(index, 1);
-    if (!child.handedToSink) return;
-    const entry = this.#installed.get(child.id);
-    if (!entry) return;
-    const remove = (): void => {
-      entry.timer = undefined;
-      this.#installed.delete(child.id);
-      const at = this.#installOrder.indexOf(child.id);
-      if (at >= 0) this.#installOrder.splice(at, 1);
-      child.handedToSink = false;
-      try {
-        this.#options.sink.removeChildSa(child.id, reason);
-      } catch (error) {
-        this.#log.error({ child: child.id, err: describeError(error) }, 'data plane failed to remove the IPsec SA');
-      }
-    };
-    if (graceMs <= 0) {
-      entry.timer?.cancel();
-      remove();
-      return;
-    }
-    if (!entry.timer) entry.timer = this.ctx.clock.setTimer(graceMs, remove);
+    this.ledger.remove(child, reason, graceMs);
   }
 
   // -------------------------------------------------------------------------------------------
-  // Reconnect, keepalive, stop, counters
+  // Stopping (the lifecycle's hooks)
 
-  #scheduleReconnect(): void {
-    if (this.#phase !== 'running' || this.#reconnectTimer) return;
-    const delay = reconnectDelayMs(this.#reconnectAttempts, this.ctx.timing, this.ctx.random);
-    this.#reconnectAttempts += 1;
-    this.#nextReconnectAt = this.ctx.clock.now() + delay;
-    this.#log.info({ delayMs: delay, attempt: this.#reconnectAttempts }, 'will re-initiate');
-    this.#reconnectTimer = this.ctx.clock.setTimer(delay, () => {
-      this.#reconnectTimer = undefined;
-      this.#nextReconnectAt = undefined;
-      if (this.#phase !== 'running' || this.#current || this.#connecting) return;
-      this.#counts.reconnects += 1;
-      this.#initiate(undefined);
-    });
+  /** Deletes for the IPsec SAs, then the ISAKMP SA (#sendDeletes: no answers to wait for), then done. */
+  protected sayGoodbye(): void {
+    this.#childCreateTimer?.cancel();
+    const current = this.life.current;
+    if (current && (current.state === 'established' || current.state === 'replaced')) {
+      this.#sendDeletes(current, () => this.life.finish());
+    } else {
+      this.life.finish();
+    }
   }
 
-  #cancelReconnect(): void {
-    this.#reconnectTimer?.cancel();
-    this.#reconnectTimer = undefined;
-    this.#nextReconnectAt = undefined;
-  }
-
-  /** RFC 3948 §2.3: 0xFF keepalives keep a NAT mapping in front of us open. */
-  #armKeepalive(): void {
-    this.#keepaliveTimer?.cancel();
-    this.#keepaliveTimer = undefined;
-    const sa = this.#current;
-    if (!sa || !sa.natLocal || this.#phase !== 'running') return;
-    this.#keepaliveTimer = this.ctx.clock.setTimer(this.ctx.timing.natKeepaliveIntervalMs, () => {
-      const current = this.#current;
-      if (current && current.natLocal && current.state === 'established') {
-        try {
-          this.ctx.transport.sendNatKeepalive(current.local, current.remote);
-        } catch (error) {
-          this.#log.warn({ err: describeError(error) }, 'NAT keepalive failed');
-        }
-      }
-      this.#armKeepalive();
-    });
-  }
-
-  #finishStop(): void {
-    if (this.#phase === 'stopped') return;
-    for (const sa of [...this.#sas]) sa.die(new LocalCloseError('connection stopped'));
-    this.#phase = 'stopped';
+  protected tearDown(): void {
+    for (const sa of [...this.life.sas]) sa.die(new LocalCloseError('connection stopped'));
     for (const child of this.#children.splice(0)) {
       child.state = 'deleted';
       child.cancelTimers();
     }
-    this.#installOrder.splice(0);
-    for (const [id, entry] of [...this.#installed]) {
-      entry.timer?.cancel();
-      this.#installed.delete(id);
-      try {
-        this.#options.sink.removeChildSa(id, 'connection stopped');
-      } catch (error) {
-        this.#log.error({ child: id, err: describeError(error) }, 'data plane failed to remove the IPsec SA');
-      }
-    }
-    this.#cancelReconnect();
-    this.#keepaliveTimer?.cancel();
+    this.ledger.removeAll('connection stopped');
     this.#childCreateTimer?.cancel();
-    this.#log.info('IKEv1 connection stopped');
-    const waiters = this.#stopWaiters;
-    this.#stopWaiters = [];
-    for (const resolve of waiters) resolve();
-  }
-
-  countDrop(reason: DropReason): void {
-    this.#drops[reason] = (this.#drops[reason] ?? 0) + 1;
-    this.#log.debug({ reason }, 'datagram dropped');
-  }
-
-  countRetransmission(kind: 'request' | 'cached-response'): void {
-    if (kind === 'request') this.#counts.retransmittedRequests += 1;
-    else this.#counts.cachedResponsesResent += 1;
-  }
-
-  /** Listeners must not break the protocol machinery. */
-  #emit<K extends keyof IkeConnectionEvents>(event: K, ...args: IkeConnectionEvents[K]): void {
-    try {
-      (this.emit as (e: K, ...a: IkeConnectionEvents[K]) => boolean)(event, ...args);
-    } catch (error) {
-      this.#log.error({ event, err: describeError(error) }, 'event listener failed');
-    }
   }
 }
-
-function u32(value: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(value >>> 0);
-  return b;
-}
-
-/** The incoming-datagram path, for a dispatcher that routes by peer address to connections. */
-export function deliverIkeV1Datagram(connection: IkeV1Connection, datagram: IkeDatagram): void {
-  connection.handleDatagram(datagram);
-}
-

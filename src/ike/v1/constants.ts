@@ -51,7 +51,7 @@ export const ExchangeType = {
   /** Main Mode (RFC 2409 §5). */
   IDENTITY_PROTECTION: 2,
   AUTHENTICATION_ONLY: 3,
-  /** Aggressive Mode: refused (AWS supports Main Mode only, aws-peer.md §3.4). */
+  /** Aggressive Mode: refused ("We support Main mode only with IKEv1", AWS Site-to-Site VPN User Guide, Customer gateway device requirements). */
   AGGRESSIVE: 4,
   INFORMATIONAL: 5,
   QUICK_MODE: 32,
@@ -266,7 +266,10 @@ export const VendorId = {
   DPD: Buffer.from('afcad71368a1f1c96b8696fc77570100', 'hex'),
 } as const;
 
-/** The quick-mode identities cgwd uses on every tunnel: 0.0.0.0/0 (aws-peer.md §3.4, route-based). */
+/**
+ * The quick-mode identities cgwd uses on every tunnel: 0.0.0.0/0, one SA pair for everything
+ * (AWS Site-to-Site VPN is route-based, one SA pair per tunnel; routing picks the tunnel).
+ */
 export const ANY_IPV4_SUBNET = Buffer.alloc(8);
 
 /** UDP ports: IKE, and NAT-T after the float (RFC 3947 §4). */

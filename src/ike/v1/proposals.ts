@@ -1,10 +1,11 @@
 /**
  * IKEv1 proposals from the tunnel's ProposalPolicy (the same policy IKEv2 uses: 'xml' lists mean
- * "AWS's minimum example, stronger suites are fine", see src/ike/v2/proposals/policy.ts).
+ * "AWS's minimum example, stronger suites are fine", see src/ike/proposals/policy.ts).
  *
  * Phase 1 (RFC 2409 §5, App. A): one proposal (PROTO_ISAKMP) whose transforms (KEY_IKE) are the
  * suites in preference order, each a full set: AES-CBC + KEY_LENGTH, hash, PSK, group, lifetime.
- * IKEv1 cannot protect the ISAKMP SA with an AEAD (lab-notes), so GCM offers are skipped here.
+ * IKEv1 defines no AEAD for the ISAKMP SA (RFC 2409 App. A: CBC ciphers with a separate hash),
+ * so GCM offers are skipped here.
  *
  * Phase 2 (RFC 2409 §5.5, RFC 2407 §4.5): one ESP proposal; every transform carries the same
  * Group Description when PFS is on ("if a KE payload is sent, the attribute describing the
@@ -27,7 +28,8 @@ import {
   type EncryptionName,
   type IntegrityName,
 } from '../../crypto/transforms.js';
-import type { ChildSuite, IkeSuite, ProposalPolicy } from '../v2/index.js';
+import type { ProposalPolicy } from '../proposals/policy.js';
+import type { ChildSuite, IkeSuite } from '../proposals/suites.js';
 import {
   AuthMethod,
   DOI_IPSEC,

@@ -1,18 +1,17 @@
 /**
- * IKEv2 protocol core (RFC 7296) for cgwd: one IkeConnection per AWS tunnel.
+ * IKEv2 protocol core (RFC 7296) for cgwd: one IkeV2Connection per AWS tunnel, a driver on the
+ * version-neutral floor of src/ike (options, lifecycle, CHILD SA ledger, events, status, errors).
  *
- *   connection/  IkeConnection: lifecycle, reconnect, CHILD SA hand-off, events, status
- *   sa/          IkeSa (message IDs, retransmission, responder cache, task queue), ChildSa
- *   tasks/       IKE_SA_INIT, IKE_AUTH, CHILD create/rekey/delete, IKE rekey/delete, DPD
- *   crypto/      key schedule, SK payload protection, PSK AUTH, NAT detection, nonces
- *   proposals/   offers from the tunnel configuration, selection, answer checks
+ *   connection.ts  IkeV2Connection: IKE SA establishment, rekeys and replacement, CHILD SA hand-off
+ *   sa/            IkeSa (message IDs, retransmission, responder cache, task queue), ChildSa
+ *   tasks/         IKE_SA_INIT, IKE_AUTH, CHILD create/rekey/delete, IKE rekey/delete, DPD
+ *   crypto/        key schedule, SK payload protection, PSK AUTH, NAT detection, nonces
+ *   proposals/     offers from the tunnel's ProposalPolicy (src/ike/proposals), selection, answer checks
+ *   wire/          header, payloads, SK, per-exchange payload rules, errors
  */
-export { IkeConnection, deliverIkeDatagram, type IkeConnectionOptions } from './connection/ike-connection.js';
-export type * from './connection/events.js';
-export type * from './connection/status.js';
-export type { KeylogEntry } from './sa/ike-sa.js';
-export { reconnectDelayMs, rekeyAfterSeconds, resolveTiming, retransmitTimeouts, TIMING_DEFAULTS, type IkeTiming } from './timing.js';
-export { addressBytes } from './crypto/nat-detection.js';
-export { proposalPolicyFor, singleSuitePolicy, type ProposalPolicy, type IkeOffer, type ChildOffer } from './proposals/policy.js';
-export { describeChildSuite, describeIkeSuite, type ChildSuite, type IkeSuite } from './proposals/suites.js';
-export * from './errors.js';
+export { IkeV2Connection } from './connection.js';
+/**
+ * The version-neutral contract, re-exported for importers outside src/ike that still name
+ * this module (src/daemon, src/cli/timing-options.ts); new code imports src/ike/index.js.
+ */
+export type { IkeConnectionOptions, IkeTiming, ConnectionStatus, KeylogEntry } from '../index.js';

@@ -11,7 +11,7 @@
  */
 import { decrypt, encrypt } from '../../../crypto/cipher.js';
 import { encryptionByName, type EncryptionName, type IntegrityName } from '../../../crypto/transforms.js';
-import { V1WireErrorCode, v1WireError } from '../errors.js';
+import { V1WireErrorCode, v1WireError } from '../wire/errors.js';
 import { exchangeIv } from './keys.js';
 
 /** Exchanges (Message IDs) whose IV chains are kept at once; older ones are forgotten (strongSwan keeps 3). */

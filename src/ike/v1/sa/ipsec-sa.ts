@@ -12,17 +12,11 @@
  * `handedToSink` says whether the data plane holds it: the redundant SA of a rekey collision is
  * never installed.
  */
+import type { DirectionalKeys } from '../../connection/child-ledger.js';
 import type { Endpoint, TimerHandle } from '../../runtime.js';
 import type { Phase2Suite } from '../proposals.js';
 
 export type IpsecSaState = 'installed' | 'rekeying' | 'rekeyed' | 'deleting' | 'deleted';
-
-export interface DirectionalKeys {
-  readonly encIn: Buffer;
-  readonly encOut: Buffer;
-  readonly integIn: Buffer | undefined;
-  readonly integOut: Buffer | undefined;
-}
 
 export interface IpsecSaParams {
   readonly id: number;
@@ -74,7 +68,8 @@ export class IpsecSa {
     this.replaces = p.replaces;
   }
 
-  get keys(): DirectionalKeys {
+  /** KEYMAT by direction: our inbound SA uses our SPI (RFC 2409 §5.5). */
+  get directionalKeys(): DirectionalKeys {
     return this.#keys;
   }
 

@@ -5,7 +5,9 @@
  * Receiving (every step may end in a counted drop; nothing throws to the caller):
  *
  *   1. exchange   Main Mode (ID 0) → the Main Mode task; Quick Mode → the exchange with that
- *                 Message ID, or a new responder exchange; Informational → handled here
+ *                 Message ID, or a responder exchange the host builds for it (as IKEv2's
+ *                 responderTaskFor: the SA knows no task class, so tasks may import the SA);
+ *                 Informational → checked here, then handed to the host
  *   2. state gate no Quick Mode or protected Informational before phase 1 completed
  *                 (the IKEv1 analogue of CVE-2014-2338); plain notifies only during Main Mode
  *   3. duplicate  a datagram equal to the one the exchange last accepted is a retransmission:
@@ -24,23 +26,22 @@
  */
 import type { Logger } from 'pino';
 import type { Endpoint, IkeDatagram, TimerHandle } from '../../runtime.js';
-import { DropReason } from '../../v2/index.js';
-import { retransmitTimeouts } from '../../v2/index.js';
+import { DropReason } from '../../drop-reasons.js';
+import { PeerUnreachableError, describeError, type IkeError } from '../../errors.js';
+import { retransmitTimeouts } from '../../timing.js';
 import { ExchangeType, ISAKMP_SPI_LENGTH, NotifyType, ProtocolId, DOI_IPSEC } from '../constants.js';
-import { InvalidPayloadTypeError, PeerUnreachableError, type IkeV1Error } from '../errors.js';
-import { informationalHash, type Phase1Keys } from '../crypto/keys.js';
+import { InvalidPayloadTypeError } from '../wire/errors.js';
+import { informationalHash, u32, type Phase1Keys } from '../crypto/keys.js';
 import type { MessageProtection } from '../crypto/protection.js';
 import type { Phase1Suite } from '../proposals.js';
-import { handleInformational } from '../tasks/informational.js';
 import { equalHash, type Exchange, type Received } from '../tasks/exchange.js';
 import type { QuickModeInitiator } from '../tasks/quick-mode.js';
-import { QuickModeResponder } from '../tasks/quick-mode.js';
 import { NO_FLAGS, type HeaderFlags, type IsakmpHeaderFields } from '../wire/header.js';
 import { bytesAfterFirst, decodePlaintext, encodePlainMessage, frameMessage, plaintextWithHash, type DecodedMessage } from '../wire/message.js';
-import type { V1Payload } from '../wire/payloads.js';
+import type { ChainEntry, V1Payload } from '../wire/payloads.js';
 import { checkMessageRules } from '../wire/rules.js';
 import type { IpsecSa } from './ipsec-sa.js';
-import { describeError, hex, type V1Context } from './context.js';
+import { hex, type V1Context } from './context.js';
 
 export type IsakmpSaState =
   /** Main Mode in progress. */
@@ -54,7 +55,7 @@ export type IsakmpSaState =
 export interface IsakmpSaHost {
   readonly ctx: V1Context;
   established(sa: IsakmpSa, info: { readonly initialContact: boolean }): void;
-  saDead(sa: IsakmpSa, error: IkeV1Error): void;
+  saDead(sa: IsakmpSa, error: IkeError): void;
   countDrop(reason: DropReason): void;
   countRetransmission(kind: 'request' | 'cached-response'): void;
   allocateChildId(): number;
@@ -62,10 +63,14 @@ export interface IsakmpSaHost {
   /** The IPsec SA a new quick mode replaces (the live one), if any. */
   liveChild(): IpsecSa | undefined;
   childNegotiated(sa: IsakmpSa, child: IpsecSa): void;
-  quickModeFailed(sa: IsakmpSa, task: QuickModeInitiator, error: IkeV1Error): void;
+  quickModeFailed(sa: IsakmpSa, task: QuickModeInitiator, error: IkeError): void;
   /** The peer deleted IPsec SAs: `spis` are its inbound SPIs, i.e. our outbound ones. */
   peerDeletedChildren(sa: IsakmpSa, spis: readonly number[]): void;
   peerDeletedIsakmp(sa: IsakmpSa): void;
+  /** The responder exchange for the peer's new quick mode with `messageId`. */
+  quickModeResponderFor(sa: IsakmpSa, messageId: number): Exchange;
+  /** A protected Informational, its HASH(1) verified (RFC 2409 §5.7): the payloads after the HASH act. */
+  informationalReceived(sa: IsakmpSa, entries: readonly ChainEntry[]): void;
 }
 
 export interface IsakmpSaParams {
@@ -86,43 +91,48 @@ const INVALID_PAYLOAD_NOTIFY_INTERVAL_MS = 10_000;
 
 let serialCounter = 0;
 
+/** One message of ours, retransmitted on its schedule until cancelled or out of tries. */
 export class Flight {
   #timer: TimerHandle | undefined;
   #attempt = 0;
   #done = false;
+  readonly #sa: IsakmpSa;
+  readonly #bytes: Buffer;
+  readonly #timeouts: readonly number[];
+  readonly #onExhausted: () => void;
 
-  constructor(
-    private readonly sa: IsakmpSa,
-    private readonly bytes: Buffer,
-    private readonly timeouts: readonly number[],
-    private readonly onExhausted: () => void,
-  ) {}
+  constructor(sa: IsakmpSa, bytes: Buffer, timeouts: readonly number[], onExhausted: () => void) {
+    this.#sa = sa;
+    this.#bytes = bytes;
+    this.#timeouts = timeouts;
+    this.#onExhausted = onExhausted;
+  }
 
   start(): this {
-    this.sa.transmit(this.bytes);
+    this.#sa.transmit(this.#bytes);
     this.#arm();
     return this;
   }
 
   #arm(): void {
-    const timeout = this.timeouts[this.#attempt];
+    const timeout = this.#timeouts[this.#attempt];
     if (timeout === undefined) {
       this.#done = true;
-      this.onExhausted();
+      this.#onExhausted();
       return;
     }
-    this.#timer = this.sa.setTimer(timeout, () => {
+    this.#timer = this.#sa.setTimer(timeout, () => {
       this.#timer = undefined;
       if (this.#done) return;
       this.#attempt += 1;
-      if (this.#attempt >= this.timeouts.length) {
+      if (this.#attempt >= this.#timeouts.length) {
         this.#done = true;
-        this.onExhausted();
+        this.#onExhausted();
         return;
       }
-      this.sa.retransmissions += 1;
-      this.sa.host.countRetransmission('request');
-      this.sa.transmit(this.bytes);
+      this.#sa.retransmissions += 1;
+      this.#sa.host.countRetransmission('request');
+      this.#sa.transmit(this.#bytes);
       this.#arm();
     });
   }
@@ -164,7 +174,7 @@ export class IsakmpSa {
   expiresAt: number | undefined;
   lastReceivedAt: number;
   retransmissions = 0;
-  deathReason: IkeV1Error | undefined;
+  deathReason: IkeError | undefined;
   /** Send INITIAL-CONTACT in MM5 (first contact, not a phase 1 rekey). */
   initialContact = false;
   mainMode: Exchange | undefined;
@@ -207,6 +217,11 @@ export class IsakmpSa {
   /** The 16-octet ISAKMP SPI of Notify/Delete payloads (RFC 2408 §3.14, §3.15). */
   get isakmpSpi(): Buffer {
     return Buffer.concat([this.cookieI, this.cookieR]);
+  }
+
+  /** `spi` (of a Notify or Delete) names this ISAKMP SA. */
+  isOwnSpi(spi: Buffer): boolean {
+    return spi.length === ISAKMP_SPI_LENGTH && spi.equals(this.isakmpSpi);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -402,14 +417,14 @@ export class IsakmpSa {
       this.host.countDrop(DropReason.STALE_RETRANSMISSION);
       return;
     }
-    const open = [...this.quickModes.values()].filter((q) => q instanceof QuickModeResponder && !q.finished).length;
+    const open = [...this.quickModes.values()].filter((q) => q.role === 'responder' && !q.finished).length;
     if (open >= MAX_RESPONDER_QUICK_MODES) {
       this.host.countDrop(DropReason.UNSUPPORTED);
       return;
     }
     const message = this.#open(datagram, decoded);
     if (!message) return;
-    new QuickModeResponder(this, messageId).receive(message);
+    this.host.quickModeResponderFor(this, messageId).receive(message);
   }
 
   #receiveInformational(datagram: IkeDatagram, decoded: DecodedMessage): void {
@@ -447,7 +462,7 @@ export class IsakmpSa {
     this.#seenInformational.push(messageId);
     if (this.#seenInformational.length > SEEN_INFORMATIONAL) this.#seenInformational.shift();
     this.noteAuthenticated(message);
-    handleInformational(this, message.entries);
+    this.host.informationalReceived(this, message.entries);
   }
 
   /** A message authenticated: the peer is alive, and behind a NAT its address may have moved (RFC 3947 §4). */
@@ -521,7 +536,7 @@ export class IsakmpSa {
   // -------------------------------------------------------------------------------------------
   // End of life
 
-  die(error: IkeV1Error): void {
+  die(error: IkeError): void {
     if (this.state === 'dead') return;
     this.state = 'dead';
     this.deathReason = error;
@@ -536,18 +551,8 @@ export class IsakmpSa {
   }
 
   /** Tells the peer (protected Delete, RFC 2408 §3.15) and ends the SA. */
-  closeWithDelete(error: IkeV1Error): void {
+  closeWithDelete(error: IkeError): void {
     if (this.state === 'established' || this.state === 'replaced') this.sendDeleteIsakmp();
     this.die(error);
   }
-}
-
-export function u32(value: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(value >>> 0);
-  return b;
-}
-
-export function isIsakmpSpi(sa: IsakmpSa, spi: Buffer): boolean {
-  return spi.length === ISAKMP_SPI_LENGTH && spi.equals(sa.isakmpSpi);
 }

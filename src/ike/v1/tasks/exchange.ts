@@ -27,6 +27,8 @@ export interface Received {
 
 export interface Exchange {
   readonly name: 'MAIN_MODE' | 'QUICK_MODE';
+  /** Whether we started the exchange or answer the peer's. */
+  readonly role: 'initiator' | 'responder';
   readonly messageId: number;
   /** The exchange ended (successfully or not); it lingers only to answer retransmissions. */
   readonly finished: boolean;
@@ -46,9 +48,12 @@ export interface Exchange {
 export abstract class ExchangeMemory {
   #lastReceived: Buffer | undefined;
   #answer: Buffer | undefined;
+  readonly #transmit: (bytes: Buffer) => void;
 
   /** `transmit` puts a stored answer on the wire again (the exchange's ISAKMP SA). */
-  constructor(private readonly transmit: (bytes: Buffer) => void) {}
+  constructor(transmit: (bytes: Buffer) => void) {
+    this.#transmit = transmit;
+  }
 
   isDuplicate(data: Buffer): boolean {
     return this.#lastReceived !== undefined && this.#lastReceived.equals(data);
@@ -67,7 +72,7 @@ export abstract class ExchangeMemory {
   resendAnswer(): boolean {
     const answer = this.#answer;
     if (!answer) return false;
-    this.transmit(answer);
+    this.#transmit(answer);
     return true;
   }
 }

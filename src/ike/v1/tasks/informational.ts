@@ -14,7 +14,6 @@
  */
 import { ESP_SPI_LENGTH, NOTIFY_ERROR_MAX, NotifyType, ProtocolId, notifyTypeName } from '../constants.js';
 import type { IsakmpSa } from '../sa/isakmp-sa.js';
-import { isIsakmpSpi } from '../sa/isakmp-sa.js';
 import type { ChainEntry, DeletePayload, NotifyPayload } from '../wire/payloads.js';
 import { QuickModeInitiator } from './quick-mode.js';
 
@@ -32,7 +31,7 @@ export function handleInformational(sa: IsakmpSa, entries: readonly ChainEntry[]
 
 function handleDelete(sa: IsakmpSa, d: DeletePayload): void {
   if (d.protocolId === ProtocolId.ISAKMP) {
-    if (d.spis.some((spi) => isIsakmpSpi(sa, spi))) sa.host.peerDeletedIsakmp(sa);
+    if (d.spis.some((spi) => sa.isOwnSpi(spi))) sa.host.peerDeletedIsakmp(sa);
     else sa.log.debug('Delete for another ISAKMP SA: ignored');
     return;
   }
@@ -56,7 +55,7 @@ function quickModeBySpi(sa: IsakmpSa, spi: Buffer): QuickModeInitiator | undefin
 function handleNotify(sa: IsakmpSa, n: NotifyPayload): void {
   switch (n.notifyType) {
     case NotifyType.R_U_THERE:
-      if (n.protocolId === ProtocolId.ISAKMP && isIsakmpSpi(sa, n.spi) && n.data.length === 4) {
+      if (n.protocolId === ProtocolId.ISAKMP && sa.isOwnSpi(n.spi) && n.data.length === 4) {
         sa.sendInformational([sa.notifyPayload(NotifyType.R_U_THERE_ACK, ProtocolId.ISAKMP, sa.isakmpSpi, n.data)]);
       } else {
         sa.log.debug('R-U-THERE for another SA or without a sequence number: ignored');

@@ -21,11 +21,7 @@ import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import { encryptionByName } from '../../../crypto/transforms.js';
 import type { Endpoint } from '../../runtime.js';
-import { addressBytes } from '../../v2/index.js';
-import { DropReason } from '../../v2/index.js';
-import { ExchangeType, NONCE_LENGTH, NOTIFY_ERROR_MAX, NotifyType, NAT_T_PORT, VendorId, notifyTypeName } from '../constants.js';
-import { derivePhase1Keys, initialIv, natDetectionHash, phase1Hash, type AuthHashInputs } from '../crypto/keys.js';
-import { IvChains, MessageProtection } from '../crypto/protection.js';
+import { DropReason } from '../../drop-reasons.js';
 import {
   AuthenticationFailedError,
   InvalidKeyInformationError,
@@ -34,10 +30,15 @@ import {
   NoProposalChosenError,
   PeerErrorNotifyError,
   PeerUnreachableError,
-  type IkeV1Error,
-} from '../errors.js';
+  type IkeError,
+} from '../../errors.js';
+import { describeIdentity, sameIdentity } from '../../identity.js';
+import { addressBytes } from '../../ip-address.js';
+import { ExchangeType, NONCE_LENGTH, NOTIFY_ERROR_MAX, NotifyType, NAT_T_PORT, VendorId, notifyTypeName } from '../constants.js';
+import { derivePhase1Keys, initialIv, natDetectionHash, phase1Hash, type AuthHashInputs } from '../crypto/keys.js';
+import { IvChains, MessageProtection } from '../crypto/protection.js';
 import { checkPhase1Answer, describePhase1, phase1Offer, selectPhase1 } from '../proposals.js';
-import { describeIdentity, phase1IdPayload, sameIdentity } from '../sa/context.js';
+import { phase1IdPayload } from '../sa/context.js';
 import type { Flight, IsakmpSa } from '../sa/isakmp-sa.js';
 import { encodeChain, encodePayloadBody, type ChainEntry, type V1Payload } from '../wire/payloads.js';
 import { checkMessageRules } from '../wire/rules.js';
@@ -71,7 +72,7 @@ function natDetectionPayloads(sa: IsakmpSa, from: Endpoint, to: Endpoint): V1Pay
   if (!integrity) return [];
   const dst = natDetectionHash(integrity, sa.cookieI, sa.cookieR, addressBytes(to.address), to.port);
   // Forcing encapsulation: a source hash that matches no address claims a NAT here (strongSwan
-  // `encap = yes`), so the peer uses UDP-encapsulated ESP (design.md).
+  // `encap = yes`), so the peer sends ESP in UDP too: cgwd carries IKE and ESP on one socket.
   const src = sa.ctx.forceEncapsulation ? sa.ctx.random.bytes(dst.length) : natDetectionHash(integrity, sa.cookieI, sa.cookieR, addressBytes(from.address), from.port);
   return [
     { kind: 'NAT-D', data: dst },
@@ -116,6 +117,7 @@ function psk(sa: IsakmpSa): Buffer {
 
 export class MainModeInitiator extends ExchangeMemory implements Exchange {
   readonly name = 'MAIN_MODE' as const;
+  readonly role = 'initiator' as const;
   readonly messageId = 0;
   #state: InitiatorState = 'start';
   #flight: Flight | undefined;
@@ -124,9 +126,11 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   #nonceI: Buffer = Buffer.alloc(0);
   #gxr: Buffer = Buffer.alloc(0);
   readonly #offeredLifetime: number;
+  readonly #sa: IsakmpSa;
 
-  constructor(private readonly sa: IsakmpSa) {
+  constructor(sa: IsakmpSa) {
     super((bytes) => sa.transmit(bytes));
+    this.#sa = sa;
     this.#offeredLifetime = sa.ctx.timing.ikeLifetimeSeconds;
   }
 
@@ -139,11 +143,11 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   }
 
   start(): void {
-    const offer = phase1Offer(this.sa.ctx.phase1, this.#offeredLifetime);
+    const offer = phase1Offer(this.#sa.ctx.phase1, this.#offeredLifetime);
     this.#saiBody = encodePayloadBody(offer);
-    const bytes = this.sa.encodePlain(ExchangeType.IDENTITY_PROTECTION, 0, [offer, ...OUR_VIDS]);
+    const bytes = this.#sa.encodePlain(ExchangeType.IDENTITY_PROTECTION, 0, [offer, ...OUR_VIDS]);
     this.#state = 'sa-sent';
-    this.#flight = this.sa.startFlight(bytes, () => this.#unanswered(1));
+    this.#flight = this.#sa.startFlight(bytes, () => this.#unanswered(1));
   }
 
   override resendAnswer(): boolean {
@@ -153,7 +157,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   receive(m: Received): void {
     const expectEncrypted = this.#state === 'auth-sent';
     if (m.encrypted !== expectEncrypted || this.finished || this.#state === 'start') {
-      this.sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
+      this.#sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
       return;
     }
     if (this.#state === 'sa-sent') this.#mm2(m);
@@ -175,7 +179,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
     } else if (this.#state === 'auth-sent' && AUTH_ERRORS.has(error.notifyType)) {
       this.#fail(new AuthenticationFailedError(`peer answered main mode message 5 with ${name} (pre-shared key mismatch?)`));
     } else {
-      this.#fail(new PeerErrorNotifyError('main mode', error.notifyType));
+      this.#fail(new PeerErrorNotifyError('main mode', error.notifyType, notifyTypeName(error.notifyType)));
     }
   }
 
@@ -185,7 +189,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   }
 
   #mm2(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     if (!checkMessageRules('MM2', m.entries).ok) {
       sa.host.countDrop(DropReason.PAYLOAD_RULE);
       return;
@@ -222,7 +226,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   }
 
   #mm4(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     const suite = sa.suite;
     const dh = this.#dh;
     if (!suite || !dh) return;
@@ -276,9 +280,9 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   }
 
   #mm6(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     if (!checkMessageRules('MM6', m.entries).ok) {
-      this.#fail(new InvalidResponseError('main mode message 6', 'payloads do not fit (pre-shared key mismatch?)'));
+      this.#fail(new InvalidResponseError('main mode', 'message 6 payloads do not fit (pre-shared key mismatch?)'));
       return;
     }
     const idEntry = entriesOf(m.entries, 'ID')[0];
@@ -303,7 +307,7 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
   }
 
   #hashInputs(): AuthHashInputs {
-    const { sa } = this;
+    const sa = this.#sa;
     const suite = sa.suite;
     const keys = sa.keys;
     const dh = this.#dh;
@@ -316,11 +320,11 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
     this.#fail(new PeerUnreachableError(`main mode message ${message}${hint}`, this.#flight?.transmissions ?? 0));
   }
 
-  #fail(error: IkeV1Error): void {
+  #fail(error: IkeError): void {
     if (this.finished) return;
     this.#state = 'failed';
     this.#flight?.cancel();
-    this.sa.die(error);
+    this.#sa.die(error);
   }
 }
 
@@ -328,14 +332,17 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
 
 export class MainModeResponder extends ExchangeMemory implements Exchange {
   readonly name = 'MAIN_MODE' as const;
+  readonly role = 'responder' as const;
   readonly messageId = 0;
   #state: ResponderState = 'start';
   #saiBody: Buffer = Buffer.alloc(0);
   #gxi: Buffer = Buffer.alloc(0);
   #dh: DhKeyPair | undefined;
+  readonly #sa: IsakmpSa;
 
-  constructor(private readonly sa: IsakmpSa) {
+  constructor(sa: IsakmpSa) {
     super((bytes) => sa.transmit(bytes));
+    this.#sa = sa;
   }
 
   get state(): ResponderState {
@@ -349,7 +356,7 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
   receive(m: Received): void {
     const expectEncrypted = this.#state === 'ke-sent';
     if (m.encrypted !== expectEncrypted || this.finished) {
-      this.sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
+      this.#sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
       return;
     }
     if (this.#state === 'start') this.#mm1(m);
@@ -364,7 +371,7 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
 
   plainNotify(entries: readonly ChainEntry[]): void {
     const error = allOf(entries, 'N').find((n) => n.notifyType <= NOTIFY_ERROR_MAX);
-    if (error && !this.finished && this.#state !== 'start') this.#fail(new PeerErrorNotifyError('main mode', error.notifyType));
+    if (error && !this.finished && this.#state !== 'start') this.#fail(new PeerErrorNotifyError('main mode', error.notifyType, notifyTypeName(error.notifyType)));
   }
 
   abort(): void {
@@ -372,7 +379,7 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
   }
 
   #mm1(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     if (!checkMessageRules('MM1', m.entries).ok) {
       sa.host.countDrop(DropReason.PAYLOAD_RULE);
       this.#state = 'failed';
@@ -403,7 +410,7 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
   }
 
   #mm3(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     const suite = sa.suite;
     if (!suite) return;
     if (!checkMessageRules('MM3', m.entries).ok) {
@@ -451,7 +458,7 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
   }
 
   #mm5(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     if (!checkMessageRules('MM5', m.entries).ok) {
       this.#refuse(NotifyType.PAYLOAD_MALFORMED, new AuthenticationFailedError('main mode message 5 payloads do not fit (pre-shared key mismatch?)'));
       return;
@@ -486,7 +493,7 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
   }
 
   #hashInputs(): AuthHashInputs {
-    const { sa } = this;
+    const sa = this.#sa;
     const suite = sa.suite;
     const keys = sa.keys;
     const dh = this.#dh;
@@ -495,14 +502,14 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
   }
 
   /** Tells the initiator in the clear (it may not share our keys) and ends the attempt. */
-  #refuse(notifyType: number, error: IkeV1Error): void {
-    this.sa.sendPlainNotify(notifyType);
+  #refuse(notifyType: number, error: IkeError): void {
+    this.#sa.sendPlainNotify(notifyType);
     this.#fail(error);
   }
 
-  #fail(error: IkeV1Error): void {
+  #fail(error: IkeError): void {
     if (this.finished) return;
     this.#state = 'failed';
-    this.sa.die(error);
+    this.#sa.die(error);
   }
 }

@@ -21,12 +21,13 @@ import { keyMaterialBytes } from '../../../crypto/cipher.js';
 import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import { integrityByName, type DhGroupNumber } from '../../../crypto/transforms.js';
-import { DropReason } from '../../v2/index.js';
-import { ANY_IPV4_SUBNET, ExchangeType, IdType, NONCE_LENGTH, NotifyType, PayloadType, ProtocolId } from '../constants.js';
+import { DropReason } from '../../drop-reasons.js';
+import { InvalidKeyInformationError, InvalidResponseError, NoProposalChosenError, PeerErrorNotifyError, PeerUnreachableError, type IkeError } from '../../errors.js';
+import { ANY_IPV4_SUBNET, ExchangeType, IdType, NONCE_LENGTH, NotifyType, PayloadType, ProtocolId, notifyTypeName } from '../constants.js';
 import { deriveKeymat, quickModeHash1, quickModeHash2, quickModeHash3 } from '../crypto/keys.js';
-import { InvalidKeyInformationError, InvalidResponseError, NoProposalChosenError, PeerErrorNotifyError, PeerUnreachableError, type IkeV1Error } from '../errors.js';
 import { checkPhase2Answer, phase2Answer, phase2Offer, responderLifetimeSeconds, selectPhase2, type Phase2Suite } from '../proposals.js';
-import { IpsecSa, type DirectionalKeys } from '../sa/ipsec-sa.js';
+import type { DirectionalKeys } from '../../connection/child-ledger.js';
+import { IpsecSa } from '../sa/ipsec-sa.js';
 import type { Flight, IsakmpSa } from '../sa/isakmp-sa.js';
 import { bytesAfterFirst, plaintextWithHash } from '../wire/message.js';
 import { encodePayload, ipv4SubnetId, type IdPayload, type V1Payload } from '../wire/payloads.js';
@@ -84,6 +85,7 @@ type InitiatorState = 'start' | 'sent' | 'awaiting-connected' | 'done' | 'failed
 
 export class QuickModeInitiator extends ExchangeMemory implements Exchange {
   readonly name = 'QUICK_MODE' as const;
+  readonly role = 'initiator' as const;
   messageId = 0;
   readonly replaces: IpsecSa | undefined;
   readonly pfsGroup: DhGroupNumber | undefined;
@@ -94,12 +96,11 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
   #dh: DhKeyPair | undefined;
   #pending: IpsecSa | undefined;
   readonly #offeredLifetime: number;
+  readonly #sa: IsakmpSa;
 
-  constructor(
-    private readonly sa: IsakmpSa,
-    options: QuickModeInitiatorOptions,
-  ) {
+  constructor(sa: IsakmpSa, options: QuickModeInitiatorOptions) {
     super((bytes) => sa.transmit(bytes));
+    this.#sa = sa;
     this.replaces = options.replaces;
     this.pfsGroup = options.pfsGroup;
     this.#offeredLifetime = sa.ctx.timing.childLifetimeSeconds;
@@ -119,7 +120,7 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
   }
 
   start(): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     const { integrity, skeyidA } = phase1Material(sa);
     this.messageId = sa.newMessageId();
     sa.quickModes.set(this.messageId, this);
@@ -142,7 +143,7 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
 
   receive(m: Received): void {
     if (this.#state !== 'sent') {
-      this.sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
+      this.#sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
       return;
     }
     this.#qm2(m);
@@ -156,7 +157,7 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
   /** An error notify naming our SPI while QM1 is outstanding. */
   peerError(notifyType: number): void {
     if (this.#state !== 'sent') return;
-    this.#fail(notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? new NoProposalChosenError('the peer accepted none of our quick mode proposals') : new PeerErrorNotifyError('quick mode', notifyType), false);
+    this.#fail(notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? new NoProposalChosenError('the peer accepted none of our quick mode proposals') : new PeerErrorNotifyError('quick mode', notifyType, notifyTypeName(notifyType)), false);
   }
 
   abort(): void {
@@ -165,7 +166,7 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
   }
 
   #qm2(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     const { integrity, skeyidA } = phase1Material(sa);
     if (!checkMessageRules('QM2', m.entries).ok) {
       sa.host.countDrop(DropReason.PAYLOAD_RULE);
@@ -197,7 +198,7 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
     }
     const ids = allOf(m.entries, 'ID');
     if (ids.length !== 2 || !ids.every(isAnyIpv4)) {
-      this.#refuse(NotifyType.INVALID_ID_INFORMATION, new InvalidResponseError('quick mode message 2', 'identities are not 0.0.0.0/0 ↔ 0.0.0.0/0'));
+      this.#refuse(NotifyType.INVALID_ID_INFORMATION, new InvalidResponseError('quick mode', 'message 2 identities are not 0.0.0.0/0 ↔ 0.0.0.0/0'));
       return;
     }
     let shared: Buffer | undefined;
@@ -255,25 +256,25 @@ export class QuickModeInitiator extends ExchangeMemory implements Exchange {
     if (!child) return;
     this.#pending = undefined;
     this.#state = 'done';
-    lingerThenForget(this.sa, this);
-    this.sa.host.childNegotiated(this.sa, child);
+    lingerThenForget(this.#sa, this);
+    this.#sa.host.childNegotiated(this.#sa, child);
   }
 
   /** Our answer to a QM2 we cannot accept: a protected notify naming our SPI (as strongSwan does). */
-  #refuse(notifyType: number, error: IkeV1Error): void {
+  #refuse(notifyType: number, error: IkeError): void {
     const spi = Buffer.alloc(4);
     spi.writeUInt32BE(this.#spiIn);
-    this.sa.sendInformational([this.sa.notifyPayload(notifyType, ProtocolId.IPSEC_ESP, spi)]);
+    this.#sa.sendInformational([this.#sa.notifyPayload(notifyType, ProtocolId.IPSEC_ESP, spi)]);
     this.#fail(error, true);
   }
 
-  #fail(error: IkeV1Error, lingering: boolean): void {
+  #fail(error: IkeError, lingering: boolean): void {
     if (this.finished) return;
     this.#state = 'failed';
     this.#flight?.cancel();
-    if (lingering) lingerThenForget(this.sa, this);
-    else forgetNow(this.sa, this);
-    this.sa.host.quickModeFailed(this.sa, this, error);
+    if (lingering) lingerThenForget(this.#sa, this);
+    else forgetNow(this.#sa, this);
+    this.#sa.host.quickModeFailed(this.#sa, this, error);
   }
 }
 
@@ -283,6 +284,7 @@ type ResponderState = 'start' | 'sent' | 'done' | 'failed';
 
 export class QuickModeResponder extends ExchangeMemory implements Exchange {
   readonly name = 'QUICK_MODE' as const;
+  readonly role = 'responder' as const;
   #state: ResponderState = 'start';
   #flight: Flight | undefined;
   #commitRequested = false;
@@ -293,12 +295,14 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
   #suite: Phase2Suite | undefined;
   #shared: Buffer | undefined;
   #replaces: IpsecSa | undefined;
+  readonly #sa: IsakmpSa;
 
   constructor(
-    private readonly sa: IsakmpSa,
+    sa: IsakmpSa,
     readonly messageId: number,
   ) {
     super((bytes) => sa.transmit(bytes));
+    this.#sa = sa;
   }
 
   get finished(): boolean {
@@ -308,7 +312,7 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
   receive(m: Received): void {
     if (this.#state === 'start') this.#qm1(m);
     else if (this.#state === 'sent') this.#qm3(m);
-    else this.sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
+    else this.#sa.host.countDrop(DropReason.UNEXPECTED_RESPONSE);
   }
 
   abort(): void {
@@ -318,7 +322,7 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
   }
 
   #qm1(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     const { integrity, skeyidA } = phase1Material(sa);
     if (!checkMessageRules('QM1', m.entries).ok) {
       sa.host.countDrop(DropReason.PAYLOAD_RULE);
@@ -391,7 +395,7 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
   }
 
   #qm3(m: Received): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     const { integrity, skeyidA } = phase1Material(sa);
     const suite = this.#suite;
     if (!suite) return;
@@ -437,7 +441,7 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
   }
 
   #refuse(notifyType: number, peerSpi: Buffer, reason: string): void {
-    const sa = this.sa;
+    const sa = this.#sa;
     sa.log.warn({ mid: this.messageId, reason }, 'quick mode refused');
     sa.sendInformational([sa.notifyPayload(notifyType, ProtocolId.IPSEC_ESP, peerSpi)]);
     this.#state = 'failed';

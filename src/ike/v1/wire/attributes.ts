@@ -10,7 +10,7 @@
  */
 import type { Reader, Writer } from '../../../wire/buffer.js';
 import { LIMITS } from '../constants.js';
-import { V1WireErrorCode, v1WireError } from '../errors.js';
+import { V1WireErrorCode, v1WireError } from './errors.js';
 
 const AF_TV = 0x8000;
 

@@ -9,7 +9,7 @@
  */
 import { Reader, type Writer } from '../../../wire/buffer.js';
 import { COOKIE_LENGTH, HeaderFlag, ISAKMP_HEADER_LENGTH, ISAKMP_MAJOR_VERSION, ISAKMP_MINOR_VERSION, LIMITS } from '../constants.js';
-import { IsakmpVersionError, V1WireErrorCode, v1WireError } from '../errors.js';
+import { IsakmpVersionError, V1WireErrorCode, v1WireError } from './errors.js';
 
 export interface HeaderFlags {
   readonly encryption: boolean;

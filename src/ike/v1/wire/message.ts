@@ -6,7 +6,7 @@
  */
 import { Writer } from '../../../wire/buffer.js';
 import { ISAKMP_HEADER_LENGTH, LIMITS, PayloadType } from '../constants.js';
-import { V1WireErrorCode, v1WireError } from '../errors.js';
+import { V1WireErrorCode, v1WireError } from './errors.js';
 import { decodeHeader, writeHeader, type IsakmpHeader, type IsakmpHeaderFields } from './header.js';
 import { decodeChain, encodeChain, encodePayload, type ChainEntry, type V1Payload } from './payloads.js';
 

@@ -24,7 +24,7 @@ import {
   PayloadType,
   ProtocolId,
 } from '../constants.js';
-import { InvalidPayloadTypeError, V1WireErrorCode, v1WireError } from '../errors.js';
+import { InvalidPayloadTypeError, V1WireErrorCode, v1WireError } from './errors.js';
 import { decodeSaBody, encodeSaBody, type SaBody } from './sa.js';
 
 export interface SaPayload extends SaBody {

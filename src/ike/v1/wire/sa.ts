@@ -12,7 +12,7 @@
  */
 import { Reader, type Writer } from '../../../wire/buffer.js';
 import { DOI_IPSEC, ESP_SPI_LENGTH, ISAKMP_SPI_LENGTH, LIMITS, PayloadType, ProtocolId, SIT_IDENTITY_ONLY } from '../constants.js';
-import { V1WireErrorCode, v1WireError } from '../errors.js';
+import { V1WireErrorCode, v1WireError } from './errors.js';
 import { decodeAttributes, encodeAttributes, type DataAttribute } from './attributes.js';
 
 export interface Transform {

@@ -20,17 +20,11 @@
 import { keyMaterialBytes } from '../../../crypto/cipher.js';
 import { prf, prfPlus } from '../../../crypto/prf.js';
 import { integrityByName, prfByName, type PrfName } from '../../../crypto/transforms.js';
-import type { ChildSuite, IkeSuite } from '../proposals/suites.js';
+import type { IkeSaKeys } from '../../connection/keylog.js';
+import type { ChildSuite, IkeSuite } from '../../proposals/suites.js';
 
-export interface IkeKeys {
-  readonly skD: Buffer;
-  readonly skAi: Buffer;
-  readonly skAr: Buffer;
-  readonly skEi: Buffer;
-  readonly skEr: Buffer;
-  readonly skPi: Buffer;
-  readonly skPr: Buffer;
-}
+/** SK_d, SK_ai/ar, SK_ei/er, SK_pi/pr (§2.14), in the shape the keylog shares with IKEv1. */
+export type IkeKeys = IkeSaKeys;
 
 export interface ChildKeys {
   /** Protects traffic from the exchange initiator to the responder. */

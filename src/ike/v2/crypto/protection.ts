@@ -32,8 +32,8 @@ import {
   type DecodedMessage,
 } from '../wire/message.js';
 import type { Payload } from '../wire/payloads.js';
-import { UnauthenticatedMessageError } from '../errors.js';
-import type { IkeSuite } from '../proposals/suites.js';
+import { UnauthenticatedMessageError } from '../../errors.js';
+import type { IkeSuite } from '../../proposals/suites.js';
 import type { IkeKeys } from './keys.js';
 
 interface DirectionKeys {

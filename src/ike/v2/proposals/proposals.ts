@@ -29,9 +29,9 @@ import {
 } from '../../../crypto/transforms.js';
 import { ProtocolId, TransformAttributeType } from '../wire/constants.js';
 import { keyLengthOf, type Proposal, type SaProtocolId, type Transform } from '../wire/sa.js';
-import { InvalidResponseError } from '../errors.js';
-import type { ChildOffer, IkeOffer } from './policy.js';
-import type { ChildSuite, IkeSuite } from './suites.js';
+import { InvalidResponseError } from '../../errors.js';
+import type { ChildOffer, IkeOffer } from '../../proposals/policy.js';
+import type { ChildSuite, IkeSuite } from '../../proposals/suites.js';
 
 /** ESN transform IDs (RFC 7296 §3.3.2). cgwd never uses extended sequence numbers. */
 export const ESN_NONE = 0;

@@ -13,7 +13,7 @@
  */
 import type { TimerHandle } from '../../runtime.js';
 import type { ChildKeys } from '../crypto/keys.js';
-import type { ChildSuite } from '../proposals/suites.js';
+import type { ChildSuite } from '../../proposals/suites.js';
 
 export type ChildSaState = 'installed' | 'rekeying' | 'rekeyed' | 'deleting' | 'deleted';
 

@@ -21,9 +21,12 @@
  * on the task's schedule and, unanswered, the SA is declared dead (§2.4).
  */
 import type { Logger } from 'pino';
-import type { TunnelConfig } from '../../../config/model.js';
-import type { Secret } from '../../../config/secret.js';
-import type { Clock, Endpoint, IkeTransport, RandomSource, TimerHandle } from '../../runtime.js';
+import type { ConnectionContext } from '../../connection/context.js';
+import { DropReason } from '../../drop-reasons.js';
+import { IkeError, InvalidResponseError, PeerUnreachableError, UnauthenticatedMessageError, describeError } from '../../errors.js';
+import { describeIkeSuite, type IkeSuite } from '../../proposals/suites.js';
+import type { Endpoint, TimerHandle } from '../../runtime.js';
+import { retransmitTimeouts } from '../../timing.js';
 import { ExchangeType, NotifyType } from '../wire/constants.js';
 import { WireError } from '../wire/errors.js';
 import { UnsupportedCriticalPayloadError } from '../wire/errors.js';
@@ -32,49 +35,15 @@ import type { Payload } from '../wire/payloads.js';
 import { checkPayloadRules } from '../wire/rules.js';
 import type { IkeKeys } from '../crypto/keys.js';
 import { SkProtection } from '../crypto/protection.js';
-import { DropReason, InvalidResponseError, IkeV2Error, PeerUnreachableError, UnauthenticatedMessageError } from '../errors.js';
-import type { ProposalPolicy } from '../proposals/policy.js';
-import { describeIkeSuite, type IkeSuite } from '../proposals/suites.js';
 import type { InitiatorTask, ResponderTask, TaskResult } from '../tasks/task.js';
-import { retransmitTimeouts, type IkeTiming } from '../timing.js';
 import type { ChildSa } from './child-sa.js';
-import type { Identity } from './identity.js';
 import { notify, spiHex, type InboundMessage } from './payload-helpers.js';
-
-/** Derived keys as given to the optional keylog callback (lab key comparison, debugging only). */
-export type KeylogEntry =
-  | {
-      readonly kind: 'ike';
-      readonly spiI: string;
-      readonly spiR: string;
-      readonly originalInitiator: boolean;
-      readonly suite: IkeSuite;
-      readonly keys: IkeKeys;
-    }
-  | { readonly kind: 'child'; readonly install: import('../../runtime.js').ChildSaInstall };
-
-/** What every IKE SA of one connection shares. */
-export interface SaContext {
-  readonly tunnel: TunnelConfig;
-  readonly policy: ProposalPolicy;
-  readonly psk: Secret;
-  readonly localIdentity: Identity;
-  readonly remoteIdentity: Identity | undefined;
-  readonly clock: Clock;
-  readonly random: RandomSource;
-  readonly transport: IkeTransport;
-  readonly timing: IkeTiming;
-  readonly logger: Logger;
-  readonly keylog: ((entry: KeylogEntry) => void) | undefined;
-  /** Claim a NAT in NAT detection so the peer encapsulates ESP in UDP (design.md). */
-  readonly forceEncapsulation: boolean;
-}
 
 /** The IKE SA's view of its owner (the connection): lifecycle, CHILD SA hand-off, counters. */
 export interface IkeSaHost {
-  readonly ctx: SaContext;
+  readonly ctx: ConnectionContext;
   saEstablished(sa: IkeSa): void;
-  saDead(sa: IkeSa, error: IkeV2Error): void;
+  saDead(sa: IkeSa, error: IkeError): void;
   /** Nothing was heard from the peer for the DPD interval and nothing is in flight. */
   livenessCheckDue(sa: IkeSa): void;
   responderTaskFor(sa: IkeSa, request: InboundMessage): ResponderTask;
@@ -175,7 +144,7 @@ export class IkeSa {
   readonly queue: InitiatorTask[] = [];
   retransmissions = 0;
   /** Why the SA ended, once dead. */
-  deathReason: IkeV2Error | undefined;
+  deathReason: IkeError | undefined;
   /** The IKE SA that took over this one's CHILD SAs after a rekey. */
   successor: IkeSa | undefined;
   /**
@@ -213,7 +182,7 @@ export class IkeSa {
     }
   }
 
-  get ctx(): SaContext {
+  get ctx(): ConnectionContext {
     return this.host.ctx;
   }
 
@@ -281,7 +250,7 @@ export class IkeSa {
   }
 
   /** Ends the SA: timers stopped, queued tasks abandoned; the host cleans up CHILD SAs. */
-  die(error: IkeV2Error): void {
+  die(error: IkeError): void {
     if (this.state === 'dead') return;
     this.state = 'dead';
     this.deathReason = error;
@@ -302,7 +271,7 @@ export class IkeSa {
    * or a Delete of the IKE SA. With another request still out the peer drops it as outside its
    * window; its own liveness checks then find the SA gone.
    */
-  closeWithNotice(error: IkeV2Error, payloads: readonly Payload[]): void {
+  closeWithNotice(error: IkeError, payloads: readonly Payload[]): void {
     if (this.state === 'dead') return;
     try {
       const datagram = this.#encode(ExchangeType.INFORMATIONAL, this.#nextRequestId, false, payloads);
@@ -381,7 +350,7 @@ export class IkeSa {
       const payloads = task.build();
       datagram = this.#encode(task.exchange, messageId, false, payloads);
     } catch (error) {
-      const failure = error instanceof IkeV2Error ? error : new InvalidResponseError(task.name, `cannot build request: ${describeError(error)}`);
+      const failure = error instanceof IkeError ? error : new InvalidResponseError(task.name, `cannot build request: ${describeError(error)}`);
       this.#log.error({ task: task.name, err: describeError(error) }, 'building a request failed');
       this.#finishTask(task, { status: 'failed', error: failure, fatal: task.name === 'IKE_INIT' || task.name === 'IKE_AUTH' });
       return;
@@ -607,8 +576,8 @@ export class IkeSa {
     try {
       result = inFlight.task.process(message);
     } catch (error) {
-      const failure = error instanceof IkeV2Error ? error : new InvalidResponseError(inFlight.task.name, describeError(error));
-      if (!(error instanceof IkeV2Error)) this.#log.error({ task: inFlight.task.name, err: describeError(error) }, 'task failed unexpectedly');
+      const failure = error instanceof IkeError ? error : new InvalidResponseError(inFlight.task.name, describeError(error));
+      if (!(error instanceof IkeError)) this.#log.error({ task: inFlight.task.name, err: describeError(error) }, 'task failed unexpectedly');
       result = { status: 'failed', error: failure, fatal: inFlight.task.name === 'IKE_INIT' || inFlight.task.name === 'IKE_AUTH' };
     }
     if (this.state === 'dead') return;
@@ -702,8 +671,4 @@ export class IkeSa {
     this.local = { address: this.local.address, port };
     this.remote = { address: this.remote.address, port };
   }
-}
-
-export function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : 'non-error thrown';
 }

@@ -1,6 +1,7 @@
 /**
  * cgwd runs one route-based CHILD SA per tunnel: TSi = TSr = 0.0.0.0/0, all ports, all
- * protocols (aws-peer.md §3.4; field-notes (a) row 6). A responder accepts a request only if
+ * protocols (AWS Site-to-Site VPN User Guide: route-based, one SA pair per tunnel; the Local
+ * and Remote IPv4 Network CIDR tunnel options default to 0.0.0.0/0). A responder accepts a request only if
  * each side's selectors include the whole IPv4 space (and answers with exactly that), else
  * TS_UNACCEPTABLE (RFC 7296 §2.9); an initiator accepts only an unnarrowed answer.
  */

@@ -7,8 +7,8 @@
  *                                                  <--  HDR, SK { SA, Nr, [KEr,] TSi, TSr }
  *
  * KE is sent whenever a PFS group is configured: an ESP proposal that names a DH group without
- * a KE payload is refused by AWS with NO_PROPOSAL_CHOSEN and the tunnel dies at the first rekey
- * (lab-notes). KEYMAT = prf+(SK_d, [g^ir |] Ni | Nr), "i" being this exchange's initiator.
+ * a KE payload is refused with NO_PROPOSAL_CHOSEN (RFC 7296 §1.3.1: the KE belongs to the
+ * proposal's group), and the tunnel would die at its first rekey. KEYMAT = prf+(SK_d, [g^ir |] Ni | Nr), "i" being this exchange's initiator.
  *
  * A successful rekey, as the initiator (make-before-break):
  *   new SA handed to the data plane → INFORMATIONAL Delete of the old SA → the old inbound SA
@@ -37,12 +37,12 @@
 import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import type { DhGroupNumber } from '../../../crypto/transforms.js';
-import { ExchangeType, NotifyType, ProtocolId } from '../wire/constants.js';
+import { ExchangeType, NotifyType, ProtocolId, notifyTypeName } from '../wire/constants.js';
 import type { Payload } from '../wire/payloads.js';
 import type { Proposal } from '../wire/sa.js';
 import { deriveChildKeys } from '../crypto/keys.js';
 import { NONCE_LENGTH, ourExchangeLoses } from '../crypto/nonce.js';
-import { InvalidResponseError, NoProposalChosenError, PeerErrorNotifyError, type IkeV2Error } from '../errors.js';
+import { InvalidResponseError, NoProposalChosenError, PeerErrorNotifyError, type IkeError } from '../../errors.js';
 import { answerProposal, buildChildProposals, offeredDhGroups, selectChildProposal, verifyChildAnswer } from '../proposals/proposals.js';
 import { ChildSa } from '../sa/child-sa.js';
 import type { IkeSa } from '../sa/ike-sa.js';
@@ -278,12 +278,12 @@ export class ChildCreateInitiator implements InitiatorTask {
         const replacedByPeer = this.#collisionStands();
         this.#restoreOld();
         if (old && !replacedByPeer) sa.host.childRekeyLater(old, sa.ctx.timing.rekeyRetryMs);
-        return this.#failed(new PeerErrorNotifyError('CREATE_CHILD_SA', notifyType));
+        return this.#failed(new PeerErrorNotifyError('CREATE_CHILD_SA', notifyType, notifyTypeName(notifyType)));
       }
     }
   }
 
-  #failed(error: IkeV2Error): TaskResult {
+  #failed(error: IkeError): TaskResult {
     this.#restoreOld();
     return { status: 'failed', error, fatal: false };
   }
@@ -346,7 +346,7 @@ export class CreateChildResponder implements ResponderTask {
         collidingTask = active;
       }
     } else if (sa.children.some((c) => c.isLive)) {
-      // One SA pair per tunnel (aws-peer.md §3.4).
+      // One SA pair per tunnel (AWS Site-to-Site VPN User Guide: "limited to one unique security association (SA) pair per tunnel").
       return [notify(NotifyType.NO_ADDITIONAL_SAS)];
     }
     const saPayload = firstOf(request.payloads, 'SA');

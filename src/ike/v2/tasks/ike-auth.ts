@@ -19,7 +19,7 @@
  * The responder answers a PSK mismatch with N(AUTHENTICATION_FAILED) and drops the SA; a CHILD
  * SA problem is answered with the error notify in place of SAr2/TSi/TSr, the IKE SA stays up.
  */
-import { AuthMethod, ExchangeType, NotifyType, ProtocolId } from '../wire/constants.js';
+import { AuthMethod, ExchangeType, NotifyType, ProtocolId, notifyTypeName } from '../wire/constants.js';
 import type { IdPayload, Payload } from '../wire/payloads.js';
 import type { Proposal } from '../wire/sa.js';
 import { authMatches, idPayloadBody, pskAuthData } from '../crypto/auth.js';
@@ -29,12 +29,13 @@ import {
   ChildSaFailedError,
   InvalidResponseError,
   PeerErrorNotifyError,
-  type IkeV2Error,
-} from '../errors.js';
+  type IkeError,
+} from '../../errors.js';
 import { answerProposal, buildChildProposals, selectChildProposal, verifyChildAnswer } from '../proposals/proposals.js';
-import type { ChildSuite } from '../proposals/suites.js';
+import type { ChildSuite } from '../../proposals/suites.js';
 import { ChildSa } from '../sa/child-sa.js';
-import { idPayload, sameIdentity, describeIdentity } from '../sa/identity.js';
+import { describeIdentity, sameIdentity } from '../../identity.js';
+import { idPayload } from '../sa/identity.js';
 import type { IkeSa } from '../sa/ike-sa.js';
 import { findNotify, firstErrorNotify, firstOf, notify, type InboundMessage } from '../sa/payload-helpers.js';
 import { allTrafficPayloads, answerIsAll, offerCoversAll } from '../sa/traffic-selectors.js';
@@ -101,7 +102,7 @@ export class IkeAuthInitiator implements InitiatorTask {
       if (error?.notifyType === NotifyType.AUTHENTICATION_FAILED) {
         return fatal(new AuthenticationFailedError('the peer rejected our AUTH (wrong PSK or identity)'));
       }
-      return fatal(error ? new PeerErrorNotifyError('IKE_AUTH', error.notifyType) : new InvalidResponseError('IKE_AUTH', 'IDr or AUTH missing'));
+      return fatal(error ? new PeerErrorNotifyError('IKE_AUTH', error.notifyType, notifyTypeName(error.notifyType)) : new InvalidResponseError('IKE_AUTH', 'IDr or AUTH missing'));
     }
     const remoteId = sa.ctx.remoteIdentity;
     if (remoteId && !sameIdentity(remoteId, idr)) {
@@ -126,7 +127,7 @@ export class IkeAuthInitiator implements InitiatorTask {
     const saPayload = firstOf(response.payloads, 'SA');
     if (!saPayload) {
       const error = firstErrorNotify(response.payloads);
-      const name = error ? `peer answered ${notifyName(error.notifyType)}` : 'no SA in the answer';
+      const name = error ? `peer answered ${notifyTypeName(error.notifyType)}` : 'no SA in the answer';
       return new ChildSaFailedError(error?.notifyType, name);
     }
     let suite: ChildSuite;
@@ -164,12 +165,8 @@ export class IkeAuthInitiator implements InitiatorTask {
   }
 }
 
-function fatal(error: IkeV2Error): TaskResult {
+function fatal(error: IkeError): TaskResult {
   return { status: 'failed', error, fatal: true };
-}
-
-function notifyName(type: number): string {
-  return new PeerErrorNotifyError('IKE_AUTH', type).code.replace(/^IKE_PEER_/, '');
 }
 
 export class IkeAuthResponder implements ResponderTask {

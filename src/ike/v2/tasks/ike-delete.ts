@@ -5,7 +5,7 @@
  */
 import { ExchangeType, ProtocolId } from '../wire/constants.js';
 import type { Payload } from '../wire/payloads.js';
-import { LocalCloseError } from '../errors.js';
+import { LocalCloseError } from '../../errors.js';
 import type { IkeSa } from '../sa/ike-sa.js';
 import { DONE, type InitiatorTask, type TaskResult } from './task.js';
 

@@ -15,7 +15,8 @@
  *
  * Then both derive SKEYSEED and the SK_* keys (§2.14), and the initiator moves to UDP 4500 for
  * IKE_AUTH (§2.23). cgwd always claims a NAT on its side in NAT_DETECTION_SOURCE_IP (when
- * `forceEncapsulation` is set) so ESP is always UDP-encapsulated (design.md).
+ * `forceEncapsulation` is set) so ESP is always UDP-encapsulated, on the one socket that also
+ * carries IKE.
  *
  * The responder half is stateless until it accepts: a COOKIE demand, INVALID_KE_PAYLOAD and
  * NO_PROPOSAL_CHOSEN are answered with SPIr zero and no state kept (§2.6).
@@ -24,15 +25,16 @@ import { createHash } from 'node:crypto';
 import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import { dhGroupByNumber, type DhGroupNumber } from '../../../crypto/transforms.js';
-import { ExchangeType, NotifyType, ProtocolId } from '../wire/constants.js';
+import { ExchangeType, NotifyType, ProtocolId, notifyTypeName } from '../wire/constants.js';
 import type { NoncePayload, Payload } from '../wire/payloads.js';
 import type { Proposal } from '../wire/sa.js';
 import { expandIkeKeys, initialSkeyseed } from '../crypto/keys.js';
-import { addressBytes, forcedEncapsulationHash, natDetectionHash } from '../crypto/nat-detection.js';
+import { addressBytes } from '../../ip-address.js';
+import { forcedEncapsulationHash, natDetectionHash } from '../crypto/nat-detection.js';
 import { NONCE_LENGTH } from '../crypto/nonce.js';
-import { InvalidResponseError, NoProposalChosenError, PeerErrorNotifyError } from '../errors.js';
+import { InvalidResponseError, NoProposalChosenError, PeerErrorNotifyError } from '../../errors.js';
 import { answerProposal, buildIkeProposals, offeredDhGroups, selectIkeProposal, verifyIkeAnswer } from '../proposals/proposals.js';
-import type { IkeSuite } from '../proposals/suites.js';
+import type { IkeSuite } from '../../proposals/suites.js';
 import { NAT_T_PORT, type IkeSa } from '../sa/ike-sa.js';
 import { allOf, findNotify, firstErrorNotify, firstOf, notify, u16, type InboundMessage } from '../sa/payload-helpers.js';
 import { IkeAuthInitiator } from './ike-auth.js';
@@ -123,7 +125,7 @@ export class IkeInitInitiator implements InitiatorTask {
       return RETRY;
     }
     const error = firstErrorNotify(response.payloads);
-    if (error) return fatal(new PeerErrorNotifyError('IKE_SA_INIT', error.notifyType));
+    if (error) return fatal(new PeerErrorNotifyError('IKE_SA_INIT', error.notifyType, notifyTypeName(error.notifyType)));
 
     const saPayload = firstOf(response.payloads, 'SA');
     const ke = firstOf(response.payloads, 'KE');

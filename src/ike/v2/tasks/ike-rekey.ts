@@ -32,14 +32,14 @@
 import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import type { DhGroupNumber } from '../../../crypto/transforms.js';
-import { ExchangeType, NotifyType, ProtocolId, SPI_SIZE } from '../wire/constants.js';
+import { ExchangeType, NotifyType, ProtocolId, SPI_SIZE, notifyTypeName } from '../wire/constants.js';
 import type { Payload } from '../wire/payloads.js';
 import type { Proposal } from '../wire/sa.js';
 import { expandIkeKeys, rekeySkeyseed } from '../crypto/keys.js';
 import { NONCE_LENGTH, ourExchangeLoses } from '../crypto/nonce.js';
-import { InvalidResponseError, NoProposalChosenError, PeerDeletedError, PeerErrorNotifyError, type IkeV2Error } from '../errors.js';
+import { InvalidResponseError, NoProposalChosenError, PeerDeletedError, PeerErrorNotifyError, type IkeError } from '../../errors.js';
 import { answerProposal, buildIkeProposals, offeredDhGroups, selectIkeProposal, verifyIkeAnswer } from '../proposals/proposals.js';
-import type { IkeSuite } from '../proposals/suites.js';
+import type { IkeSuite } from '../../proposals/suites.js';
 import type { IkeSa } from '../sa/ike-sa.js';
 import { findNotify, firstErrorNotify, firstOf, notify, u16, type InboundMessage } from '../sa/payload-helpers.js';
 import { IkeDeleteInitiator } from './ike-delete.js';
@@ -156,7 +156,7 @@ export class IkeRekeyInitiator implements InitiatorTask {
       sa.log.info('IKE rekey collision lost: deleting our redundant IKE SA');
       newSa.queueTask(new IkeDeleteInitiator(newSa, 'redundant after an IKE rekey collision'));
       if (peerSa && sa.state === 'established') sa.host.ikeSaRekeyed(sa, peerSa, { weInitiated: false });
-      if (this.#oldDeletedByPeer) sa.die(new PeerDeletedError());
+      if (this.#oldDeletedByPeer) sa.die(new PeerDeletedError('IKE SA'));
       return DONE;
     }
     if (peerSa) sa.log.info('IKE rekey collision won');
@@ -180,7 +180,7 @@ export class IkeRekeyInitiator implements InitiatorTask {
         return this.#failed(new NoProposalChosenError(`peer wants DH group ${wanted ?? '?'} for the IKE rekey`));
       }
       default:
-        return this.#failed(new PeerErrorNotifyError('CREATE_CHILD_SA', notifyType));
+        return this.#failed(new PeerErrorNotifyError('CREATE_CHILD_SA', notifyType, notifyTypeName(notifyType)));
     }
   }
 
@@ -193,7 +193,7 @@ export class IkeRekeyInitiator implements InitiatorTask {
     const peerSa = this.#collision;
     if (!peerSa?.isAlive || (sa.state !== 'established' && !this.#oldDeletedByPeer)) return false;
     sa.host.ikeSaRekeyed(sa, peerSa, { weInitiated: false });
-    if (this.#oldDeletedByPeer) sa.die(new PeerDeletedError());
+    if (this.#oldDeletedByPeer) sa.die(new PeerDeletedError('IKE SA'));
     return true;
   }
 
@@ -203,7 +203,7 @@ export class IkeRekeyInitiator implements InitiatorTask {
     if (peerSa?.isAlive && this.#sa.children.length > 0) this.#sa.host.ikeSaRekeyed(this.#sa, peerSa, { weInitiated: false });
   }
 
-  #failed(error: IkeV2Error): TaskResult {
+  #failed(error: IkeError): TaskResult {
     if (this.#adoptPeerRekey()) return DONE;
     const sa = this.#sa;
     if (sa.state === 'established') sa.host.ikeRekeyLater(sa, sa.ctx.timing.rekeyRetryMs);

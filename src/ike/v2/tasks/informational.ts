@@ -12,9 +12,9 @@
  * (already gone, or never ours) is ignored, and so are notifications about SAs deleted earlier
  * in the same message (GHSA-65xr-g9j5-jv8g): nothing looks an SA up twice.
  */
-import { ExchangeType, NotifyType, ProtocolId } from '../wire/constants.js';
+import { ExchangeType, NotifyType, ProtocolId, notifyTypeName } from '../wire/constants.js';
 import type { Payload } from '../wire/payloads.js';
-import { AuthenticationFailedError, PeerDeletedError, PeerErrorNotifyError } from '../errors.js';
+import { AuthenticationFailedError, PeerDeletedError } from '../../errors.js';
 import type { ChildSa } from '../sa/child-sa.js';
 import type { IkeSa } from '../sa/ike-sa.js';
 import { allOf, findNotify, firstErrorNotify, type InboundMessage } from '../sa/payload-helpers.js';
@@ -108,7 +108,7 @@ export class InformationalResponder implements ResponderTask {
       sa.die(new AuthenticationFailedError('the peer rejected our AUTH'));
       return;
     }
-    sa.log.info({ error: new PeerErrorNotifyError('INFORMATIONAL', notifyType).code }, 'peer reported an error');
+    sa.log.info({ error: `IKE_PEER_${notifyTypeName(notifyType)}` }, 'peer reported an error');
   }
 
   /** §1.4.1 / §2.25.2: answer, then the SA is gone (our own rekey or delete of it is forgotten). */
@@ -123,6 +123,6 @@ export class InformationalResponder implements ResponderTask {
       sa.host.ikeSaRekeyed(sa, winner, { weInitiated: false });
       return;
     }
-    sa.die(new PeerDeletedError());
+    sa.die(new PeerDeletedError('IKE SA'));
   }
 }

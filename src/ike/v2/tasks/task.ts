@@ -11,7 +11,7 @@
  */
 import type { Payload } from '../wire/payloads.js';
 import type { ExchangeType } from '../wire/constants.js';
-import type { IkeV2Error } from '../errors.js';
+import type { IkeError } from '../../errors.js';
 import type { IkeSa } from '../sa/ike-sa.js';
 import type { InboundMessage } from '../sa/payload-helpers.js';
 
@@ -34,7 +34,7 @@ export type TaskResult =
   /** Run the whole task again later (after TEMPORARY_FAILURE, RFC 7296 §2.25). */
   | { readonly status: 'requeue'; readonly afterMs: number }
   /** The exchange failed; `fatal` ends the IKE SA. */
-  | { readonly status: 'failed'; readonly error: IkeV2Error; readonly fatal: boolean };
+  | { readonly status: 'failed'; readonly error: IkeError; readonly fatal: boolean };
 
 export const DONE: TaskResult = { status: 'done' };
 export const RETRY: TaskResult = { status: 'retry' };
@@ -47,7 +47,7 @@ export interface InitiatorTask {
   build(): Payload[];
   process(response: InboundMessage): TaskResult;
   /** The request was never answered, or the IKE SA died first. */
-  abandon?(error: IkeV2Error): void;
+  abandon?(error: IkeError): void;
   /**
    * The same task for another IKE SA, when the CHILD SAs move there in an IKE SA rekey before
    * this queued task was sent (keys come from the new SA's SK_d); undefined drops it.

@@ -218,14 +218,17 @@ function exchangeName(exchange: number): string {
 }
 
 class Violation {
-  constructor(
-    private readonly exchange: number,
-    private readonly isResponse: boolean,
-  ) {}
+  readonly #exchange: number;
+  readonly #isResponse: boolean;
+
+  constructor(exchange: number, isResponse: boolean) {
+    this.#exchange = exchange;
+    this.#isResponse = isResponse;
+  }
 
   fail(rule: RuleName, detail: string, payloadType?: number): RuleResult {
-    const what = `${exchangeName(this.exchange)} ${this.isResponse ? 'response' : 'request'}`;
-    const error = new MessageRuleError(rule, this.exchange, this.isResponse, `${what}: ${detail}`, payloadType);
+    const what = `${exchangeName(this.#exchange)} ${this.#isResponse ? 'response' : 'request'}`;
+    const error = new MessageRuleError(rule, this.#exchange, this.#isResponse, `${what}: ${detail}`, payloadType);
     return { ok: false, error };
   }
 }

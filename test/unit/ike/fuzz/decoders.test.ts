@@ -38,12 +38,12 @@ function prng(seed: number): () => number {
 }
 
 class Fuzzer {
-  private readonly next: () => number;
+  readonly #next: () => number;
   constructor(readonly seed: number) {
-    this.next = prng(seed);
+    this.#next = prng(seed);
   }
   int(n: number): number {
-    return Math.floor(this.next() * n);
+    return Math.floor(this.#next() * n);
   }
   pick<T>(items: readonly T[]): T {
     const item = items[this.int(items.length)];

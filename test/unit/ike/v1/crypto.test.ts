@@ -20,7 +20,7 @@ import {
   quickModeHash3,
 } from '../../../../src/ike/v1/crypto/keys.js';
 import { IvChains, MessageProtection } from '../../../../src/ike/v1/crypto/protection.js';
-import { SeededRandom } from './harness/seeded-random.js';
+import { SeededRandom } from '../harness/seeded-random.js';
 
 const HASH = { 'hmac-sha1-96': sha1, 'hmac-sha256-128': sha256, 'hmac-sha384-192': sha384, 'hmac-sha512-256': sha512 } as const;
 const INTEGRITY = Object.keys(HASH) as IntegrityName[];

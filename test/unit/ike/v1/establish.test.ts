@@ -1,6 +1,6 @@
 /**
  * Main Mode + Quick Mode between our initiator and our responder, for every suite IKEv1 can
- * negotiate with AWS (aws-peer.md §2: AES-128/256 × SHA-1/SHA2-256/384/512 × DH 2, 14–24 in
+ * negotiate with AWS (AWS Site-to-Site VPN User Guide, Tunnel options: AES-128/256 × SHA-1/SHA2-256/384/512 × DH 2, 14–24 in
  * phase 1; ESP also AES-GCM-16, PFS also group 5), checked on the wire by an independent
  * implementation of the RFC 2409 key schedule (harness/independent.ts).
  */
@@ -8,10 +8,10 @@ import { describe, expect, it } from 'vitest';
 import type { DhGroupNumber, EncryptionName, IntegrityName } from '../../../../src/crypto/transforms.js';
 import { ExchangeType, NAT_T_PORT, PayloadType, VendorId } from '../../../../src/ike/v1/constants.js';
 import { decodeMessage } from '../../../../src/ike/v1/wire/message.js';
-import { singleSuitePolicy } from '../../../../src/ike/v2/index.js';
-import { PSK, tunnelConfig } from './harness/config.js';
+import { singleSuitePolicy } from '../../../../src/ike/proposals/policy.js';
+import { PSK, tunnelConfig } from '../harness/config.js';
 import { verifyIndependently } from './harness/independent.js';
-import { AWS_IP, CGW_IP, Pair, currentIkeKeys, expectMirrored, expectSameIkeKeys } from './harness/pair.js';
+import { AWS_IP, CGW_IP, Pair, currentIkeKeys, expectMirrored, expectSameIkeKeys } from '../harness/pair.js';
 
 const CBC: EncryptionName[] = ['aes128-cbc', 'aes256-cbc'];
 const HASHES: IntegrityName[] = ['hmac-sha1-96', 'hmac-sha256-128', 'hmac-sha384-192', 'hmac-sha512-256'];
@@ -23,8 +23,8 @@ describe('phase 1 suites', () => {
     for (const integrity of HASHES) {
       it(`${encryption} / ${integrity} with every DH group`, () => {
         for (const group of PHASE1_GROUPS) {
-          const tunnel = tunnelConfig({ ikeEncryption: [encryption], ikeIntegrity: [integrity], ikeDhGroups: [group], pfsGroups: [] });
-          const pair = new Pair({ tunnel, seed: group }).establish();
+          const tunnel = tunnelConfig('ikev1', { ikeEncryption: [encryption], ikeIntegrity: [integrity], ikeDhGroups: [group], pfsGroups: [] });
+          const pair = new Pair('ikev1', { tunnel, seed: group }).establish();
           expectMirrored(pair);
           expectSameIkeKeys(pair);
           const keys = currentIkeKeys(pair.cgw);
@@ -45,12 +45,12 @@ describe('quick mode suites', () => {
   for (const suite of esp) {
     it(`ESP ${suite.encryption}${suite.integrity ? ` / ${suite.integrity}` : ''}, without PFS and with each PFS group`, () => {
       for (const pfs of [undefined, ...PFS_GROUPS]) {
-        const tunnel = tunnelConfig({
+        const tunnel = tunnelConfig('ikev1', {
           espEncryption: [suite.encryption],
           espIntegrity: suite.integrity ? [suite.integrity] : ['hmac-sha1-96'],
           pfsGroups: pfs === undefined ? [] : [pfs],
         });
-        const pair = new Pair({ tunnel, seed: (pfs ?? 1) * 7 }).establish();
+        const pair = new Pair('ikev1', { tunnel, seed: (pfs ?? 1) * 7 }).establish();
         const { cgw } = expectMirrored(pair);
         expect(cgw.encryption).toBe(suite.encryption);
         expect(cgw.integrity).toBe(suite.integrity);
@@ -65,7 +65,7 @@ describe('quick mode suites', () => {
 
 describe('the wire', () => {
   it('announces NAT-T and DPD, floats to 4500 after message 4 and uses UDP-encapsulated tunnel mode', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     const sent = pair.cgw.transport.sent;
     const mm1 = decodeMessage(sent[0]?.data ?? Buffer.alloc(0));
     expect(mm1.header.exchangeType).toBe(ExchangeType.IDENTITY_PROTECTION);
@@ -87,7 +87,7 @@ describe('the wire', () => {
   });
 
   it('without forced encapsulation and without a NAT it stays on 500 and uses plain tunnel mode', () => {
-    const pair = new Pair({ cgw: { extra: { forceEncapsulation: false } }, aws: { extra: { forceEncapsulation: false } } }).establish();
+    const pair = new Pair('ikev1', { cgw: { extra: { forceEncapsulation: false } }, aws: { extra: { forceEncapsulation: false } } }).establish();
     const { cgw } = expectMirrored(pair);
     expect(cgw.local.port).toBe(500);
     const keys = currentIkeKeys(pair.cgw);
@@ -96,7 +96,7 @@ describe('the wire', () => {
   });
 
   it('through a real NAT in front of the customer gateway: detected, keepalives sent', () => {
-    const pair = new Pair({ cgw: { address: '10.0.0.2', extra: { forceEncapsulation: false } }, aws: { extra: { forceEncapsulation: false } } });
+    const pair = new Pair('ikev1', { cgw: { address: '10.0.0.2', extra: { forceEncapsulation: false } }, aws: { extra: { forceEncapsulation: false } } });
     pair.net.addNat('10.0.0.2', CGW_IP, 1000);
     pair.establish();
     const cgw = pair.cgw.sink.only();
@@ -113,15 +113,15 @@ describe('the wire', () => {
   });
 
   it("the AWS file's minimum ('xml' origin) offers AWS's whole accepted set, strongest first, within 48 transforms", () => {
-    const tunnel = tunnelConfig({
+    const tunnel = tunnelConfig('ikev1', {
       ikeEncryption: ['aes128-cbc'],
       ikeIntegrity: ['hmac-sha1-96'],
       ikeDhGroups: [2],
       pfsGroups: [2],
       origins: { 'ike.encryption': 'xml', 'ike.integrity': 'xml', 'ike.dhGroups': 'xml', 'ipsec.encryption': 'xml', 'ipsec.integrity': 'xml', 'ipsec.pfsGroups': 'xml' },
     });
-    const awsOnlyMinimum = tunnelConfig({ ikeEncryption: ['aes128-cbc'], ikeIntegrity: ['hmac-sha1-96'], ikeDhGroups: [2], pfsGroups: [2] });
-    const pair = new Pair({ cgw: { tunnel }, aws: { tunnel: awsOnlyMinimum } }).establish(30_000);
+    const awsOnlyMinimum = tunnelConfig('ikev1', { ikeEncryption: ['aes128-cbc'], ikeIntegrity: ['hmac-sha1-96'], ikeDhGroups: [2], pfsGroups: [2] });
+    const pair = new Pair('ikev1', { cgw: { tunnel }, aws: { tunnel: awsOnlyMinimum } }).establish(30_000);
     const mm1 = decodeMessage(pair.cgw.transport.sent[0]?.data ?? Buffer.alloc(0));
     if (mm1.encrypted) throw new Error('MM1 encrypted');
     const sa = mm1.entries[0]?.payload;
@@ -138,17 +138,17 @@ describe('the wire', () => {
       { aead: false, encryption: ['aes256-cbc'], integrity: ['hmac-sha384-192'], prf: ['prf-hmac-sha384'], dhGroups: [20] },
       { aead: true, encryption: ['aes256-gcm16'], integrity: [], dhGroups: [21] },
     );
-    const pair = new Pair({ cgw: { extra: { policy } }, aws: { extra: { policy } } }).establish();
+    const pair = new Pair('ikev1', { cgw: { extra: { policy } }, aws: { extra: { policy } } }).establish();
     expect(currentIkeKeys(pair.cgw)?.suite).toMatchObject({ encryption: 'aes256-cbc', integrity: 'hmac-sha384-192', dhGroup: 20 });
     expect(expectMirrored(pair).cgw).toMatchObject({ encryption: 'aes256-gcm16', pfsGroup: 21 });
   });
 
   it('IKEv1 cannot protect the ISAKMP SA with AES-GCM: a GCM-only phase 1 configuration is refused at construction', () => {
-    expect(() => new Pair({ tunnel: tunnelConfig({ ikeEncryption: ['aes128-gcm16'] }) })).toThrow(/AES-GCM/);
+    expect(() => new Pair('ikev1', { tunnel: tunnelConfig('ikev1', { ikeEncryption: ['aes128-gcm16'] }) })).toThrow(/AES-GCM/);
   });
 
   it('sends INITIAL-CONTACT on first contact only, inside the encrypted MM5', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     const keys = currentIkeKeys(pair.cgw);
     expect(keys).toBeDefined();
     const mm5 = pair.cgw.transport.sent.find((w) => w.data[18] === ExchangeType.IDENTITY_PROTECTION && ((w.data[19] ?? 0) & 1) === 1);

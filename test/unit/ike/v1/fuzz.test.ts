@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Reader } from '../../../../src/wire/buffer.js';
-import { V1WireErrorCode, WireError } from '../../../../src/ike/v1/errors.js';
+import { V1WireErrorCode, WireError } from '../../../../src/ike/v1/wire/errors.js';
 import { parsePhase1Transform, parsePhase2Transform } from '../../../../src/ike/v1/proposals.js';
 import {
   decodeAttributes,
@@ -20,7 +20,7 @@ import {
   encodeChain,
   type ChainEntry,
 } from '../../../../src/ike/v1/wire/index.js';
-import { AWS_IP, Pair, expectMirrored, settle } from './harness/pair.js';
+import { AWS_IP, Pair, expectMirrored, settle } from '../harness/pair.js';
 import { inject } from './harness/forge.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x1e1_c0de) >>> 0;
@@ -128,7 +128,7 @@ function expectTypedOrOk(fn: () => unknown, input: Buffer, seed: number): unknow
 
 /** Every datagram of an establishment, a phase 2 rekey, a phase 1 re-establishment, DPD and a stop. */
 function capture(): { pair: Pair; wires: { to: 'cgw' | 'aws'; data: Buffer; port: number }[] } {
-  const pair = new Pair({ seed: 5 }).establish();
+  const pair = new Pair('ikev1', { seed: 5 }).establish();
   pair.run(25_000);
   pair.cgw.connection.rekeyChild();
   pair.run(12_000);

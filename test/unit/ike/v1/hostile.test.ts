@@ -1,17 +1,17 @@
 /**
- * Hostile inputs (field-notes.md (b)): each a typed error or a counted drop, never a crash, never
+ * Hostile inputs (the lessons of other IKE daemons' CVEs, e.g. CVE-2015-3991): each a typed error or a counted drop, never a crash, never
  * state changed by something unauthenticated.
  */
 import { describe, expect, it } from 'vitest';
 import { DOI_IPSEC, ExchangeType, IpsecAttribute, KEY_IKE, NotifyType, Phase1Attribute, PayloadType, ProtocolId, VendorId } from '../../../../src/ike/v1/constants.js';
-import { InvalidPayloadTypeError, IsakmpVersionError, V1WireErrorCode } from '../../../../src/ike/v1/errors.js';
+import { InvalidPayloadTypeError, IsakmpVersionError, V1WireErrorCode } from '../../../../src/ike/v1/wire/errors.js';
 import { decodeMessage } from '../../../../src/ike/v1/wire/message.js';
 import { encodeChain, encodePayload, type V1Payload } from '../../../../src/ike/v1/wire/payloads.js';
 import { tv, type DataAttribute } from '../../../../src/ike/v1/wire/attributes.js';
 import { WireError } from '../../../../src/wire/buffer.js';
 import { Forger, inject, rawMessage, rawPayload } from './harness/forge.js';
 import { exchangeOf, ofExchange } from './harness/messages.js';
-import { AWS_IP, CGW_IP, Pair, expectMirrored } from './harness/pair.js';
+import { AWS_IP, CGW_IP, Pair, expectMirrored } from '../harness/pair.js';
 
 const COOKIE = Buffer.from('0102030405060708', 'hex');
 
@@ -50,7 +50,7 @@ describe('wrong IKE version (CVE-2015-3991)', () => {
   it('an IKEv2 header is a typed error and a counted drop, never an answer', () => {
     const v2 = rawMessage({ cookieI: COOKIE, firstPayload: 33, version: 0x20, exchange: 34, flags: 0x08 }, rawPayload(0, Buffer.alloc(8)));
     expect(() => decodeMessage(v2)).toThrow(IsakmpVersionError);
-    const pair = new Pair();
+    const pair = new Pair('ikev1');
     pair.aws.connection.start();
     inject(pair, 'aws', v2, 500);
     expect(pair.aws.connection.status().counters.drops['invalid-major-version']).toBe(1);
@@ -69,7 +69,7 @@ describe('wrong IKE version (CVE-2015-3991)', () => {
       expect(error).toBeInstanceOf(InvalidPayloadTypeError);
       expect((error as InvalidPayloadTypeError).payloadType).toBe(type);
     }
-    const pair = new Pair();
+    const pair = new Pair('ikev1');
     pair.aws.connection.start();
     inject(pair, 'aws', rawMessage({ cookieI: COOKIE, firstPayload: 33 }, rawPayload(0, Buffer.alloc(12))), 500);
     expect(pair.aws.connection.status().counters.drops.malformed).toBe(1);
@@ -77,7 +77,7 @@ describe('wrong IKE version (CVE-2015-3991)', () => {
   });
 
   it('an IKEv2 payload inside a protected Informational: dropped, INVALID-PAYLOAD-TYPE sent at most once per 10 s', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     const forger = new Forger(pair, 'cgw');
     const before = ofExchange(pair.aws.transport.sent, ExchangeType.INFORMATIONAL).length;
     for (let i = 0; i < 5; i++) inject(pair, 'aws', forger.protectedRaw(41, rawPayload(0, Buffer.alloc(8))));
@@ -91,7 +91,7 @@ describe('wrong IKE version (CVE-2015-3991)', () => {
 
 describe('Delete followed by notifies for the deleted SA (GHSA-65xr-g9j5-jv8g)', () => {
   it('Delete(ISAKMP) then R-U-THERE and errors for it: the SA ends, nothing acts on it afterwards', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     const forger = new Forger(pair, 'cgw');
     const spi = Buffer.concat([forger.cookieI, forger.cookieR]);
     const seq = Buffer.from([0, 0, 0, 7]);
@@ -112,7 +112,7 @@ describe('Delete followed by notifies for the deleted SA (GHSA-65xr-g9j5-jv8g)',
   });
 
   it('Delete(ESP) then notifies naming the deleted SPI: removed once, notifies ignored', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     pair.run(1_000);
     const forger = new Forger(pair, 'cgw');
     const cgwIn = pair.cgw.sink.only().spiIn;
@@ -130,7 +130,7 @@ describe('Delete followed by notifies for the deleted SA (GHSA-65xr-g9j5-jv8g)',
   });
 
   it('the peer deleting only the ISAKMP SA leaves the IPsec SA up while phase 1 is re-established', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     pair.run(1_000);
     const child = pair.cgw.sink.only();
     const forger = new Forger(pair, 'aws');
@@ -164,7 +164,7 @@ describe('bad KEY_LENGTH and other attributes (CVE-2011-3380)', () => {
   ];
   for (const [name, attributes] of variants) {
     it(`${name}: NO-PROPOSAL-CHOSEN in the clear, no state kept`, () => {
-      const pair = new Pair();
+      const pair = new Pair('ikev1');
       pair.aws.connection.start();
       inject(pair, 'aws', mm1([phase1Transform(attributes)]), 500);
       expect(responses(pair)).toEqual([{ exchange: ExchangeType.INFORMATIONAL, notify: NotifyType.NO_PROPOSAL_CHOSEN }]);
@@ -174,7 +174,7 @@ describe('bad KEY_LENGTH and other attributes (CVE-2011-3380)', () => {
   }
 
   it('a life duration of 40 octets is bounded: accepted, and our timers use at most a day', () => {
-    const pair = new Pair();
+    const pair = new Pair('ikev1');
     pair.aws.connection.start();
     const huge = GOOD.map((a) => (a.type === Phase1Attribute.LIFE_DURATION ? { type: a.type, format: 'tlv' as const, value: Buffer.alloc(40, 0xff) } : a));
     inject(pair, 'aws', mm1([phase1Transform(huge)]), 500);
@@ -182,7 +182,7 @@ describe('bad KEY_LENGTH and other attributes (CVE-2011-3380)', () => {
   });
 
   it('a good transform after bad ones is the one chosen', () => {
-    const pair = new Pair();
+    const pair = new Pair('ikev1');
     pair.aws.connection.start();
     const bad = GOOD.map((a) => (a.type === Phase1Attribute.KEY_LENGTH ? tv(a.type, 0) : a));
     inject(pair, 'aws', mm1([phase1Transform(bad, 1), phase1Transform(bad, 2), phase1Transform(GOOD, 3)]), 500);
@@ -209,7 +209,7 @@ describe('bad KEY_LENGTH and other attributes (CVE-2011-3380)', () => {
     const shorter = Buffer.from(msg);
     shorter.writeUInt16BE(0x0100, msg.length - 6);
     expect(() => decodeMessage(shorter)).toThrow(expect.objectContaining({ code: V1WireErrorCode.TRUNCATED }));
-    const pair = new Pair();
+    const pair = new Pair('ikev1');
     pair.aws.connection.start();
     inject(pair, 'aws', msg, 500);
     expect(pair.aws.connection.status().counters.drops.malformed).toBe(1);
@@ -217,7 +217,7 @@ describe('bad KEY_LENGTH and other attributes (CVE-2011-3380)', () => {
   });
 
   it('bad quick mode attributes (ESP KEY_LENGTH 0, GCM with an authentication algorithm): NO-PROPOSAL-CHOSEN, the ISAKMP SA unharmed', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     pair.run(1_000);
     const forger = new Forger(pair, 'cgw');
     for (const attributes of [
@@ -239,7 +239,7 @@ describe('bad KEY_LENGTH and other attributes (CVE-2011-3380)', () => {
 
 describe('missing and unknown payloads', () => {
   it('MM1 without an SA creates no state and gets no answer', () => {
-    const pair = new Pair();
+    const pair = new Pair('ikev1');
     pair.aws.connection.start();
     inject(pair, 'aws', rawMessage({ cookieI: COOKIE, firstPayload: PayloadType.VENDOR_ID }, encodePayload({ kind: 'VID', data: VendorId.DPD }, 0)), 500);
     expect(pair.aws.connection.status().counters.drops['payload-rule']).toBe(1);
@@ -253,7 +253,7 @@ describe('missing and unknown payloads', () => {
   });
 
   it('protected messages lacking what their exchange needs are dropped and change nothing', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     pair.run(1_000);
     const forger = new Forger(pair, 'cgw');
     const id: V1Payload = { kind: 'ID', idType: 4, protocolId: 0, port: 0, data: Buffer.alloc(8) };
@@ -267,7 +267,7 @@ describe('missing and unknown payloads', () => {
   });
 
   it('CERT, CR and SIG payloads are known but refused with pre-shared keys', () => {
-    const pair = new Pair();
+    const pair = new Pair('ikev1');
     pair.aws.connection.start();
     const sa = encodeChain([{ kind: 'SA', doi: DOI_IPSEC, situation: 1, proposals: [{ number: 1, protocolId: ProtocolId.ISAKMP, spi: Buffer.alloc(0), transforms: [phase1Transform(GOOD)] }] }]).bytes;
     sa.writeUInt8(PayloadType.CERT, 0);
@@ -279,7 +279,7 @@ describe('missing and unknown payloads', () => {
 
 describe('wrong HASH', () => {
   it('an Informational with a wrong HASH(1) is dropped: no R-U-THERE-ACK, no Delete acted on', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     const forger = new Forger(pair, 'cgw');
     const spi = Buffer.concat([forger.cookieI, forger.cookieR]);
     const before = pair.aws.transport.sent.length;
@@ -291,7 +291,7 @@ describe('wrong HASH', () => {
   });
 
   it('the same Informational with the right HASH is answered (the forger is right)', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     const forger = new Forger(pair, 'cgw');
     const spi = Buffer.concat([forger.cookieI, forger.cookieR]);
     const before = pair.aws.transport.sent.length;
@@ -300,7 +300,7 @@ describe('wrong HASH', () => {
   });
 
   it('a Quick Mode message 1 with a wrong HASH gets no answer', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     const forger = new Forger(pair, 'cgw');
     const before = pair.aws.transport.sent.length;
     inject(pair, 'aws', forger.informational([{ kind: 'NONCE', data: Buffer.alloc(16, 2) }], { exchange: ExchangeType.QUICK_MODE, hash: Buffer.alloc(20, 1) }));
@@ -308,7 +308,7 @@ describe('wrong HASH', () => {
   });
 
   it('garbage under the right cookies (a forgery without keys) is dropped; the tunnel carries on', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     const forger = new Forger(pair, 'cgw');
     const garbage = forger.informational([{ kind: 'VID', data: Buffer.alloc(16) }]);
     for (let i = 28; i < garbage.length; i++) garbage[i] = (garbage[i] ?? 0) ^ 0x5a;
@@ -321,7 +321,7 @@ describe('wrong HASH', () => {
 
 describe('state gates', () => {
   it('Quick Mode and protected Informationals before Main Mode completes are dropped', () => {
-    const pair = new Pair();
+    const pair = new Pair('ikev1');
     pair.net.dropIf = (w) => w.from.address === CGW_IP && exchangeOf(w) === ExchangeType.IDENTITY_PROTECTION && ((w.data[19] ?? 0) & 1) === 1;
     pair.start().run(500);
     const sa = pair.aws.connection.status().ikeSas[0];
@@ -338,7 +338,7 @@ describe('state gates', () => {
   });
 
   it('a spoofed MM1 gets exactly one answer (no retransmission towards the spoofed source)', () => {
-    const pair = new Pair();
+    const pair = new Pair('ikev1');
     pair.aws.connection.start();
     inject(pair, 'aws', mm1([phase1Transform(GOOD)]), 500);
     pair.run(120_000);
@@ -347,7 +347,7 @@ describe('state gates', () => {
   });
 
   it('many half-open Main Modes are bounded', () => {
-    const pair = new Pair();
+    const pair = new Pair('ikev1');
     pair.aws.connection.start();
     for (let i = 0; i < 200; i++) {
       const cookie = Buffer.alloc(8);
@@ -361,7 +361,7 @@ describe('state gates', () => {
 
 describe('replays', () => {
   it('every datagram of an hour of traffic replayed afterwards changes nothing', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     pair.run(25_000);
     pair.cgw.connection.rekeyChild();
     pair.run(90_000);
@@ -380,7 +380,7 @@ describe('replays', () => {
 
 describe('truncations at every offset', () => {
   it('every captured datagram cut at every length: only counted drops, the tunnel unaffected', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     pair.run(25_000);
     pair.cgw.connection.rekeyChild();
     pair.run(1_000);

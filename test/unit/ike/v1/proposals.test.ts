@@ -17,14 +17,14 @@ import {
 } from '../../../../src/ike/v1/proposals.js';
 import { tv, numberAttribute, encodeAttributes } from '../../../../src/ike/v1/wire/attributes.js';
 import { Writer } from '../../../../src/wire/buffer.js';
-import { proposalPolicyFor } from '../../../../src/ike/v2/index.js';
-import { tunnelConfig } from './harness/config.js';
+import { proposalPolicyFor } from '../../../../src/ike/proposals/policy.js';
+import { tunnelConfig } from '../harness/config.js';
 
 const XML = { 'ike.encryption': 'xml', 'ike.integrity': 'xml', 'ike.dhGroups': 'xml', 'ipsec.encryption': 'xml', 'ipsec.integrity': 'xml', 'ipsec.pfsGroups': 'xml' } as const;
 
 describe('phase 1', () => {
   it("offers AWS's accepted set for the file's minimum, capped, keeping the file's own suite, no AES-GCM", () => {
-    const tunnel = tunnelConfig({ ikeEncryption: ['aes128-cbc'], ikeIntegrity: ['hmac-sha1-96'], ikeDhGroups: [2], origins: XML });
+    const tunnel = tunnelConfig('ikev1', { ikeEncryption: ['aes128-cbc'], ikeIntegrity: ['hmac-sha1-96'], ikeDhGroups: [2], origins: XML });
     const choices = phase1Choices(proposalPolicyFor(tunnel), tunnel);
     expect(choices).toHaveLength(PHASE1_MAX_TRANSFORMS);
     expect(choices[0]).toEqual({ encryption: 'aes256-cbc', integrity: 'hmac-sha512-256', dhGroup: 21 });
@@ -33,7 +33,7 @@ describe('phase 1', () => {
   });
 
   it('offers exactly what TunnelOptions pin', () => {
-    const tunnel = tunnelConfig({ ikeEncryption: ['aes256-cbc'], ikeIntegrity: ['hmac-sha256-128', 'hmac-sha1-96'], ikeDhGroups: [14, 19] });
+    const tunnel = tunnelConfig('ikev1', { ikeEncryption: ['aes256-cbc'], ikeIntegrity: ['hmac-sha256-128', 'hmac-sha1-96'], ikeDhGroups: [14, 19] });
     expect(phase1Choices(proposalPolicyFor(tunnel), tunnel)).toEqual([
       { encryption: 'aes256-cbc', integrity: 'hmac-sha256-128', dhGroup: 19 },
       { encryption: 'aes256-cbc', integrity: 'hmac-sha256-128', dhGroup: 14 },
@@ -43,7 +43,7 @@ describe('phase 1', () => {
   });
 
   it('the responder takes the first acceptable transform in the peer order; the initiator checks the answer', () => {
-    const ours = phase1Choices(proposalPolicyFor(tunnelConfig({ ikeDhGroups: [14, 19] })));
+    const ours = phase1Choices(proposalPolicyFor(tunnelConfig('ikev1', { ikeDhGroups: [14, 19] })));
     const offer = phase1Offer([{ encryption: 'aes256-cbc', integrity: 'hmac-sha512-256', dhGroup: 21 }, ...ours.slice().reverse()], 27_000);
     const selection = selectPhase1(offer, ours);
     if ('reason' in selection) throw new Error(selection.reason);
@@ -66,7 +66,7 @@ describe('phase 1', () => {
 });
 
 describe('phase 2', () => {
-  const policy = proposalPolicyFor(tunnelConfig({ espEncryption: ['aes256-gcm16', 'aes128-cbc'], espIntegrity: ['hmac-sha256-128'], pfsGroups: [20] }));
+  const policy = proposalPolicyFor(tunnelConfig('ikev1', { espEncryption: ['aes256-gcm16', 'aes128-cbc'], espIntegrity: ['hmac-sha256-128'], pfsGroups: [20] }));
   const choices = phase2Choices(policy);
 
   it('GCM without an authentication attribute, CBC with one; the PFS group in every transform; UDP tunnel mode', () => {

@@ -13,14 +13,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ExchangeType } from '../../../../src/ike/v1/constants.js';
-import { resolveTiming } from '../../../../src/ike/v2/index.js';
-import { tunnelConfig } from './harness/config.js';
+import { resolveTiming } from '../../../../src/ike/timing.js';
+import { tunnelConfig } from '../harness/config.js';
 import { encrypted, exchangeOf, ofExchange } from './harness/messages.js';
 import { COLLISION_WINDOW_MS } from '../../../../src/ike/v1/connection.js';
-import { Pair, currentIkeKeys, expectMirrored, expectSameIkeKeys, settle } from './harness/pair.js';
-import type { RecordingSink } from './harness/sink.js';
+import { Pair, currentIkeKeys, expectMirrored, expectSameIkeKeys, settle } from '../harness/pair.js';
+import type { RecordingSink } from '../harness/sink.js';
 
-const GRACE = resolveTiming(tunnelConfig()).rekeyedInboundGraceMs;
+const GRACE = resolveTiming(tunnelConfig('ikev1')).rekeyedInboundGraceMs;
 /** Manual rekeys wait this long after an SA's creation, else they count as a collision with it. */
 const SETTLED = COLLISION_WINDOW_MS + 1_000;
 
@@ -61,7 +61,7 @@ function runMeasuringLoss(pair: Pair, ms: number, stepMs = 5): { cgw: number; aw
 describe('phase 2 rekey', () => {
   for (const side of ['cgw', 'aws'] as const) {
     it(`initiated by ${side}: PFS, new SA before the old one goes, old inbound kept for the grace period`, () => {
-      const pair = new Pair().establish();
+      const pair = new Pair('ikev1').establish();
       const old = expectMirrored(pair);
       pair.run(SETTLED);
       const qmBefore = ofExchange(pair.net.delivered, ExchangeType.QUICK_MODE).length;
@@ -91,8 +91,8 @@ describe('phase 2 rekey', () => {
   }
 
   it('happens by timer before expiry, for hours, on both sides, always one mirrored pair', () => {
-    const tunnel = tunnelConfig({ childLifetimeSeconds: 1_000, rekeyMarginSeconds: 120 });
-    const pair = new Pair({ tunnel }).establish();
+    const tunnel = tunnelConfig('ikev1', { childLifetimeSeconds: 1_000, rekeyMarginSeconds: 120 });
+    const pair = new Pair('ikev1', { tunnel }).establish();
     for (let hour = 0; hour < 6; hour++) {
       pair.run(3_600_000);
       settle(pair);
@@ -108,7 +108,7 @@ describe('phase 2 rekey', () => {
   });
 
   it('simultaneous rekeys from both sides: both complete, the lowest nonce loses, one pair remains', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     pair.run(SETTLED);
     expect(pair.cgw.connection.rekeyChild()).toBe(true);
     expect(pair.aws.connection.rekeyChild()).toBe(true);
@@ -127,7 +127,7 @@ describe('phase 2 rekey', () => {
 
   it('many seeds of simultaneous rekeys all converge', () => {
     for (let seed = 1; seed <= 12; seed++) {
-      const pair = new Pair({ seed, network: { jitterMs: 20 } }).establish();
+      const pair = new Pair('ikev1', { seed, network: { jitterMs: 20 } }).establish();
       pair.run(SETTLED);
       pair.cgw.connection.rekeyChild();
       pair.run(seed * 3);
@@ -142,7 +142,7 @@ describe('phase 2 rekey', () => {
 
   it("crossed rekeys whose Deletes are lost: the redundant SA still goes, losing at most the grace period's traffic", () => {
     for (const lost of ['cgw', 'aws'] as const) {
-      const pair = new Pair().establish();
+      const pair = new Pair('ikev1').establish();
       pair.run(SETTLED);
       const source = lost === 'cgw' ? pair.cgw.address : pair.aws.address;
       pair.net.dropIf = (w) => w.from.address === source && exchangeOf(w) === ExchangeType.INFORMATIONAL;
@@ -161,7 +161,7 @@ describe('phase 2 rekey', () => {
 describe('phase 1 re-established', () => {
   for (const side of ['cgw', 'aws'] as const) {
     it(`by ${side}: a new Main Mode, the IPsec SA untouched, the old ISAKMP SA deleted`, () => {
-      const pair = new Pair().establish();
+      const pair = new Pair('ikev1').establish();
       const child = expectMirrored(pair);
       const oldCookie = pair.cgw.connection.status().ikeSas[0]?.spiI;
       pair.run(1_000);
@@ -190,8 +190,8 @@ describe('phase 1 re-established', () => {
   }
 
   it('by timers before expiry, repeatedly, by both sides, without ever dropping phase 2', () => {
-    const tunnel = tunnelConfig({ ikeLifetimeSeconds: 2_400, childLifetimeSeconds: 1_800, rekeyMarginSeconds: 180 });
-    const pair = new Pair({ tunnel }).establish();
+    const tunnel = tunnelConfig('ikev1', { ikeLifetimeSeconds: 2_400, childLifetimeSeconds: 1_800, rekeyMarginSeconds: 180 });
+    const pair = new Pair('ikev1', { tunnel }).establish();
     for (let hour = 0; hour < 8; hour++) pair.run(3_600_000);
     settle(pair);
     expectMirrored(pair);
@@ -207,7 +207,7 @@ describe('phase 1 re-established', () => {
 
   it('simultaneous re-establishment by both sides converges without losing phase 2', () => {
     for (let seed = 1; seed <= 6; seed++) {
-      const pair = new Pair({ seed, network: { jitterMs: 10 } }).establish();
+      const pair = new Pair('ikev1', { seed, network: { jitterMs: 10 } }).establish();
       pair.run(1_000);
       pair.cgw.connection.rekeyIke();
       pair.run(seed);
@@ -229,7 +229,7 @@ describe('phase 1 re-established', () => {
   });
 
   it('re-establishing phase 1 talks from the floated endpoints (UDP 4500), as strongSwan does', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev1').establish();
     const before = ofExchange(pair.cgw.transport.sent, ExchangeType.IDENTITY_PROTECTION).length;
     pair.cgw.connection.rekeyIke();
     pair.run(1_000);

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Reader, Writer } from '../../../../src/wire/buffer.js';
 import { DOI_IPSEC, ExchangeType, IdType, LIMITS, NotifyType, PayloadType, ProtocolId } from '../../../../src/ike/v1/constants.js';
-import { IsakmpVersionError, V1WireErrorCode } from '../../../../src/ike/v1/errors.js';
+import { IsakmpVersionError, V1WireErrorCode } from '../../../../src/ike/v1/wire/errors.js';
 import {
   attributeNumber,
   checkMessageRules,

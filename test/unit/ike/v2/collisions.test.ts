@@ -11,19 +11,19 @@
  *   is redundant and deleted by its initiator; the survivor's initiator deletes the old SA.
  */
 import { describe, expect, it } from 'vitest';
-import type { InFlightDatagram } from './harness/fake-network.js';
-import { AWS_IP, CGW_IP, Pair, expectMirrored, expectSameIkeKeys, expectWindowsInSync, settle, type Peer } from './harness/pair.js';
+import type { Wire } from '../harness/network.js';
+import { AWS_IP, CGW_IP, Pair, expectMirrored, expectSameIkeKeys, expectWindowsInSync, settle, type Peer } from '../harness/pair.js';
 
 const QUIET = { dpdIntervalSeconds: 100_000 };
 
-function collisionPair(): Pair {
-  const pair = new Pair({ timing: QUIET }).establish();
+function collisionPair(): Pair<'ikev2'> {
+  const pair = new Pair('ikev2', { timing: QUIET }).establish();
   pair.net.setManual(true);
   return pair;
 }
 
 /** Back to a normal network: deliver, run out grace periods and retries, check the end state. */
-function finish(pair: Pair, ms = 60_000): void {
+function finish(pair: Pair<'ikev2'>, ms = 60_000): void {
   pair.net.setManual(false);
   pair.run(ms);
   settle(pair);
@@ -32,7 +32,7 @@ function finish(pair: Pair, ms = 60_000): void {
   expectWindowsInSync(pair);
 }
 
-function forceNonces(pair: Pair, [n1, n2, n3, n4]: readonly [number, number, number, number]): void {
+function forceNonces(pair: Pair<'ikev2'>, [n1, n2, n3, n4]: readonly [number, number, number, number]): void {
   pair.cgw.random.nonceFirstBytes.push(n1, n4);
   pair.aws.random.nonceFirstBytes.push(n2, n3);
 }
@@ -44,7 +44,7 @@ function expectedSurvivor(nonces: readonly number[]): 'cgw' | 'aws' {
 }
 
 /** The redundant SA never reached its initiator's data plane (outbound stayed on the survivor). */
-function expectRedundantNeverInstalled(loser: Peer): void {
+function expectRedundantNeverInstalled(loser: Peer<'ikev2'>): void {
   const own = loser.sink.history.filter((sa) => sa.initiatedByUs);
   // Only the first CHILD SA (from IKE_AUTH, if this side initiated it) was ever its own.
   expect(own.every((sa) => sa.id === loser.sink.history[0]?.id)).toBe(true);
@@ -371,7 +371,7 @@ describe('Delete of the IKE SA during a rekey (§2.25.2)', () => {
   it('a stray message for the deleted IKE SA is a counted drop', () => {
     const pair = collisionPair();
     pair.aws.connection.deleteIke();
-    const request = pair.net.take(AWS_IP) as InFlightDatagram;
+    const request = pair.net.take(AWS_IP) as Wire;
     pair.net.deliver(request);
     pair.net.deliverAll();
     pair.net.deliver(request); // a late duplicate of the Delete

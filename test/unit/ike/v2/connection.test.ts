@@ -1,22 +1,24 @@
 /**
- * IkeConnection as its owner sees it: the ChildSaInstall hand-off, events, the keylog
+ * IkeV2Connection as its owner sees it: the ChildSaInstall hand-off, events, the keylog
  * callback, status(), the dispatcher entry point, robustness against a misbehaving owner, and
  * who keeps which IKE SA when a peer re-initiates.
  */
 import { describe, expect, it } from 'vitest';
 import type { IkeDatagram } from '../../../../src/ike/runtime.js';
-import { deliverIkeDatagram, IkeConnection, type KeylogEntry } from '../../../../src/ike/v2/index.js';
+import type { KeylogEntry } from '../../../../src/ike/index.js';
+import { deliverIkeDatagram } from '../../../../src/ike/index.js';
+import { IkeV2Connection } from '../../../../src/ike/v2/index.js';
 import { createLogger } from '../../../../src/log/index.js';
-import { tunnelConfig } from './harness/config.js';
+import { tunnelConfig } from '../harness/config.js';
 import { FakeClock } from '../../../helpers/fake-clock.js';
-import { FakeNetwork } from './harness/fake-network.js';
-import { AWS_IP, CGW_IP, Pair, expectMirrored, expectSameIkeKeys, settle } from './harness/pair.js';
-import { SeededRandom } from './harness/seeded-random.js';
-import { RecordingSink } from './harness/sink.js';
+import { FakeNetwork } from '../harness/network.js';
+import { AWS_IP, CGW_IP, Pair, expectMirrored, expectSameIkeKeys, settle } from '../harness/pair.js';
+import { SeededRandom } from '../harness/seeded-random.js';
+import { RecordingSink } from '../harness/sink.js';
 
 describe('the CHILD SA hand-off', () => {
   it('carries everything the data plane needs', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev2').establish();
     const { cgw } = expectMirrored(pair);
     expect(cgw).toMatchObject({
       tunnel: 1,
@@ -36,7 +38,7 @@ describe('the CHILD SA hand-off', () => {
   });
 
   it('the keylog callback gets every derived key, the same on both sides', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev2').establish();
     pair.cgw.connection.rekeyChild();
     pair.run(20_000);
     expectSameIkeKeys(pair);
@@ -50,7 +52,7 @@ describe('the CHILD SA hand-off', () => {
 
 describe('events and status', () => {
   it('events tell the story of a tunnel', () => {
-    const pair = new Pair({ timing: { dpdIntervalSeconds: 10 } }).establish();
+    const pair = new Pair('ikev2', { timing: { dpdIntervalSeconds: 10 } }).establish();
     pair.cgw.connection.rekeyChild();
     pair.run(12_000);
     pair.cgw.connection.rekeyIke();
@@ -64,7 +66,7 @@ describe('events and status', () => {
   });
 
   it('status() is a loggable snapshot with no key material', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev2').establish();
     const status = pair.cgw.connection.status();
     expect(status).toMatchObject({ tunnel: 1, role: 'initiator', state: 'established', local: `${CGW_IP}:500`, remote: `${AWS_IP}:500` });
     const [sa] = status.ikeSas;
@@ -82,7 +84,7 @@ describe('events and status', () => {
 
 describe('owner misbehaviour', () => {
   it('a throwing event listener or data plane does not stop the protocol', () => {
-    const pair = new Pair();
+    const pair = new Pair('ikev2');
     pair.cgw.connection.on('child-up', () => {
       throw new Error('listener bug');
     });
@@ -102,8 +104,8 @@ it('deliverIkeDatagram: a dispatcher that routes datagrams itself (listen: false
   const make = (address: string, peer: string, role: 'initiator' | 'responder', seed: number) => {
     const transport = net.transport(address);
     const sink = new RecordingSink(() => clock.now());
-    const connection = new IkeConnection({
-      tunnel: tunnelConfig(),
+    const connection = new IkeV2Connection({
+      tunnel: tunnelConfig('ikev2'),
       role,
       local: { address, port: 500 },
       remote: { address: peer, port: 500 },
@@ -134,7 +136,7 @@ it('deliverIkeDatagram: a dispatcher that routes datagrams itself (listen: false
 
 describe('who keeps which IKE SA', () => {
   it('AWS initiates again after losing its state: the new IKE SA replaces ours at once (INITIAL_CONTACT)', () => {
-    const pair = new Pair({ cgw: { role: 'responder', remoteId: AWS_IP }, aws: { role: 'initiator', remoteId: CGW_IP } }).establish();
+    const pair = new Pair('ikev2', { cgw: { role: 'responder', remoteId: AWS_IP }, aws: { role: 'initiator', remoteId: CGW_IP } }).establish();
     const old = pair.cgw.connection.status().ikeSas[0]?.spiI;
     pair.aws.restart();
     pair.run(2_000);
@@ -147,7 +149,7 @@ describe('who keeps which IKE SA', () => {
   });
 
   it('both sides initiate at once: they settle on one IKE SA and one CHILD SA pair', () => {
-    const pair = new Pair({ cgw: { remoteId: AWS_IP }, aws: { role: 'initiator', remoteId: CGW_IP } });
+    const pair = new Pair('ikev2', { cgw: { remoteId: AWS_IP }, aws: { role: 'initiator', remoteId: CGW_IP } });
     pair.start().run(60_000);
     settle(pair);
     expectMirrored(pair);

@@ -15,12 +15,13 @@ import { decodeMessage, type IkeHeaderFields } from '../../../../src/ike/v2/wire
 import type { Payload } from '../../../../src/ike/v2/wire/payloads.js';
 import { idPayloadBody, pskAuthData } from '../../../../src/ike/v2/crypto/auth.js';
 import { deriveChildKeys, expandIkeKeys, initialSkeyseed, rekeySkeyseed } from '../../../../src/ike/v2/crypto/keys.js';
-import { addressBytes, forcedEncapsulationHash, natDetectionHash } from '../../../../src/ike/v2/crypto/nat-detection.js';
+import { addressBytes } from '../../../../src/ike/ip-address.js';
+import { forcedEncapsulationHash, natDetectionHash } from '../../../../src/ike/v2/crypto/nat-detection.js';
 import { lowestNonce, ourExchangeLoses } from '../../../../src/ike/v2/crypto/nonce.js';
 import { SkProtection } from '../../../../src/ike/v2/crypto/protection.js';
-import { UnauthenticatedMessageError } from '../../../../src/ike/v2/errors.js';
-import type { IkeSuite } from '../../../../src/ike/v2/proposals/suites.js';
-import { SeededRandom } from './harness/seeded-random.js';
+import { UnauthenticatedMessageError } from '../../../../src/ike/errors.js';
+import type { IkeSuite } from '../../../../src/ike/proposals/suites.js';
+import { SeededRandom } from '../harness/seeded-random.js';
 
 const HASHES = { 'prf-hmac-sha1': sha1, 'prf-hmac-sha256': sha256, 'prf-hmac-sha384': sha384, 'prf-hmac-sha512': sha512 } as const;
 

@@ -12,20 +12,20 @@ import type { IdPayload, NoncePayload, Payload } from '../../../../src/ike/v2/wi
 import type { Proposal } from '../../../../src/ike/v2/wire/sa.js';
 import type { TrafficSelector } from '../../../../src/ike/v2/wire/traffic-selectors.js';
 import { idPayloadBody, pskAuthData } from '../../../../src/ike/v2/crypto/auth.js';
-import type { KeylogEntry } from '../../../../src/ike/v2/index.js';
-import { proposalPolicyFor } from '../../../../src/ike/v2/proposals/policy.js';
+import type { KeylogEntry } from '../../../../src/ike/index.js';
+import { proposalPolicyFor } from '../../../../src/ike/proposals/policy.js';
 import { buildChildProposals } from '../../../../src/ike/v2/proposals/proposals.js';
 import { ALL_IPV4 } from '../../../../src/ike/v2/sa/traffic-selectors.js';
-import { PSK, tunnelConfig, type TunnelOverrides } from './harness/config.js';
+import { PSK, tunnelConfig, type TunnelOverrides } from '../harness/config.js';
 import { forgerFor, inject } from './harness/craft.js';
 import { sentBy } from './harness/messages.js';
-import { AWS_IP, CGW_IP, Pair, expectMirrored, expectSameIkeKeys } from './harness/pair.js';
+import { AWS_IP, CGW_IP, Pair, expectMirrored, expectSameIkeKeys } from '../harness/pair.js';
 
-function bothWith(overrides: TunnelOverrides): Pair {
-  return new Pair({ tunnel: tunnelConfig(overrides) });
+function bothWith(overrides: TunnelOverrides): Pair<'ikev2'> {
+  return new Pair('ikev2', { tunnel: tunnelConfig('ikev2', overrides) });
 }
 
-function ikeSuiteOf(pair: Pair): string | undefined {
+function ikeSuiteOf(pair: Pair<'ikev2'>): string | undefined {
   return pair.cgw.connection.status().ikeSas.find((s) => s.current)?.suite;
 }
 
@@ -97,7 +97,7 @@ it("both sides on the XML's minimum negotiate AWS's strongest suite", () => {
 it("a strict peer that accepts only the XML's minimum still matches our widened offer", () => {
   const xml = { 'ike.encryption': 'xml', 'ike.integrity': 'xml', 'ike.dhGroups': 'xml', 'ipsec.encryption': 'xml', 'ipsec.integrity': 'xml', 'ipsec.pfsGroups': 'xml' } as const;
   const minimum = { ikeEncryption: ['aes128-cbc'], ikeIntegrity: ['hmac-sha1-96'], ikeDhGroups: [2], espEncryption: ['aes128-cbc'], espIntegrity: ['hmac-sha1-96'], pfsGroups: [2] } satisfies TunnelOverrides;
-  const pair = new Pair({ cgw: { tunnel: tunnelConfig({ ...minimum, origins: xml }) }, aws: { tunnel: tunnelConfig(minimum) } }).establish();
+  const pair = new Pair('ikev2', { cgw: { tunnel: tunnelConfig('ikev2', { ...minimum, origins: xml }) }, aws: { tunnel: tunnelConfig('ikev2', minimum) } }).establish();
   expect(ikeSuiteOf(pair)).toBe('aes128-cbc/hmac-sha1-96/prf-hmac-sha1/dh2');
   // Our first KE was for group 21: the peer asked for group 2 (INVALID_KE_PAYLOAD) and we retried.
   expect(sentBy(pair.cgw.transport, { exchange: ExchangeType.IKE_SA_INIT, response: false })).toHaveLength(2);
@@ -108,7 +108,7 @@ it("a strict peer that accepts only the XML's minimum still matches our widened 
 
 describe('IKE_SA_INIT detours', () => {
   it('COOKIE: the responder demands one and the initiator repeats IKE_SA_INIT with it first', () => {
-    const pair = new Pair({ aws: { timing: { cookieThreshold: 0 } } }).establish();
+    const pair = new Pair('ikev2', { aws: { timing: { cookieThreshold: 0 } } }).establish();
     const answers = sentBy(pair.aws.transport, { exchange: ExchangeType.IKE_SA_INIT, response: true });
     expect(answers[0]?.notifies).toEqual([NotifyType.COOKIE]);
     const requests = sentBy(pair.cgw.transport, { exchange: ExchangeType.IKE_SA_INIT, response: false });
@@ -118,14 +118,14 @@ describe('IKE_SA_INIT detours', () => {
   });
 
   it('INVALID_KE_PAYLOAD: retried with the group the responder names', () => {
-    const pair = new Pair({ cgw: { tunnel: tunnelConfig({ ikeDhGroups: [19, 14] }) }, aws: { tunnel: tunnelConfig({ ikeDhGroups: [14] }) } }).establish();
+    const pair = new Pair('ikev2', { cgw: { tunnel: tunnelConfig('ikev2', { ikeDhGroups: [19, 14] }) }, aws: { tunnel: tunnelConfig('ikev2', { ikeDhGroups: [14] }) } }).establish();
     const answers = sentBy(pair.aws.transport, { exchange: ExchangeType.IKE_SA_INIT, response: true });
     expect(answers[0]?.notifies).toEqual([NotifyType.INVALID_KE_PAYLOAD]);
     expect(ikeSuiteOf(pair)).toMatch(/dh14$/);
   });
 
   it('NO_PROPOSAL_CHOSEN: the attempt fails with a clear code and is retried later', () => {
-    const pair = new Pair({ cgw: { tunnel: tunnelConfig({ ikeEncryption: ['aes128-cbc'] }) }, aws: { tunnel: tunnelConfig({ ikeEncryption: ['aes256-cbc'] }) } }).start();
+    const pair = new Pair('ikev2', { cgw: { tunnel: tunnelConfig('ikev2', { ikeEncryption: ['aes128-cbc'] }) }, aws: { tunnel: tunnelConfig('ikev2', { ikeEncryption: ['aes256-cbc'] }) } }).start();
     pair.run(500);
     const down = pair.cgw.events.find((e) => e.name === 'ike-down')?.data as { code: string; established: boolean };
     expect(down).toMatchObject({ code: 'IKE_PEER_NO_PROPOSAL_CHOSEN', established: false });
@@ -138,7 +138,7 @@ describe('IKE_SA_INIT detours', () => {
 
 describe('IKE_AUTH refusals', () => {
   it('wrong PSK: AUTHENTICATION_FAILED on both sides, then reconnects with growing delays up to the cap', () => {
-    const pair = new Pair({ cgw: { tunnel: tunnelConfig({ psk: 'not.the_right_key' }) } }).start();
+    const pair = new Pair('ikev2', { cgw: { tunnel: tunnelConfig('ikev2', { psk: 'not.the_right_key' }) } }).start();
     pair.run(1_000);
     expect(pair.cgw.events.find((e) => e.name === 'ike-down')?.data).toMatchObject({ code: 'IKE_AUTHENTICATION_FAILED' });
     expect(pair.aws.events.find((e) => e.name === 'ike-down')?.data).toMatchObject({ code: 'IKE_AUTHENTICATION_FAILED' });
@@ -153,13 +153,13 @@ describe('IKE_AUTH refusals', () => {
   });
 
   it('the responder refuses an unexpected initiator identity (AUTHENTICATION_FAILED)', () => {
-    const pair = new Pair({ aws: { remoteId: '192.0.2.99' } }).start();
+    const pair = new Pair('ikev2', { aws: { remoteId: '192.0.2.99' } }).start();
     pair.run(1_000);
     expect(pair.cgw.events.find((e) => e.name === 'ike-down')?.data).toMatchObject({ code: 'IKE_AUTHENTICATION_FAILED' });
   });
 
   it('the initiator refuses a responder with the wrong identity and tells it', () => {
-    const pair = new Pair({ cgw: { remoteId: '192.0.2.77' } }).start();
+    const pair = new Pair('ikev2', { cgw: { remoteId: '192.0.2.77' } }).start();
     pair.run(1_000);
     expect(pair.cgw.events.find((e) => e.name === 'ike-down')?.data).toMatchObject({ code: 'IKE_AUTHENTICATION_FAILED' });
     // The responder had already established; our INFORMATIONAL N(AUTHENTICATION_FAILED) ends its SA.
@@ -168,14 +168,14 @@ describe('IKE_AUTH refusals', () => {
   });
 
   it('IDr naming the AWS endpoint is accepted', () => {
-    const pair = new Pair({ cgw: { remoteId: AWS_IP } }).establish();
+    const pair = new Pair('ikev2', { cgw: { remoteId: AWS_IP } }).establish();
     expectMirrored(pair);
   });
 
   it.each([
     ['ESP proposal mismatch', { espEncryption: ['aes256-cbc'] as EncryptionName[] }, 'NO_PROPOSAL_CHOSEN'],
   ])('%s: the IKE SA is deleted and the attempt counts as failed', (_name, awsOverrides, notify) => {
-    const pair = new Pair({ cgw: { tunnel: tunnelConfig({ espEncryption: ['aes128-cbc'] }) }, aws: { tunnel: tunnelConfig(awsOverrides) } }).start();
+    const pair = new Pair('ikev2', { cgw: { tunnel: tunnelConfig('ikev2', { espEncryption: ['aes128-cbc'] }) }, aws: { tunnel: tunnelConfig('ikev2', awsOverrides) } }).start();
     pair.run(1_000);
     const down = pair.cgw.events.find((e) => e.name === 'ike-down')?.data as { code: string; reason: string };
     expect(down.code).toBe('IKE_CHILD_SA_FAILED');
@@ -187,7 +187,7 @@ describe('IKE_AUTH refusals', () => {
 
 describe('NAT traversal (RFC 7296 §2.23)', () => {
   it('forced encapsulation: each side sees a NAT at the other, both move to 4500, no keepalives', () => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev2').establish();
     const cgw = pair.cgw.connection.status().ikeSas[0];
     expect(cgw).toMatchObject({ natLocal: false, natRemote: true, local: `${CGW_IP}:4500`, remote: `${AWS_IP}:4500` });
     expect(pair.aws.connection.status().ikeSas[0]).toMatchObject({ natRemote: true, local: `${AWS_IP}:4500` });
@@ -197,12 +197,12 @@ describe('NAT traversal (RFC 7296 §2.23)', () => {
   });
 
   it('without forcing, no NAT is seen; IKE still moves to 4500', () => {
-    const pair = new Pair({ cgw: { extra: { forceEncapsulation: false } }, aws: { extra: { forceEncapsulation: false } } }).establish();
+    const pair = new Pair('ikev2', { cgw: { extra: { forceEncapsulation: false } }, aws: { extra: { forceEncapsulation: false } } }).establish();
     expect(pair.cgw.connection.status().ikeSas[0]).toMatchObject({ natLocal: false, natRemote: false, local: `${CGW_IP}:4500` });
   });
 
   it('behind a real NAT: detected locally, keepalives sent, the responder follows the mapped port', () => {
-    const pair = new Pair({ cgw: { address: '10.0.0.5' } });
+    const pair = new Pair('ikev2', { cgw: { address: '10.0.0.5' } });
     pair.net.addNat('10.0.0.5', CGW_IP, 10_000);
     pair.establish();
     expect(pair.cgw.connection.status().ikeSas[0]).toMatchObject({ natLocal: true, local: '10.0.0.5:4500' });
@@ -214,7 +214,7 @@ describe('NAT traversal (RFC 7296 §2.23)', () => {
 });
 
 it('AWS initiates (StartupAction=start): cgw as responder', () => {
-  const pair = new Pair({ cgw: { role: 'responder', remoteId: AWS_IP }, aws: { role: 'initiator', remoteId: CGW_IP } }).establish();
+  const pair = new Pair('ikev2', { cgw: { role: 'responder', remoteId: AWS_IP }, aws: { role: 'initiator', remoteId: CGW_IP } }).establish();
   expectSameIkeKeys(pair);
   expectMirrored(pair);
   expect(pair.cgw.events.find((e) => e.name === 'ike-up')?.data).toMatchObject({ initiatedByUs: false });
@@ -222,8 +222,8 @@ it('AWS initiates (StartupAction=start): cgw as responder', () => {
 
 describe('the peer refuses or narrows the traffic selectors', () => {
   /** Replaces aws's IKE_AUTH answer with a forged one (aws's real keys and a valid AUTH). */
-  function forgeAuthAnswer(childPart: (payloads: Payload[]) => Payload[]): Pair {
-    const pair = new Pair();
+  function forgeAuthAnswer(childPart: (payloads: Payload[]) => Payload[]): Pair<'ikev2'> {
+    const pair = new Pair('ikev2');
     pair.net.setManual(true);
     pair.start();
     const initRequest = pair.net.deliverFrom(CGW_IP);
@@ -261,7 +261,7 @@ describe('the peer refuses or narrows the traffic selectors', () => {
   it('narrowed selectors in the answer are refused the same way', () => {
     const narrowed: TrafficSelector = { ...ALL_IPV4, startAddress: Buffer.from([10, 0, 0, 0]), endAddress: Buffer.from([10, 255, 255, 255]) };
     const pair = forgeAuthAnswer(() => {
-      const proposals = buildChildProposals(proposalPolicyFor(tunnelConfig()).child, Buffer.from([0, 0, 7, 7]), undefined);
+      const proposals = buildChildProposals(proposalPolicyFor(tunnelConfig('ikev2')).child, Buffer.from([0, 0, 7, 7]), undefined);
       const first = proposals[0] as Proposal;
       return [
         { kind: 'SA', proposals: [{ ...first, transforms: first.transforms.filter((t, i, all) => all.findIndex((u) => u.type === t.type) === i) }] },

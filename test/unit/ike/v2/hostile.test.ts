@@ -1,5 +1,5 @@
 /**
- * Hostile inputs (field-notes (b), "Minimum hostile-input test list", IKE rows), each against
+ * Hostile inputs (the lessons of other IKE daemons' CVEs, e.g. CVE-2014-2338), each against
  * a half-open or established SA. For every input: no exception escapes handleDatagram, nothing
  * stalls the SA, and the outcome is the RFC's answer or a counted drop — never an answer an
  * unauthenticated sender could use to amplify.
@@ -9,32 +9,32 @@ import { DhKeyPair } from '../../../../src/crypto/dh.js';
 import { ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../../../src/ike/v2/wire/constants.js';
 import { decodeMessage } from '../../../../src/ike/v2/wire/message.js';
 import type { NotifyPayload, Payload } from '../../../../src/ike/v2/wire/payloads.js';
-import { proposalPolicyFor } from '../../../../src/ike/v2/proposals/policy.js';
+import { proposalPolicyFor } from '../../../../src/ike/proposals/policy.js';
 import { buildChildProposals, buildIkeProposals } from '../../../../src/ike/v2/proposals/proposals.js';
 import { allTrafficPayloads } from '../../../../src/ike/v2/sa/traffic-selectors.js';
-import { tunnelConfig } from './harness/config.js';
+import { tunnelConfig } from '../harness/config.js';
 import { forgerFor, inject, raw, rawMessage, sealRaw } from './harness/craft.js';
-import type { InFlightDatagram } from './harness/fake-network.js';
-import { AWS_IP, CGW_IP, Pair, expectMirrored, expectWindowsInSync, settle } from './harness/pair.js';
-import { SeededRandom } from './harness/seeded-random.js';
+import type { Wire } from '../harness/network.js';
+import { AWS_IP, CGW_IP, Pair, expectMirrored, expectWindowsInSync, settle } from '../harness/pair.js';
+import { SeededRandom } from '../harness/seeded-random.js';
 
-const policy = proposalPolicyFor(tunnelConfig());
+const policy = proposalPolicyFor(tunnelConfig('ikev2'));
 const ATTACKER_SPI = Buffer.from('a1a2a3a4a5a6a7a8', 'hex');
 
-function established(): Pair {
-  const pair = new Pair({ timing: { dpdIntervalSeconds: 100_000 } }).establish();
+function established(): Pair<'ikev2'> {
+  const pair = new Pair('ikev2', { timing: { dpdIntervalSeconds: 100_000 } }).establish();
   pair.net.setManual(true);
   return pair;
 }
 
 /** Removes and returns what `address` sent since the last call (manual network). */
-function drain(pair: Pair, address: string): InFlightDatagram[] {
+function drain(pair: Pair<'ikev2'>, address: string): Wire[] {
   const out = pair.net.queue.filter((d) => d.from.address === address);
   pair.net.queue.splice(0, pair.net.queue.length, ...pair.net.queue.filter((d) => d.from.address !== address));
   return out;
 }
 
-function drops(pair: Pair, who: 'cgw' | 'aws'): Record<string, number | undefined> {
+function drops(pair: Pair<'ikev2'>, who: 'cgw' | 'aws'): Record<string, number | undefined> {
   return pair[who].connection.status().counters.drops;
 }
 
@@ -56,7 +56,7 @@ function initPayloads(overrides: { ke?: Payload; nonce?: Buffer } = {}): Payload
 }
 
 /** The SA keeps working: a rekey of its CHILD SA goes through and windows stay in step. */
-function expectStillWorks(pair: Pair): void {
+function expectStillWorks(pair: Pair<'ikev2'>): void {
   pair.net.setManual(false);
   pair.cgw.connection.rekeyChild();
   pair.run(30_000);
@@ -253,7 +253,7 @@ describe('Nonce payloads', () => {
 
 describe('state machine', () => {
   it('CREATE_CHILD_SA or INFORMATIONAL before IKE_AUTH completed is refused (CVE-2014-2338)', () => {
-    const pair = new Pair();
+    const pair = new Pair('ikev2');
     pair.net.setManual(true);
     pair.start();
     pair.net.deliverFrom(CGW_IP); //    IKE_SA_INIT request
@@ -367,7 +367,7 @@ describe('state machine', () => {
 
 describe('mutation fuzzing', () => {
   it('thousands of mutated real datagrams: nothing escapes, nothing breaks the established tunnel', () => {
-    const source = new Pair().establish();
+    const source = new Pair('ikev2').establish();
     source.cgw.connection.rekeyChild();
     source.cgw.connection.rekeyIke();
     source.run(20_000);
@@ -406,7 +406,7 @@ it('PSK, keys and nonces never appear in log lines', () => {
   process.env.CGWD_TEST_LOG = 'debug';
   console.log = (line: string) => lines.push(String(line));
   try {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev2').establish();
     pair.cgw.connection.rekeyChild();
     pair.aws.connection.rekeyIke();
     pair.run(30_000);

@@ -2,16 +2,16 @@
  * Rekeying: CHILD SAs (each side, with and without PFS, make-before-break), the IKE SA (each
  * side: CHILD SAs move, the old SA is deleted), lifetime-driven rekeys with margin and fuzz,
  * and the failures a rekey can meet (INVALID_KE_PAYLOAD, NO_PROPOSAL_CHOSEN for a KE-less
- * rekey against a peer that wants PFS — how AWS tunnels die after an hour, lab-notes).
+ * rekey against a peer that wants PFS — how an AWS tunnel dies at its first rekey, an hour in).
  */
 import { describe, expect, it } from 'vitest';
-import { rekeyAfterSeconds, resolveTiming } from '../../../../src/ike/v2/timing.js';
-import { tunnelConfig } from './harness/config.js';
-import { Pair, expectMirrored, expectSameIkeKeys, settle, type Peer } from './harness/pair.js';
-import { SeededRandom } from './harness/seeded-random.js';
+import { rekeyAfterSeconds, resolveTiming } from '../../../../src/ike/timing.js';
+import { tunnelConfig } from '../harness/config.js';
+import { Pair, expectMirrored, expectSameIkeKeys, settle, type Peer } from '../harness/pair.js';
+import { SeededRandom } from '../harness/seeded-random.js';
 
 /** Fails if the data plane ever held no SA between the first install and the end. */
-function expectNeverEmpty(peer: Peer): void {
+function expectNeverEmpty(peer: Peer<'ikev2'>): void {
   let installed = 0;
   let seen = false;
   for (const event of peer.sink.events) {
@@ -28,7 +28,7 @@ describe('CHILD SA rekey', () => {
     ['aws', 'with PFS', [19]],
     ['aws', 'without PFS', []],
   ] as const)('initiated by %s %s: new pair installed first, old inbound kept for the grace period', (who, _pfs, groups) => {
-    const pair = new Pair({ tunnel: tunnelConfig({ pfsGroups: [...groups] }) }).establish();
+    const pair = new Pair('ikev2', { tunnel: tunnelConfig('ikev2', { pfsGroups: [...groups] }) }).establish();
     const initiator = pair[who];
     const responder = who === 'cgw' ? pair.aws : pair.cgw;
     const before = initiator.sink.only();
@@ -54,14 +54,14 @@ describe('CHILD SA rekey', () => {
   });
 
   it('INVALID_KE_PAYLOAD in CREATE_CHILD_SA: retried with the group the responder wants', () => {
-    const pair = new Pair({ cgw: { tunnel: tunnelConfig({ pfsGroups: [19, 14] }) }, aws: { tunnel: tunnelConfig({ pfsGroups: [14] }) } }).establish();
+    const pair = new Pair('ikev2', { cgw: { tunnel: tunnelConfig('ikev2', { pfsGroups: [19, 14] }) }, aws: { tunnel: tunnelConfig('ikev2', { pfsGroups: [14] }) } }).establish();
     pair.cgw.connection.rekeyChild();
     pair.run(15_000);
     expect(expectMirrored(pair).cgw.pfsGroup).toBe(14);
   });
 
   it('a rekey without KE against a peer that requires PFS is refused; the old SA stays in use', () => {
-    const pair = new Pair({ cgw: { tunnel: tunnelConfig({ pfsGroups: [] }) }, aws: { tunnel: tunnelConfig({ pfsGroups: [14] }) } }).establish();
+    const pair = new Pair('ikev2', { cgw: { tunnel: tunnelConfig('ikev2', { pfsGroups: [] }) }, aws: { tunnel: tunnelConfig('ikev2', { pfsGroups: [14] }) } }).establish();
     const before = pair.cgw.sink.only();
     pair.cgw.connection.rekeyChild();
     pair.run(1_000);
@@ -73,7 +73,7 @@ describe('CHILD SA rekey', () => {
 
 describe('IKE SA rekey', () => {
   it.each(['cgw', 'aws'] as const)('initiated by %s: CHILD SAs move over, the old IKE SA is deleted on both sides', (who) => {
-    const pair = new Pair().establish();
+    const pair = new Pair('ikev2').establish();
     const child = pair.cgw.sink.only();
     const oldSpis = pair.cgw.connection.status().ikeSas[0];
     expect(pair[who].connection.rekeyIke()).toBe(true);
@@ -99,7 +99,7 @@ describe('IKE SA rekey', () => {
 
 describe('lifetimes and rekey timing', () => {
   it('defaults sit below AWS (CHILD 3240 s < 3600 s, IKE 27000 s < 28800 s)', () => {
-    const timing = resolveTiming(tunnelConfig());
+    const timing = resolveTiming(tunnelConfig('ikev2'));
     expect(timing.childLifetimeSeconds).toBe(3240);
     expect(timing.ikeLifetimeSeconds).toBe(27_000);
     expect(timing.childRekeyMarginSeconds).toBe(270);
@@ -117,7 +117,7 @@ describe('lifetimes and rekey timing', () => {
   it('short lab lifetimes: the side with the shorter lifetime rekeys, for hours, without a gap', () => {
     const short = { childLifetimeSeconds: 60, ikeLifetimeSeconds: 300, childRekeyMarginSeconds: 10, ikeRekeyMarginSeconds: 30, rekeyFuzzPercent: 50 };
     const long = { childLifetimeSeconds: 90, ikeLifetimeSeconds: 400, childRekeyMarginSeconds: 10, ikeRekeyMarginSeconds: 30, rekeyFuzzPercent: 50 };
-    const pair = new Pair({ cgw: { timing: short }, aws: { timing: long } }).establish();
+    const pair = new Pair('ikev2', { cgw: { timing: short }, aws: { timing: long } }).establish();
     const first = pair.cgw.sink.only();
     expect(first.softLifetimeSeconds).toBeGreaterThanOrEqual(45);
     expect(first.softLifetimeSeconds).toBeLessThanOrEqual(50);
@@ -138,7 +138,7 @@ describe('lifetimes and rekey timing', () => {
 
   it('both sides with the same lifetimes: jitter plus collision handling keep one pair', () => {
     const same = { childLifetimeSeconds: 60, ikeLifetimeSeconds: 240, childRekeyMarginSeconds: 10, ikeRekeyMarginSeconds: 20, rekeyFuzzPercent: 100 };
-    const pair = new Pair({ timing: same }).establish();
+    const pair = new Pair('ikev2', { timing: same }).establish();
     pair.run(3_600_000);
     settle(pair);
     expectMirrored(pair);

@@ -9,8 +9,8 @@ import type { Endpoint } from '../../../../../src/ike/runtime.js';
 import { ExchangeType } from '../../../../../src/ike/v1/constants.js';
 import { encodeChain, type V1Payload } from '../../../../../src/ike/v1/wire/payloads.js';
 import { encrypted, exchangeOf } from './messages.js';
-import type { IkeKeylog, Pair } from './pair.js';
-import { currentIkeKeys } from './pair.js';
+import type { IkeKeylog, Pair } from '../../harness/pair.js';
+import { currentIkeKeys } from '../../harness/pair.js';
 
 const HASH = { 'hmac-sha1-96': 'sha1', 'hmac-sha256-128': 'sha256', 'hmac-sha384-192': 'sha384', 'hmac-sha512-256': 'sha512' } as const;
 

@@ -12,7 +12,7 @@ import { expect } from 'vitest';
 import type { IntegrityName } from '../../../../../src/crypto/transforms.js';
 import { decodeMessage, decodePlaintext } from '../../../../../src/ike/v1/wire/message.js';
 import type { ChainEntry } from '../../../../../src/ike/v1/wire/payloads.js';
-import type { IkeKeylog, Pair } from './pair.js';
+import type { IkeKeylog, Pair } from '../../harness/pair.js';
 
 type Hash = typeof sha1;
 const HASH: Record<IntegrityName, Hash> = {

@@ -1,5 +1,5 @@
 /** Looking at what went over the fake wire: ISAKMP header fields of captured datagrams. */
-import type { Wire } from './network.js';
+import type { Wire } from '../../harness/network.js';
 
 export const exchangeOf = (w: Wire): number => w.data[18] ?? -1;
 export const flagsOf = (w: Wire): number => w.data[19] ?? 0;

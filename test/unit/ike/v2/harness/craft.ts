@@ -17,10 +17,10 @@ import { computeIcv } from '../../../../../src/crypto/integrity.js';
 import { integrityByName } from '../../../../../src/crypto/transforms.js';
 import type { Payload } from '../../../../../src/ike/v2/wire/payloads.js';
 import type { Endpoint, IkeDatagram } from '../../../../../src/ike/runtime.js';
-import type { KeylogEntry } from '../../../../../src/ike/v2/index.js';
+import type { KeylogEntry } from '../../../../../src/ike/index.js';
 import { SkProtection } from '../../../../../src/ike/v2/crypto/protection.js';
-import type { Pair, Peer } from './pair.js';
-import { SeededRandom } from './seeded-random.js';
+import type { Pair, Peer } from '../../harness/pair.js';
+import { SeededRandom } from '../../harness/seeded-random.js';
 
 export interface Forger {
   readonly spiI: Buffer;

@@ -1,10 +1,10 @@
 /** Looking at what went over the fake wire (headers and plain IKE_SA_INIT payloads only). */
 import { decodeMessage } from '../../../../../src/ike/v2/wire/message.js';
 import type { NotifyPayload } from '../../../../../src/ike/v2/wire/payloads.js';
-import type { FakeTransport, InFlightDatagram } from './fake-network.js';
+import type { FakeTransport, Wire } from '../../harness/network.js';
 
 export interface SentMessage {
-  readonly datagram: InFlightDatagram;
+  readonly datagram: Wire;
   readonly exchange: number;
   readonly response: boolean;
   readonly messageId: number;
@@ -12,7 +12,7 @@ export interface SentMessage {
   readonly notifies: readonly number[];
 }
 
-export function describeSent(datagram: InFlightDatagram): SentMessage {
+export function describeSent(datagram: Wire): SentMessage {
   const decoded = decodeMessage(datagram.data);
   return {
     datagram,

@@ -3,7 +3,7 @@
  * "Strongest first" is by security strength (NIST SP 800-57 equivalents), ECP before MODP
  * at equal strength because it is cheaper; AEAD before CBC+HMAC at equal key size.
  */
-import type { DhGroupNumber, EncryptionName, IntegrityName, PrfName } from '../../../crypto/transforms.js';
+import type { DhGroupNumber, EncryptionName, IntegrityName, PrfName } from '../../crypto/transforms.js';
 
 export interface IkeSuite {
   readonly encryption: EncryptionName;
@@ -53,7 +53,11 @@ export const INTEGRITY_PREFERENCE: readonly IntegrityName[] = [
  */
 export const DH_PREFERENCE: readonly DhGroupNumber[] = [21, 18, 20, 17, 16, 19, 15, 14, 24, 23, 5, 22, 2];
 
-/** What AWS accepts for phase 1 and phase 2 (aws-peer.md §2): used when the file only gave its minimum. */
+/**
+ * What AWS accepts for phase 1 and phase 2 (AWS Site-to-Site VPN User Guide, Tunnel options:
+ * the Phase 1/Phase 2 encryption, integrity and DH group lists): used when the file only gave
+ * its minimum.
+ */
 export const AWS_ACCEPTED = {
   encryption: ['aes128-cbc', 'aes256-cbc', 'aes128-gcm16', 'aes256-gcm16'] as readonly EncryptionName[],
   integrity: ['hmac-sha1-96', 'hmac-sha256-128', 'hmac-sha384-192', 'hmac-sha512-256'] as readonly IntegrityName[],

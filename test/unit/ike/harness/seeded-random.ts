@@ -1,10 +1,13 @@
 /**
- * A deterministic RandomSource (sfc32). `nextNonceFirstByte` forces the first octet of the next
- * nonce-sized request, which is how the collision tests decide who holds the lowest nonce
- * (as strongSwan's exchange_test_helper does with nonce_first_byte).
+ * A deterministic RandomSource (sfc32), so every run of a scenario is the same run.
+ * `nonceFirstBytes` forces the first octet of the next nonce-sized requests, which is how the
+ * collision tests decide who holds the lowest nonce (as strongSwan's exchange_test_helper does
+ * with nonce_first_byte).
  */
-import type { RandomSource } from '../../../../../src/ike/runtime.js';
-import { NONCE_LENGTH } from '../../../../../src/ike/v2/crypto/nonce.js';
+import type { RandomSource } from '../../../../src/ike/runtime.js';
+
+/** Nonce-sized requests: both versions send 32-octet nonces (v2/crypto/nonce.ts, v1/constants.ts). */
+const NONCE_LENGTH = 32;
 
 export class SeededRandom implements RandomSource {
   #a: number;

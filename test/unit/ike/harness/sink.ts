@@ -1,5 +1,5 @@
 /** A ChildSaSink that records what the data plane would hold. */
-import type { ChildSaInstall, ChildSaSink } from '../../../../../src/ike/runtime.js';
+import type { ChildSaInstall, ChildSaSink } from '../../../../src/ike/runtime.js';
 
 export type SinkEvent =
   | { readonly kind: 'install'; readonly id: number; readonly at: number }
@@ -8,34 +8,39 @@ export type SinkEvent =
 export class RecordingSink implements ChildSaSink {
   readonly installed = new Map<number, ChildSaInstall>();
   readonly events: SinkEvent[] = [];
+  /** Every SA ever installed, in order. */
   readonly history: ChildSaInstall[] = [];
-  /** The SA outbound traffic uses: the most recently installed one still present. */
+  /** The SA outbound traffic would use: the most recently installed one still present. */
   outbound: number | undefined;
+  readonly #now: () => number;
 
-  constructor(private readonly now: () => number) {}
+  constructor(now: () => number) {
+    this.#now = now;
+  }
 
   installChildSa(sa: ChildSaInstall): void {
-    if (this.installed.has(sa.id)) throw new Error(`IPsec SA ${sa.id} installed twice`);
+    if (this.installed.has(sa.id)) throw new Error(`CHILD SA ${sa.id} installed twice`);
     this.installed.set(sa.id, sa);
     this.history.push(sa);
     this.outbound = sa.id;
-    this.events.push({ kind: 'install', id: sa.id, at: this.now() });
+    this.events.push({ kind: 'install', id: sa.id, at: this.#now() });
   }
 
   removeChildSa(id: number, reason: string): void {
-    if (!this.installed.has(id)) throw new Error(`IPsec SA ${id} removed but not installed`);
+    if (!this.installed.has(id)) throw new Error(`CHILD SA ${id} removed but not installed`);
     this.installed.delete(id);
     if (this.outbound === id) this.outbound = [...this.installed.keys()].pop();
-    this.events.push({ kind: 'remove', id, reason, at: this.now() });
+    this.events.push({ kind: 'remove', id, reason, at: this.#now() });
   }
 
   get list(): ChildSaInstall[] {
     return [...this.installed.values()];
   }
 
+  /** The one installed SA; throws unless exactly one is installed. */
   only(): ChildSaInstall {
     const list = this.list;
-    if (list.length !== 1) throw new Error(`expected one installed IPsec SA, found ${list.length}`);
+    if (list.length !== 1) throw new Error(`expected exactly one installed CHILD SA, found ${list.length}: ${list.map((s) => s.id).join(', ')}`);
     return list[0] as ChildSaInstall;
   }
 

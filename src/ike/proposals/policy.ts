@@ -1,18 +1,22 @@
 /**
- * What cgwd offers and accepts, derived from one tunnel's configuration.
+ * What cgwd offers and accepts, derived from one tunnel's configuration; the same policy for
+ * IKEv2 (v2/proposals) and IKEv1 (v1/proposals.ts), each version encoding it its own way.
  *
- * An algorithm list whose origin is 'xml' is only the AWS file's minimum example
- * (aws-peer.md §1.2): AWS accepts the stronger suites too, so cgwd offers AWS's whole
- * accepted set for that list, strongest first, and keeps the file's minimum in it so a
- * peer that insists on exactly that still matches. Lists from TunnelOptions (or AWS's
- * defaults) are offered as given, also strongest first: AWS ignores the order anyway
- * ("evaluates proposals ... regardless of the proposal order", aws-peer.md §2).
+ * An algorithm list whose origin is 'xml' is only the AWS file's minimum example ("The
+ * configuration file is an example only … It specifies the minimum requirements", AWS
+ * Site-to-Site VPN User Guide, Your customer gateway device): AWS accepts the stronger suites
+ * too, so cgwd offers AWS's whole accepted set for that list, strongest first, and keeps the
+ * file's minimum in it so a peer that insists on exactly that still matches. Lists from
+ * TunnelOptions (or AWS's defaults) are offered as given, also strongest first: AWS ignores
+ * the order anyway ("evaluate proposals … regardless of the proposal order", User Guide,
+ * Tunnel options).
  *
  * AEAD and non-AEAD suites go in separate proposals (RFC 7296 §3.3: a proposal is a set of
  * combinations; AES-GCM has no integrity transform). The IKE SA always carries a PRF, the
- * one matching each integrity choice (AWS refuses GCM for the IKE SA without one, lab-notes).
+ * one matching each integrity choice: an AES-GCM IKE SA proposal without a PRF transform is
+ * invalid (RFC 7296 §3.3.3 requires a PRF for IKE), and AWS refuses it.
  */
-import type { TunnelConfig } from '../../../config/model.js';
+import type { TunnelConfig } from '../../config/model.js';
 import {
   encryptionByName,
   prfForIntegrity,
@@ -20,7 +24,7 @@ import {
   type EncryptionName,
   type IntegrityName,
   type PrfName,
-} from '../../../crypto/transforms.js';
+} from '../../crypto/transforms.js';
 import { AWS_ACCEPTED, DH_PREFERENCE, ENCRYPTION_PREFERENCE, INTEGRITY_PREFERENCE, orderByPreference } from './suites.js';
 
 /** One proposal's worth of algorithm choices for the IKE SA. */

@@ -1,4 +1,4 @@
-/** Events an IkeConnection emits for its owner (tunnel supervisor, status, tests). No keys. */
+/** Events an IkeConnection (either version) emits for its owner (tunnel supervisor, status, tests). No keys. */
 
 export interface IkeUpEvent {
   readonly spiI: string;
