@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 
 function packageVersion(): string {
   try {
-    const parsed: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    const parsed: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
     if (typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string') return parsed.version;
   } catch {
     // fall through

@@ -1,7 +1,7 @@
 /** Flags for cgwd's own SA lifetimes (shared by up and negotiate). */
 import type { Command } from 'commander';
 import { CgwdError } from '../errors.js';
-import type { IkeTiming } from '../ike/v2/index.js';
+import type { IkeTiming } from '../ike/index.js';
 
 export interface TimingFlags {
   ikeLifetime?: string;

@@ -33,8 +33,6 @@ export const RULES = [
   'settings-unknown', 'settings-type', 'cidr', 'cidr-network', 'prefix-duplicate', 'advertise-limit',
   'advertise-needs-bgp', 'static-routes-need-static', 'ifname', 'interfaces-distinct', 'ike-version',
   'ike-version-allowed', 'listen-address', 'control-socket', 'local-id', 'keepalive-interval', 'failback',
-  // reload
-  'reload-unsupported',
 ] as const;
 export type Rule = (typeof RULES)[number];
 

@@ -20,7 +20,7 @@ import { maxInnerPacket } from '../dataplane/mtu.js';
 import { Dataplane } from '../dataplane/index.js';
 import type { ChildSaInstall, ChildSaSink, Endpoint } from '../ike/runtime.js';
 import { IKE_PORT, IkeDemux, NAT_T_PORT, UdpIkeSockets, type IkeCarrier } from '../ike/transport/udp.js';
-import type { IkeTiming } from '../ike/v2/index.js';
+import type { IkeTiming } from '../ike/index.js';
 import { BgpSpeaker } from '../bgp/index.js';
 import { MAX_ADVERTISED_PREFIXES } from '../config/aws-limits.js';
 import { BgpRouting } from '../routing/bgp-routing.js';

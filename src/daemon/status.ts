@@ -8,7 +8,7 @@
  * No keys, ever.
  */
 import type { TunnelCounters } from '../dataplane/types.js';
-import type { ConnectionStatus } from '../ike/v2/index.js';
+import type { ConnectionStatus } from '../ike/index.js';
 import type { BgpSpeakerStatus } from '../bgp/speaker.js';
 import type { KeepaliveStatus } from '../tunnel/keepalive.js';
 import type { AwsTunnelLogFields } from '../metrics/aws-tunnel-log.js';

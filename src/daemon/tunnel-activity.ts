@@ -5,7 +5,7 @@
  * a short poll catches the phase states that change without an event (Rekeying).
  */
 import type { Logger } from 'pino';
-import type { ConnectionStatus } from '../ike/v2/index.js';
+import type { ConnectionStatus } from '../ike/index.js';
 import { awsTunnelLogFields, type AwsTunnelLogFields } from '../metrics/aws-tunnel-log.js';
 
 export interface ActivityTunnel {

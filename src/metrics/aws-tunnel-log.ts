@@ -5,7 +5,7 @@
  * a tunnel, so a line cgwd logs can be put beside the one AWS writes to CloudWatch Logs for
  * the same minute. The phase states use AWS's four values.
  */
-import type { ConnectionStatus } from '../ike/v2/index.js';
+import type { ConnectionStatus } from '../ike/index.js';
 
 export type AwsPhaseState = 'Established' | 'Rekeying' | 'Negotiating' | 'Down';
 

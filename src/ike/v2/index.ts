@@ -10,8 +10,3 @@
  *   wire/          header, payloads, SK, per-exchange payload rules, errors
  */
 export { IkeV2Connection } from './connection.js';
-/**
- * The version-neutral contract, re-exported for importers outside src/ike that still name
- * this module (src/daemon, src/cli/timing-options.ts); new code imports src/ike/index.js.
- */
-export type { IkeConnectionOptions, IkeTiming, ConnectionStatus, KeylogEntry } from '../index.js';

@@ -1,7 +1,7 @@
 import type { BgpSpeakerStatus } from '../../../src/bgp/speaker.js';
 import type { DaemonStatus, TunnelStatus } from '../../../src/daemon/status.js';
 import { DROP_REASONS, type DropReason } from '../../../src/dataplane/types.js';
-import type { ConnectionStatus, IkeSaStatus } from '../../../src/ike/v2/index.js';
+import type { ConnectionStatus, IkeSaStatus } from '../../../src/ike/index.js';
 
 export function ikeSa(over: Partial<IkeSaStatus> = {}): IkeSaStatus {
   return {
