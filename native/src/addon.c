@@ -439,16 +439,16 @@ static napi_value dataplane_install_sa(napi_env env, napi_callback_info info) {
     return NULL;
 }
 
-/* removeSa(id) -> true when it was installed */
-static napi_value dataplane_remove_sa(napi_env env, napi_callback_info info) {
+/* removeSa(id) / releaseSa(id) -> true when it was installed */
+static napi_value sa_by_id_command(napi_env env, napi_callback_info info, enum dp_cmd_type type, const char *usage) {
     ARGS(1);
     struct js_dataplane *w = unwrap_open(env, self);
     if (!w) return NULL;
     struct dp_cmd c;
     memset(&c, 0, sizeof(c));
-    c.type = DP_CMD_REMOVE_SA;
+    c.type = type;
     if (argc < 1 || napi_get_value_uint32(env, argv[0], &c.sa_id) != napi_ok) {
-        napi_util_throw(env, "DP_BAD_ARG", "removeSa(id)");
+        napi_util_throw(env, "DP_BAD_ARG", usage);
         return NULL;
     }
     int status = dp_command(w->dp, &c);
@@ -460,6 +460,14 @@ static napi_value dataplane_remove_sa(napi_env env, napi_callback_info info) {
     napi_value r;
     napi_get_boolean(env, status == DP_OK, &r);
     return r;
+}
+
+static napi_value dataplane_remove_sa(napi_env env, napi_callback_info info) {
+    return sa_by_id_command(env, info, DP_CMD_REMOVE_SA, "removeSa(id)");
+}
+
+static napi_value dataplane_release_sa(napi_env env, napi_callback_info info) {
+    return sa_by_id_command(env, info, DP_CMD_RELEASE_SA, "releaseSa(id)");
 }
 
 /* sendUdp(address, port, data, ikeMarker) -> 0 or an errno value */
@@ -568,7 +576,7 @@ static napi_value init(napi_env env, napi_value exports) {
     napi_property_descriptor dp_methods[] = {
         METHOD("addTunnel", dataplane_add_tunnel),     METHOD("setTunnelOptions", dataplane_set_tunnel),
         METHOD("removeTunnel", dataplane_remove_tunnel), METHOD("installSa", dataplane_install_sa),
-        METHOD("removeSa", dataplane_remove_sa),       METHOD("sendUdp", dataplane_send_udp),
+        METHOD("removeSa", dataplane_remove_sa),       METHOD("releaseSa", dataplane_release_sa),       METHOD("sendUdp", dataplane_send_udp),
         METHOD("counters", dataplane_counters),        METHOD("localAddress", dataplane_local_address),
         METHOD("close", dataplane_close),
     };

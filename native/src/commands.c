@@ -141,6 +141,18 @@ static void run_remove_sa(struct dataplane *d, struct dp_cmd *c) {
     c->freed = sa;
 }
 
+/* A held SA (installed inbound-only) may now send: the newest sendable SA carries the tunnel. */
+static void run_release_sa(struct dataplane *d, struct dp_cmd *c) {
+    struct dp_sa *sa = sa_table_find_id(&d->sas, c->sa_id);
+    if (!sa) {
+        cmd_fail(c, DP_ERR_NOT_FOUND, 0, "no such SA%s", "");
+        return;
+    }
+    sa->held = 0;
+    struct dp_tunnel *t = tunnel_by_id(d, sa->tunnel);
+    if (t) t->out = sa_table_newest(&d->sas, sa->tunnel);
+}
+
 static void run_snapshot(struct dataplane *d, struct dp_cmd *c) {
     size_t n = d->sas.count;
     struct dp_snapshot *s = calloc(1, sizeof(*s) + n * sizeof(struct dp_sa_snapshot));
@@ -204,6 +216,7 @@ static void run_command(struct dataplane *d, struct dp_cmd *c) {
     case DP_CMD_SET_TUNNEL: run_set_tunnel(d, c); break;
     case DP_CMD_INSTALL_SA: run_install_sa(d, c); break;
     case DP_CMD_REMOVE_SA: run_remove_sa(d, c); break;
+    case DP_CMD_RELEASE_SA: run_release_sa(d, c); break;
     case DP_CMD_SNAPSHOT: run_snapshot(d, c); break;
     case DP_CMD_STOP: d->stop = 1; break;
     }

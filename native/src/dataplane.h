@@ -101,13 +101,14 @@ struct dp_snapshot {
 };
 
 enum dp_cmd_type { DP_CMD_ADD_TUNNEL, DP_CMD_REMOVE_TUNNEL, DP_CMD_SET_TUNNEL, DP_CMD_INSTALL_SA, DP_CMD_REMOVE_SA,
+                   DP_CMD_RELEASE_SA,
                    DP_CMD_SNAPSHOT, DP_CMD_STOP };
 
 struct dp_cmd {
     enum dp_cmd_type type;
     struct dp_tunnel_options tunnel;  /* ADD_TUNNEL, SET_TUNNEL (tunnel.tunnel for REMOVE_TUNNEL) */
     struct dp_sa *sa;                 /* INSTALL_SA: ownership passes on success */
-    uint32_t sa_id;                   /* REMOVE_SA */
+    uint32_t sa_id;                   /* REMOVE_SA, RELEASE_SA */
     /* results */
     int status;                       /* enum dp_status */
     int sys_errno;

@@ -52,7 +52,8 @@ static int parse_sa_spec(napi_env env, napi_value obj, struct sa_spec *s) {
     if (get_u64(env, obj, "softBytes", &p->soft_bytes) < 0 || get_u64(env, obj, "hardBytes", &p->hard_bytes) < 0 ||
         get_u64(env, obj, "softPackets", &p->soft_packets) < 0 ||
         get_u64(env, obj, "hardPackets", &p->hard_packets) < 0 || get_u64(env, obj, "softMs", &p->soft_ms) < 0 ||
-        get_u64(env, obj, "hardMs", &p->hard_ms) < 0 || get_u64(env, obj, "initialSequence", &p->initial_seq) < 0)
+        get_u64(env, obj, "hardMs", &p->hard_ms) < 0 || get_u64(env, obj, "initialSequence", &p->initial_seq) < 0 ||
+        get_bool(env, obj, "holdOutbound", &p->hold_outbound) < 0)
         return -1;
     if (tunnel < 1 || tunnel > DP_MAX_TUNNELS || port > 65535 || p->replay_window > REPLAY_MAX_BITS ||
         p->initial_seq > SA_SEQ_MAX) {

@@ -39,6 +39,7 @@ struct dp_sa *sa_create(const struct sa_params *p, uint64_t now_ms, char *err, s
     sa->remote = p->remote;
     sa->seq_out = p->initial_seq;
     sa->installed_ms = now_ms;
+    sa->held = p->hold_outbound != 0;
     sa->soft_bytes = p->soft_bytes;
     sa->hard_bytes = p->hard_bytes;
     sa->soft_packets = p->soft_packets;
@@ -228,6 +229,6 @@ struct dp_sa *sa_table_remove(struct sa_table *t, uint32_t id) {
 struct dp_sa *sa_table_newest(const struct sa_table *t, int tunnel) {
     struct dp_sa *best = NULL;
     for (struct dp_sa *sa = t->all; sa; sa = sa->next)
-        if (sa->tunnel == tunnel && !sa->dead && (!best || sa->generation > best->generation)) best = sa;
+        if (sa->tunnel == tunnel && !sa->dead && !sa->held && (!best || sa->generation > best->generation)) best = sa;
     return best;
 }

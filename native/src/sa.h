@@ -43,6 +43,7 @@ struct sa_params {
     uint64_t soft_bytes, hard_bytes, soft_packets, hard_packets; /* 0 = none */
     uint64_t soft_ms, hard_ms;                                   /* 0 = none */
     uint64_t initial_seq;                                        /* last sequence number "already sent" */
+    int hold_outbound; /* decrypts at once, sends only after DP_CMD_RELEASE_SA */
 };
 
 struct dp_sa {
@@ -60,6 +61,7 @@ struct dp_sa {
     uint8_t soft_state, hard_state, seq_state; /* enum sa_event_state */
     uint8_t soft_reason, hard_reason;          /* enum sa_expiry_reason */
     uint8_t dead;                              /* hard-expired: not used in either direction */
+    uint8_t held;                              /* inbound only until released (see sa_table_newest) */
     struct dp_traffic ctr;
     struct dp_sa *hash_next;
     struct dp_sa *next;

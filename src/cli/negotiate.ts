@@ -99,7 +99,7 @@ export function registerNegotiateCommand(program: Command, io: CliIo, loggerFor:
         },
         tunnels,
         role,
-        sinkFor: () => ({ installChildSa: () => {}, removeChildSa: () => {} }),
+        sinkFor: () => ({ installChildSa: () => {}, releaseChildSa: () => {}, removeChildSa: () => {} }),
         logger: log,
         timing: timingFrom(options),
         ...(keylog ? { keylog: keylog.write } : {}),

@@ -280,7 +280,7 @@ export class Daemon {
         if (!t) return;
         const dataplaneId = this.nextDataplaneSaId++;
         this.dataplaneSaIds.set(key(sa.id), dataplaneId);
-        this.setFor(index).dataplane.installChildSa({ ...sa, id: dataplaneId, tunnel: index });
+        this.setFor(index).dataplane.installChildSa({ ...sa, id: dataplaneId, tunnel: index }, { holdOutbound: sa.holdOutbound === true });
         t.children.set(sa.id, sa);
         const mtu = maxInnerPacket({ encryption: sa.encryption, integrity: sa.integrity }, 1500, true);
         if (mtu !== t.mtu && mtu > 0) {
@@ -288,6 +288,10 @@ export class Daemon {
           void runCommand('ip', ['link', 'set', 'dev', t.ifname, 'mtu', String(mtu)]);
         }
         this.updateHealth(t);
+      },
+      releaseChildSa: (id) => {
+        const dataplaneId = this.dataplaneSaIds.get(key(id));
+        if (dataplaneId !== undefined) this.setFor(index).dataplane.releaseChildSa(dataplaneId);
       },
       removeChildSa: (id) => {
         const t = this.tunnels.get(index);

@@ -169,6 +169,12 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     this.#call(() => native.installSa(spec), `CHILD SA ${sa.id}`);
   }
 
+  /** A held SA (installed with holdOutbound) starts sending; false when no SA had that id. */
+  releaseChildSa(id: number): boolean {
+    const native = this.#open();
+    return this.#call(() => native.releaseSa(id), `CHILD SA ${id}`);
+  }
+
   /** Removes an SA pair; false when no SA had that id. If it was sending, the next newest takes over. */
   removeChildSa(id: number): boolean {
     const native = this.#open();

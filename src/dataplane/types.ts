@@ -88,6 +88,8 @@ export interface SaInstallOptions {
   readonly hardPackets?: number;
   /** Start the outbound sequence after this number (tests: near the 2^32 wrap). */
   readonly initialSequence?: number;
+  /** Decrypt on it at once but keep sending on the older SA until releaseChildSa. */
+  readonly holdOutbound?: boolean;
 }
 
 export const DROP_REASONS = [

@@ -91,7 +91,7 @@ export function toNativeSa(sa: ChildSaInstall, options: SaInstallOptions = {}): 
   }
   if (soft > 0 && hard > 0 && soft > hard) fail('the soft lifetime must not exceed the hard lifetime');
 
-  const limits: Array<[keyof SaInstallOptions, number | undefined]> = [
+  const limits: Array<['softBytes' | 'hardBytes' | 'softPackets' | 'hardPackets', number | undefined]> = [
     ['softBytes', options.softBytes],
     ['hardBytes', options.hardBytes],
     ['softPackets', options.softPackets],
@@ -123,6 +123,7 @@ export function toNativeSa(sa: ChildSaInstall, options: SaInstallOptions = {}): 
   }
   for (const [name, value] of limits) if (value !== undefined) spec[name] = value;
   if (options.initialSequence !== undefined) spec.initialSequence = options.initialSequence;
+  if (options.holdOutbound) spec.holdOutbound = true;
   return spec;
 }
 

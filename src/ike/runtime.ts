@@ -71,12 +71,19 @@ export interface ChildSaInstall {
   /** Clock.now() when negotiated. */
   readonly createdAt: number;
   readonly initiatedByUs: boolean;
+  /** Decrypt on it at once, send on it only after releaseChildSa (the older SA sends meanwhile). */
+  readonly holdOutbound?: boolean;
 }
 
 /** What an IKE SA reports to whoever owns the tunnel (the data plane, status, tests). */
 export interface ChildSaSink {
   /** A new SA pair: install inbound now; switch outbound to it (make-before-break). */
   installChildSa(sa: ChildSaInstall): void;
+  /**
+   * An SA installed with holdOutbound (inbound only, the older SA still sending) now sends.
+   * Only IKEv1 holds (quick mode: the responder installs on QM3, after we may already send).
+   */
+  releaseChildSa(id: number): void;
   /** An SA pair is gone (deleted, expired, replaced after its grace period). */
   removeChildSa(id: number, reason: string): void;
 }

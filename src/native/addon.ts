@@ -28,6 +28,8 @@ export interface NativeSaSpec {
   hardMs?: number;
   /** The last outbound sequence number "already used" (tests: start near the wrap). */
   initialSequence?: number;
+  /** Decrypts at once, sends only after releaseSa (IKEv1: the peer installs on QM3). */
+  holdOutbound?: boolean;
 }
 
 export interface NativeTunnelFlags {
@@ -136,6 +138,7 @@ export interface NativeDataplane {
   removeTunnel(tunnel: number): void;
   installSa(spec: NativeSaSpec): void;
   removeSa(id: number): boolean;
+  releaseSa(id: number): boolean;
   /** Returns 0, or the errno value of a failed sendmsg. */
   sendUdp(address: string, port: number, data: Uint8Array, ikeMarker: boolean): number;
   counters(): NativeCounters;

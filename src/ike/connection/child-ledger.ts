@@ -3,7 +3,8 @@
  * SAs), the same in both versions:
  *
  *   install    the ChildSaInstall the sink gets is built here, the SA is recorded in install
- *              order (the data plane sends on the newest installed SA) and keylogged;
+ *              order (the data plane sends on the newest installed SA that is not held) and
+ *              keylogged; a held SA decrypts at once and sends after `release`;
  *   remove     now, or after a grace period: make-before-break, a replaced SA's inbound half
  *              stays installed a while for the packets still on their way;
  *   removeAll  when the connection stops, whatever grace periods are pending.
@@ -52,6 +53,8 @@ interface Entry {
   readonly child: LedgerChild;
   /** A pending delayed removal. */
   timer: TimerHandle | undefined;
+  /** Installed inbound-only: the data plane does not send on it yet. */
+  held: boolean;
 }
 
 export class ChildLedger {
@@ -69,7 +72,7 @@ export class ChildLedger {
   }
 
   /** Hands `child` to the data plane; `path` is where ESP goes (UDP-encapsulated, RFC 3948). */
-  install(child: LedgerChild, path: { readonly local: Endpoint; readonly remote: Endpoint }, schedule: SaSchedule): ChildSaInstall {
+  install(child: LedgerChild, path: { readonly local: Endpoint; readonly remote: Endpoint }, schedule: SaSchedule, holdOutbound = false): ChildSaInstall {
     const keys = child.directionalKeys;
     const tunnel = this.#params.tunnel;
     const install: ChildSaInstall = {
@@ -91,9 +94,10 @@ export class ChildLedger {
       hardLifetimeSeconds: schedule.hardLifetimeSeconds,
       createdAt: child.createdAt,
       initiatedByUs: child.initiatedByUs,
+      ...(holdOutbound ? { holdOutbound } : {}),
     };
     child.handedToSink = true;
-    this.#installed.set(child.id, { child, timer: undefined });
+    this.#installed.set(child.id, { child, timer: undefined, held: holdOutbound });
     try {
       this.#params.sink.installChildSa(install);
     } catch (error) {
@@ -103,9 +107,25 @@ export class ChildLedger {
     return install;
   }
 
-  /** The data plane sends on this SA: the newest one it holds. */
+  /** The data plane sends on this SA: the newest one it holds that is not held back. */
   isOutbound(child: LedgerChild): boolean {
-    return child.handedToSink && [...this.#installed.keys()].at(-1) === child.id;
+    return child.handedToSink && this.#outboundId() === child.id;
+  }
+
+  #outboundId(): number | undefined {
+    return [...this.#installed.values()].filter((e) => !e.held).at(-1)?.child.id;
+  }
+
+  /** A held SA starts sending. */
+  release(child: LedgerChild): void {
+    const entry = this.#installed.get(child.id);
+    if (!entry?.held) return;
+    entry.held = false;
+    try {
+      this.#params.sink.releaseChildSa(child.id);
+    } catch (error) {
+      this.#params.logger.error({ child: child.id, err: describeError(error) }, 'data plane failed to release the CHILD SA');
+    }
   }
 
   /** Out of the data plane now, or after `graceMs` (a removal already pending keeps its time). */
@@ -115,6 +135,8 @@ export class ChildLedger {
     if (!entry) return;
     const remove = (): void => {
       entry.timer = undefined;
+      // The SA that sends goes: a held one takes over rather than none.
+      if (this.#outboundId() === child.id) for (const other of this.#installed.values()) if (other.held) this.release(other.child);
       this.#installed.delete(child.id);
       child.handedToSink = false;
       this.#removeFromSink(child.id, reason);

@@ -18,6 +18,9 @@
  * IPsec SAs belong to the connection, not to an ISAKMP SA: whichever ISAKMP SA is current
  * rekeys and deletes them. Make-before-break: a new SA is installed (inbound, and outbound
  * switched) before the old one's Delete is sent, and the old inbound lives a grace period.
+ * When we initiated the quick mode, the responder installs only on our QM3 (RFC 2409 §5.5):
+ * our new SA decrypts at once but sends only OUTBOUND_HOLD_MS later, and the old one's Delete
+ * waits as long, so no packet reaches the peer on an SA it has not installed yet.
  * Simultaneous phase 2 rekeys both complete; the SA whose exchange had the lowest nonce is
  * redundant and deleted by whoever initiated it (the RFC 7296 §2.8.1 rule, applied to IKEv1).
  *
@@ -74,6 +77,12 @@ const ZERO_COOKIE = Buffer.alloc(COOKIE_LENGTH);
 export const COLLISION_WINDOW_MS = 20_000;
 /** How long a peer's Delete for an SPI we do not know yet is remembered (see childNegotiated). */
 const EARLY_DELETE_MEMORY_MS = 10_000;
+/**
+ * After a quick mode of ours, how long the old SA keeps sending (see childNegotiated). The peer
+ * installs on QM3 in a few milliseconds (strongSwan's userspace ESP is the slowest seen, yet
+ * it lost a ping now and then when we switched at once); the old SA costs nothing meanwhile.
+ */
+const OUTBOUND_HOLD_MS = 500;
 /** Between our Delete of the IPsec SAs and of the ISAKMP SA (see #sendDeletes). */
 const DELETE_SPACING_MS = 200;
 /** Bound on responder ISAKMP SAs still in Main Mode (beyond it new MM1s are dropped). */
@@ -613,14 +622,21 @@ export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> impl
       this.#resumeAfterRekey(partner);
       return;
     }
-    this.#install(child);
     const replaced = this.#children.filter((c) => c !== child && c !== partner && c.isLive);
+    const hold = child.initiatedByUs && replaced.length > 0;
+    this.#install(child, hold);
     for (const old of replaced) {
       old.state = 'rekeyed';
       old.cancelTimers();
       this.#bookkeeping.delete(old);
-      if (child.initiatedByUs) this.#deleteChild(old, 'rekeyed', this.ctx.timing.rekeyedInboundGraceMs);
-      else setChildTimer(this.ctx.clock, old, this.ctx.timing.rekeyedIkeSaLingerMs, () => this.#deleteChild(old, 'peer never deleted the rekeyed SA', 0));
+      if (!child.initiatedByUs) setChildTimer(this.ctx.clock, old, this.ctx.timing.rekeyedIkeSaLingerMs, () => this.#deleteChild(old, 'peer never deleted the rekeyed SA', 0));
+    }
+    if (hold) {
+      this.ctx.clock.setTimer(OUTBOUND_HOLD_MS, () => {
+        if (!this.life.running) return;
+        this.ledger.release(child);
+        for (const old of replaced) this.#deleteChild(old, 'rekeyed', this.ctx.timing.rekeyedInboundGraceMs);
+      });
     }
     const previous = partner ?? replaced[0];
     if (previous) {
@@ -671,13 +687,13 @@ export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> impl
     return { id: child.id, spiIn: spiText(child.spiIn), spiOut: spiText(child.spiOut), suite: describeChildSuite(asChildSuite(child.suite)), initiatedByUs: child.initiatedByUs };
   }
 
-  #install(child: IpsecSa): void {
+  #install(child: IpsecSa, holdOutbound = false): void {
     const schedule = saSchedule(agreed(child.suite.lifetimeSeconds), ourChildLifetime(this.ctx.timing), this.ctx.random);
     child.rekeyAt = child.createdAt + schedule.rekeySeconds * 1000;
     child.expiresAt = child.createdAt + schedule.hardLifetimeSeconds * 1000;
     setChildTimer(this.ctx.clock, child, child.rekeyAt - this.ctx.clock.now(), () => this.#childRekeyDue(child));
     setChildTimer(this.ctx.clock, child, child.expiresAt - this.ctx.clock.now(), () => this.#childExpired(child));
-    this.ledger.install(child, child, schedule);
+    this.ledger.install(child, child, schedule, holdOutbound);
     this.#log.info({ ...this.#childEvent(child), replaces: child.replaces?.id, lifetime: child.suite.lifetimeSeconds }, 'IPsec SA installed');
   }
 

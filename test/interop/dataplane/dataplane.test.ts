@@ -175,6 +175,31 @@ describe.skipIf(!root)('data plane between two namespaces (root)', () => {
     await until(() => (t.a.counters().drops.no_sa > gone.drops.no_sa ? true : undefined));
   });
 
+  it('a held SA decrypts at once and sends only once released', async () => {
+    const g1 = saPair(nextId++, { encryption: 'aes128-gcm16' });
+    const g2 = saPair(nextId++, { encryption: 'aes128-gcm16' });
+    t.a.installChildSa(g1.a);
+    t.b.installChildSa(g1.b);
+    t.a.installChildSa(g2.a, { holdOutbound: true });
+    t.b.installChildSa(g2.b);
+    // B sends on g2 (the newest), A keeps sending on g1 and decrypts B's g2 packets.
+    expect((await ping(t.nsA, INSIDE_B)).received).toBe(3);
+    let c = t.a.counters();
+    expect(c.tunnels[0]!.outboundSa).toBe(g1.a.id);
+    expect(sa(c, g1.a.id)).toMatchObject({ outbound: true, packetsOut: 3 });
+    expect(sa(c, g2.a.id)).toMatchObject({ outbound: false, packetsOut: 0, packetsIn: 3 });
+    expect(t.a.releaseChildSa(g2.a.id)).toBe(true);
+    expect((await ping(t.nsA, INSIDE_B)).received).toBe(3);
+    c = t.a.counters();
+    expect(c.tunnels[0]!.outboundSa).toBe(g2.a.id);
+    expect(sa(c, g2.a.id)).toMatchObject({ outbound: true, packetsOut: 3 });
+    expect(t.a.releaseChildSa(987_654)).toBe(false);
+    for (const id of [g1, g2]) {
+      t.a.removeChildSa(id.a.id);
+      t.b.removeChildSa(id.b.id);
+    }
+  });
+
   it('counts hostile ESP in the right drop counter and keeps working', async () => {
     const id = nextId++;
     const pair = saPair(id, { encryption: 'aes128-cbc', integrity: 'hmac-sha1-96' });

@@ -28,7 +28,7 @@ const SETTLED = COLLISION_WINDOW_MS + 1_000;
 function neverEmpty(sink: RecordingSink, from = 0): void {
   let count = 0;
   for (const e of sink.events) {
-    count += e.kind === 'install' ? 1 : -1;
+    count += e.kind === 'install' ? 1 : e.kind === 'remove' ? -1 : 0;
     if (e.at >= from) expect(count, `data plane empty at ${e.at}`).toBeGreaterThan(0);
   }
 }
@@ -72,7 +72,16 @@ describe('phase 2 rekey', () => {
       expect(pair.aws.sink.installed.size).toBe(2);
       const newer = pair.cgw.sink.list.find((s) => s.id !== old.cgw.id);
       expect(newer?.pfsGroup).toBe(14);
+      // The initiator keeps sending on the old SA a while: the responder installs only on QM3.
+      const initiator = pair[side];
+      const initiatorNew = initiator.sink.list.find((s) => s.id !== old[side].id);
+      expect(initiator.sink.outbound).toBe(old[side].id);
+      expect(initiatorNew?.holdOutbound).toBe(true);
+      expect(runMeasuringLoss(pair, 500)).toEqual({ cgw: 0, aws: 0 });
       expect(pair.cgw.sink.outbound).toBe(newer?.id);
+      const installedAt = initiator.sink.events.find((e) => e.kind === 'install' && e.id === initiatorNew?.id)?.at ?? Infinity;
+      const releasedAt = initiator.sink.events.find((e) => e.kind === 'release' && e.id === initiatorNew?.id)?.at ?? -Infinity;
+      expect(releasedAt - installedAt).toBeGreaterThanOrEqual(400);
       expect(ofExchange(pair.net.delivered, ExchangeType.QUICK_MODE).length - qmBefore).toBe(3);
       pair.run(GRACE + 1_000);
       const fresh = expectMirrored(pair);

@@ -15,7 +15,7 @@ function expectNeverEmpty(peer: Peer<'ikev2'>): void {
   let installed = 0;
   let seen = false;
   for (const event of peer.sink.events) {
-    installed += event.kind === 'install' ? 1 : -1;
+    installed += event.kind === 'install' ? 1 : event.kind === 'remove' ? -1 : 0;
     if (event.kind === 'install') seen = true;
     if (seen) expect(installed, `${peer.name} data plane empty at ${event.at} ms`).toBeGreaterThan(0);
   }
