@@ -143,7 +143,12 @@ function exitCodeFor(error: unknown, io: CliIo): ExitCode {
     return EXIT.invalidConfiguration;
   }
   if (error instanceof ControlCommandError && error.code === 'RELOAD_INVALID' && Array.isArray(error.details)) {
-    printProblems(io, 'reload refused, nothing changed', error.details as Problem[]);
+    printProblems(io, 'reload failed, nothing changed', error.details as Problem[]);
+    return EXIT.invalidConfiguration;
+  }
+  if (error instanceof ControlCommandError && error.code === 'RELOAD_REFUSED' && Array.isArray(error.details)) {
+    const reasons = error.details.map(String);
+    io.stderr.write(`cgwd: reload refused, nothing changed (${reasons.length} reason${reasons.length === 1 ? '' : 's'}):\n${reasons.map((r) => `  ${r}\n`).join('')}`);
     return EXIT.invalidConfiguration;
   }
   if (error instanceof CommanderError) {

@@ -43,5 +43,10 @@ export function renderStatus(status: DaemonStatus): string {
   const drops = Object.entries(status.drops).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ');
   lines.push('');
   lines.push(`data plane drops: ${drops || 'none'}`);
+  const reload = status.reload?.last;
+  if (reload) {
+    lines.push(`last reload ${reload.at}: ${reload.summary}`);
+    for (const problem of reload.problems ?? []) lines.push(`  ${problem}`);
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -3,6 +3,7 @@
  */
 import { Option, type Command } from 'commander';
 import { Daemon } from '../daemon/daemon.js';
+import { CgwdError } from '../errors.js';
 import { controlRequest, queryStatus } from '../control/client.js';
 import type { ReloadResult } from '../daemon/reload.js';
 import { renderStatus } from './status-view.js';
@@ -35,13 +36,25 @@ export function registerUpCommand(program: Command, io: CliIo, setExit: (code: E
       const level: LogLevel = program.getOptionValueSource('logLevel') === 'default' ? 'info' : program.opts<{ logLevel: LogLevel }>().logLevel;
       const log = createLogger({ level, output: io.stdout, base: { command: 'up' } });
       const { config, settings } = loadInputs(options, log);
-      const daemon = await Daemon.start({ config, settings, role: options.role, logger: log, timing: timingFrom(options) });
+      // A reload re-reads the same files with the same command-line flags.
+      const reloadInputs = (): ReturnType<typeof loadInputs> => loadInputs(options, log);
+      const daemon = await Daemon.start({ config, settings, role: options.role, logger: log, timing: timingFrom(options), reloadInputs });
+      // SIGHUP: the daemon logs the outcome (and `cgwd status` shows it); a busy reload is just logged.
+      const onHangup = (): void => {
+        daemon.reload().catch((error: unknown) => {
+          // Invalid and refused reloads are logged by the daemon itself.
+          if (error instanceof CgwdError && error.code !== 'RELOAD_BUSY' && error.code.startsWith('RELOAD_')) return;
+          log.error({ err: error instanceof Error ? error.message : String(error) }, 'SIGHUP reload failed');
+        });
+      };
+      process.on('SIGHUP', onHangup);
       log.info({ connection: config.connectionId, role: options.role }, 'cgwd up');
       io.stdout.write(`cgwd up: ${config.connectionId}, tunnels on ${[...daemon.tunnels.values()].map((t) => t.ifname).join(', ')}; status: cgwd status\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      process.off('SIGHUP', onHangup);
       log.info('stopping: deleting SAs at the peer, removing interfaces and routes');
       await daemon.stop();
       setExit(EXIT.ok);

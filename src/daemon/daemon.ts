@@ -20,7 +20,7 @@ import { maxInnerPacket } from '../dataplane/mtu.js';
 import { Dataplane } from '../dataplane/index.js';
 import type { ChildSaInstall, ChildSaSink, Endpoint } from '../ike/runtime.js';
 import { IKE_PORT, IkeDemux, NAT_T_PORT, UdpIkeSockets, type IkeCarrier } from '../ike/transport/udp.js';
-import type { IkeTiming } from '../ike/index.js';
+import type { IkeConnection, IkeTiming } from '../ike/index.js';
 import { BgpSpeaker } from '../bgp/index.js';
 import { MAX_ADVERTISED_PREFIXES } from '../config/aws-limits.js';
 import { BgpRouting } from '../routing/bgp-routing.js';
@@ -36,7 +36,10 @@ import { runCommand } from '../system/exec.js';
 import { Keepalive } from '../tunnel/keepalive.js';
 import { IkePair, resolveBindAddress } from '../tunnel/ike-pair.js';
 import type { TunnelIndex } from '../config/model.js';
-import type { DaemonStatus, FailoverRecord, TunnelStatus } from './status.js';
+import type { DaemonStatus, FailoverRecord, ReloadRecord, TunnelStatus } from './status.js';
+import { applyReload, type ReloadResult, type ReloadTarget } from './reload.js';
+import { planReload, type ReloadPlan, type TunnelChanges } from '../config/diff.js';
+import { ConfigError, formatProblem, SettingsError } from '../config/index.js';
 import { controlSocketAnswers } from '../control/client.js';
 import { ControlServer } from '../control/server.js';
 import { systemClock } from '../time/clock.js';
@@ -50,6 +53,8 @@ export interface DaemonOptions {
   timing?: Partial<IkeTiming>;
   /** UDP port for ESP/NAT-T (tests); IKE also uses 500. */
   natTPort?: number;
+  /** Re-reads the AWS file and the settings for a reload (throws ConfigError/SettingsError); absent: no reload. */
+  reloadInputs?: () => { config: VpnConfig; settings: Settings };
 }
 
 export interface TunnelRuntime {
@@ -95,6 +100,11 @@ export class Daemon {
   private activeTunnel: TunnelIndex | null = null;
   private failovers = 0;
   private lastFailover: FailoverRecord | undefined;
+  /** Tunnels a reload is working on: routing treats them as unhealthy meanwhile. */
+  private readonly draining = new Set<TunnelIndex>();
+  private reloading: Promise<ReloadResult> | undefined;
+  private lastReload: ReloadRecord | undefined;
+  private reloads = 0;
 
   private constructor(readonly options: DaemonOptions) {
     this.activity = new TunnelActivityLog(options.config.connectionId, options.logger);
@@ -152,6 +162,11 @@ export class Daemon {
     set.ikeSockets = sockets;
     dataplane.onIkeDatagram((d) => demux.deliver({ local: { address: d.local.address, port: NAT_T_PORT }, remote: d.remote, data: d.data }));
     dataplane.on('error', (error) => this.options.logger.error({ err: error.message }, 'data plane error'));
+    // 2^32 packets on one SA (about 8 h at AWS's 140,000 packets/s): IKE rekeys it before the counter wraps.
+    dataplane.on('sa-seq-exhausting', (e) => {
+      const owner = this.dataplaneSaOwners.get(e.id);
+      if (owner) this.ike?.connections.get(owner.tunnel)?.childSaExhausting(owner.child);
+    });
   }
 
   setFor(tunnel: TunnelIndex): SocketSet {
@@ -178,8 +193,7 @@ export class Daemon {
         clearDf: tunnel.ipsec.clearDf,
         fragmentBeforeEncryption: tunnel.ipsec.fragmentBeforeEncryption,
       });
-      // Health is lost after two unanswered probes in a row: with 1 s probes, a dead tunnel is noticed in 2–3 s.
-      const keepalive = new Keepalive({ ifname, target: settings.keepalive.target ?? peerInside, intervalSeconds: settings.keepalive.intervalSeconds, window: 2 });
+      const keepalive = this.createKeepalive(ifname, peerInside);
       this.tunnels.set(tunnel.index, { index: tunnel.index, config: tunnel, ifname, localInside, peerInside, keepalive, children: new Map(), mtu: INITIAL_MTU });
       logger.info({ tunnel: tunnel.index, ifname, address: `${localInside}/${prefixLength}` }, 'tunnel interface up');
     }
@@ -193,54 +207,11 @@ export class Daemon {
       logger,
       ...(this.options.timing ? { timing: this.options.timing } : {}),
     });
-    const version = settings.ikeVersion;
-    for (const [index, connection] of this.ike.connections) {
-      const t = this.tunnels.get(index);
-      if (!t) continue;
-      const activity = (detail: string): void => this.activity.event(this.activityTunnel(t), connection.status(), detail);
-      connection.on('ike-up', (e) => activity(`IKE SA established (${e.suite})`));
-      connection.on('ike-rekeyed', (e) => activity(`IKE SA rekeyed (${e.initiatedByUs ? 'by cgwd' : 'by AWS'})`));
-      connection.on('child-up', (e) => {
-        logger.info({ tunnel: index, ...e }, 'CHILD SA up');
-        activity(`CHILD SA established (${e.suite})`);
-      });
-      connection.on('child-rekeyed', (e) => activity(`CHILD SA rekeyed (${e.initiatedByUs ? 'by cgwd' : 'by AWS'})`));
-      connection.on('child-down', (e) => activity(`CHILD SA down: ${e.reason}`));
-      connection.on('ike-down', (e) => {
-        logger.warn({ tunnel: index, ...e }, 'IKE SA down');
-        this.metrics?.ikeSaDown(index, e.code);
-        activity(detailFor(e.code, e.reason, version));
-      });
-    }
+    for (const [index, connection] of this.ike.connections) this.attachConnection(index, connection);
 
-    if (config.routing === 'static' && settings.staticRoutes.length > 0) {
-      const [t1, t2] = [this.tunnels.get(1), this.tunnels.get(2)];
-      if (t1 && t2) {
-        this.failover = new StaticFailover({
-          routeTable: this.routeTable,
-          prefixes: settings.staticRoutes,
-          tunnels: [
-            { index: 1, ifname: t1.ifname, gateway: t1.peerInside },
-            { index: 2, ifname: t2.ifname, gateway: t2.peerInside },
-          ],
-          failback: settings.failback,
-        });
-        this.failover.on('active', (tunnel, reason) => {
-          logger.warn({ tunnel, reason, prefixes: settings.staticRoutes }, 'static routes now via tunnel');
-          this.noteActiveTunnel(tunnel, reason);
-        });
-        this.failover.on('error', (error) => logger.error({ err: error.message }, 'static route change failed'));
-      }
-    }
+    if (config.routing === 'static') this.startStaticRouting();
     if (config.routing === 'bgp') this.startBgp();
-    for (const t of this.tunnels.values()) {
-      t.keepalive.on('probe', (rttMs) => this.metrics?.observeProbe(t.index, rttMs));
-      t.keepalive.on('health', (healthy) => {
-        logger.info({ tunnel: t.index, healthy }, 'keepalive health changed');
-        this.updateHealth(t);
-      });
-      t.keepalive.start();
-    }
+    for (const t of this.tunnels.values()) this.startKeepalive(t);
     this.activityTimer = setInterval(() => this.reportInboundActivity(), 2_000);
     this.activityTimer.unref();
     this.activityPoll = setInterval(() => {
@@ -248,10 +219,73 @@ export class Daemon {
     }, 250);
     this.activityPoll.unref();
     await this.listenControl();
-    if (settings.metrics.listen !== 'off') {
-      this.metrics = new CgwdMetrics(this, { version: CGWD_VERSION, ikeVersion: settings.ikeVersion });
-      this.metricsServer = await MetricsServer.start(settings.metrics.listen, this.metrics, logger);
-    }
+    await this.startMetrics();
+  }
+
+  private async startMetrics(): Promise<void> {
+    const { settings, logger } = this.options;
+    if (settings.metrics.listen === 'off') return;
+    this.metrics ??= new CgwdMetrics(this, { version: CGWD_VERSION, ikeVersion: settings.ikeVersion });
+    this.metricsServer = await MetricsServer.start(settings.metrics.listen, this.metrics, logger);
+  }
+
+  /** Health is lost after two unanswered probes in a row: with 1 s probes, a dead tunnel is noticed in 2–3 s. */
+  private createKeepalive(ifname: string, peerInside: string): Keepalive {
+    const { keepalive } = this.options.settings;
+    return new Keepalive({ ifname, target: keepalive.target ?? peerInside, intervalSeconds: keepalive.intervalSeconds, window: 2 });
+  }
+
+  private startKeepalive(t: TunnelRuntime): void {
+    t.keepalive.on('probe', (rttMs) => this.metrics?.observeProbe(t.index, rttMs));
+    t.keepalive.on('health', (healthy) => {
+      this.options.logger.info({ tunnel: t.index, healthy }, 'keepalive health changed');
+      this.updateHealth(t);
+    });
+    t.keepalive.start();
+  }
+
+  /** The tunnel's IKE connection reports into the log, the activity log and the metrics. */
+  private attachConnection(index: TunnelIndex, connection: IkeConnection): void {
+    const { logger } = this.options;
+    const t = this.tunnels.get(index);
+    if (!t) return;
+    const activity = (detail: string): void => this.activity.event(this.activityTunnel(t), connection.status(), detail);
+    connection.on('ike-up', (e) => activity(`IKE SA established (${e.suite})`));
+    connection.on('ike-rekeyed', (e) => activity(`IKE SA rekeyed (${e.initiatedByUs ? 'by cgwd' : 'by AWS'})`));
+    connection.on('child-up', (e) => {
+      logger.info({ tunnel: index, ...e }, 'CHILD SA up');
+      activity(`CHILD SA established (${e.suite})`);
+    });
+    connection.on('child-rekeyed', (e) => activity(`CHILD SA rekeyed (${e.initiatedByUs ? 'by cgwd' : 'by AWS'})`));
+    connection.on('child-down', (e) => activity(`CHILD SA down: ${e.reason}`));
+    connection.on('ike-down', (e) => {
+      logger.warn({ tunnel: index, ...e }, 'IKE SA down');
+      this.metrics?.ikeSaDown(index, e.code);
+      activity(detailFor(e.code, e.reason, this.options.settings.ikeVersion));
+    });
+  }
+
+  /** Static routing: the configured prefixes through the healthy preferred tunnel. */
+  private startStaticRouting(): void {
+    const { settings, logger } = this.options;
+    const [t1, t2] = [this.tunnels.get(1), this.tunnels.get(2)];
+    if (!t1 || !t2 || settings.staticRoutes.length === 0) return;
+    const failover = new StaticFailover({
+      routeTable: this.routeTable,
+      prefixes: settings.staticRoutes,
+      tunnels: [
+        { index: 1, ifname: t1.ifname, gateway: t1.peerInside },
+        { index: 2, ifname: t2.ifname, gateway: t2.peerInside },
+      ],
+      failback: settings.failback,
+    });
+    failover.on('active', (tunnel, reason) => {
+      logger.warn({ tunnel, reason, prefixes: this.options.settings.staticRoutes }, 'static routes now via tunnel');
+      this.noteActiveTunnel(tunnel, reason);
+    });
+    failover.on('error', (error) => logger.error({ err: error.message }, 'static route change failed'));
+    this.failover = failover;
+    for (const t of this.tunnels.values()) this.updateHealth(t);
   }
 
   /** ESP arriving on a tunnel proves the peer alive: IKE then needs no liveness check (RFC 7296 §2.4). */
@@ -271,6 +305,7 @@ export class Daemon {
   /** CHILD SA ids are per IKE connection; the data plane's SA table is shared by both tunnels. */
   private nextDataplaneSaId = 1;
   private readonly dataplaneSaIds = new Map<string, number>();
+  private readonly dataplaneSaOwners = new Map<number, { tunnel: TunnelIndex; child: number }>();
 
   private sinkFor(index: TunnelIndex): ChildSaSink {
     const key = (id: number): string => `${index}:${id}`;
@@ -280,6 +315,7 @@ export class Daemon {
         if (!t) return;
         const dataplaneId = this.nextDataplaneSaId++;
         this.dataplaneSaIds.set(key(sa.id), dataplaneId);
+        this.dataplaneSaOwners.set(dataplaneId, { tunnel: index, child: sa.id });
         this.setFor(index).dataplane.installChildSa({ ...sa, id: dataplaneId, tunnel: index }, { holdOutbound: sa.holdOutbound === true });
         t.children.set(sa.id, sa);
         const mtu = maxInnerPacket({ encryption: sa.encryption, integrity: sa.integrity }, 1500, true);
@@ -297,7 +333,10 @@ export class Daemon {
         const t = this.tunnels.get(index);
         const dataplaneId = this.dataplaneSaIds.get(key(id));
         this.dataplaneSaIds.delete(key(id));
-        if (dataplaneId !== undefined) this.setFor(index).dataplane.removeChildSa(dataplaneId);
+        if (dataplaneId !== undefined) {
+          this.dataplaneSaOwners.delete(dataplaneId);
+          this.setFor(index).dataplane.removeChildSa(dataplaneId);
+        }
         t?.children.delete(id);
         if (t) this.updateHealth(t);
       },
@@ -316,22 +355,9 @@ export class Daemon {
     if (!t1 || !t2) return;
     const maxAdvertised = MAX_ADVERTISED_PREFIXES[config.target];
     for (const t of [t1, t2]) {
-      const ours = asAws ? t.config.aws.bgp : t.config.customer.bgp;
-      const theirs = asAws ? t.config.customer.bgp : t.config.aws.bgp;
-      if (!ours || !theirs) return;
-      this.speakers.set(
-        t.index,
-        new BgpSpeaker({
-          name: `tunnel ${t.index}`,
-          localAs: ours.asn,
-          peerAs: theirs.asn,
-          localAddress: t.localInside,
-          peerAddress: t.peerInside,
-          holdTimeSeconds: ours.holdTime,
-          maxAdvertisedPrefixes: maxAdvertised,
-          logger,
-        }),
-      );
+      const speaker = this.createSpeaker(t);
+      if (!speaker) return;
+      this.speakers.set(t.index, speaker);
     }
     const s1 = this.speakers.get(1);
     const s2 = this.speakers.get(2);
@@ -355,19 +381,39 @@ export class Daemon {
     this.bgp.on('error', (error) => logger.error({ err: error.message }, 'BGP route change failed'));
     this.bgp.watch(1, s1);
     this.bgp.watch(2, s2);
-    for (const [index, speaker] of this.speakers) {
-      speaker.on('state', (e) => {
-        logger.info({ tunnel: index, bgp: e.state, previous: e.previous, why: e.description }, 'BGP session state');
-        const t = this.tunnels.get(index);
-        if (t) this.activity.bgp(this.activityTunnel(t), e.state, e.previous, e.description ?? '');
-      });
-    }
+    for (const [index, speaker] of this.speakers) this.attachSpeaker(index, speaker);
     this.bgp.start();
     for (const speaker of this.speakers.values()) speaker.start();
   }
 
+  /** The tunnel's BGP speaker with the tunnel's ASNs and the target gateway's limits. */
+  private createSpeaker(t: TunnelRuntime): BgpSpeaker | undefined {
+    const asAws = this.options.role === 'aws';
+    const ours = asAws ? t.config.aws.bgp : t.config.customer.bgp;
+    const theirs = asAws ? t.config.customer.bgp : t.config.aws.bgp;
+    if (!ours || !theirs) return undefined;
+    return new BgpSpeaker({
+      name: `tunnel ${t.index}`,
+      localAs: ours.asn,
+      peerAs: theirs.asn,
+      localAddress: t.localInside,
+      peerAddress: t.peerInside,
+      holdTimeSeconds: ours.holdTime,
+      maxAdvertisedPrefixes: MAX_ADVERTISED_PREFIXES[this.options.config.target],
+      logger: this.options.logger,
+    });
+  }
+
+  private attachSpeaker(index: TunnelIndex, speaker: BgpSpeaker): void {
+    speaker.on('state', (e) => {
+      this.options.logger.info({ tunnel: index, bgp: e.state, previous: e.previous, why: e.description }, 'BGP session state');
+      const t = this.tunnels.get(index);
+      if (t) this.activity.bgp(this.activityTunnel(t), e.state, e.previous, e.description ?? '');
+    });
+  }
+
   private updateHealth(t: TunnelRuntime): void {
-    const healthy = t.children.size > 0 && t.keepalive.healthy;
+    const healthy = t.children.size > 0 && t.keepalive.healthy && !this.draining.has(t.index);
     this.failover?.setHealth(t.index, healthy);
     this.bgp?.setHealth(t.index, healthy);
   }
@@ -414,6 +460,7 @@ export class Daemon {
       ikeTransport: { ...(this.ikePair?.transportCounters() ?? {}) },
       routeChanges: { installs: this.routeTable.installs, removals: this.routeTable.removals },
       failover: { active: this.activeTunnel, count: this.failovers, last: this.lastFailover },
+      reload: { count: this.reloads, inProgress: this.reloading !== undefined, last: this.lastReload },
       drops,
     };
   }
@@ -449,6 +496,162 @@ export class Daemon {
     this.options.logger.warn({ from, to: tunnel, gapMs, reason }, 'traffic toward AWS moved to another tunnel');
   }
 
+  /**
+   * SIGHUP / `cgwd reload`: re-read the files, plan the difference (src/config/diff.ts) and apply
+   * it tunnel by tunnel (src/daemon/reload.ts). Invalid files and changes a running daemon cannot
+   * take change nothing and reject with the problems; one reload at a time.
+   */
+  reload(): Promise<ReloadResult> {
+    if (this.reloading) return Promise.reject(new CgwdError('RELOAD_BUSY', 'a reload is already running'));
+    const run = this.runReload().finally(() => {
+      this.reloading = undefined;
+    });
+    this.reloading = run;
+    return run;
+  }
+
+  private async runReload(): Promise<ReloadResult> {
+    const { logger } = this.options;
+    const read = this.options.reloadInputs;
+    if (!read) throw new CgwdError('RELOAD_UNAVAILABLE', 'this cgwd was not started from files it can re-read');
+    this.reloads += 1;
+    const refuse = (outcome: 'invalid' | 'refused', code: string, problems: string[], details: unknown): never => {
+      const summary = `reload ${outcome === 'invalid' ? 'failed' : 'refused'}, nothing changed: ${problems.join('; ')}`;
+      this.lastReload = { at: new Date().toISOString(), outcome, summary, problems };
+      this.metrics?.reload(outcome);
+      logger.warn({ problems }, summary);
+      throw Object.assign(new CgwdError(code, summary), { details });
+    };
+    let next: { config: VpnConfig; settings: Settings };
+    try {
+      next = read();
+    } catch (error) {
+      if (error instanceof ConfigError || error instanceof SettingsError) refuse('invalid', 'RELOAD_INVALID', error.problems.map(formatProblem), error.problems);
+      throw error;
+    }
+    const plan = planReload(this.runningInputs(), next);
+    const refused = [...plan.refused];
+    if (plan.tunnels.some((t) => t.readdress)) refused.push('a tunnel inside CIDR changed: AWS replaced that tunnel, restart cgwd to take it');
+    const maxAdvertised = MAX_ADVERTISED_PREFIXES[next.config.target];
+    if (next.config.routing === 'bgp' && next.settings.advertise.length > maxAdvertised) {
+      refused.push(`${next.settings.advertise.length} advertised prefixes, but AWS accepts at most ${maxAdvertised} per session`);
+    }
+    if (refused.length > 0) refuse('refused', 'RELOAD_REFUSED', refused, refused);
+
+    logger.info({ tunnels: plan.tunnels.map((t) => ({ tunnel: t.slot, fields: t.fields })) }, 'reload: applying');
+    this.options.config = { ...next.config, tunnels: this.options.config.tunnels };
+    this.options.settings = next.settings;
+    const result = await applyReload(this.reloadTarget(next.settings), plan, { bgp: next.config.routing === 'bgp' });
+    for (const changes of plan.tunnels) {
+      const t = this.tunnels.get(changes.slot);
+      if (t && result.tunnels.find((r) => r.tunnel === changes.slot)?.ok) t.config = changes.config;
+    }
+    this.options.config = { ...next.config, tunnels: this.runningInputs().config.tunnels };
+    this.lastReload = { at: new Date().toISOString(), outcome: result.outcome, summary: result.summary };
+    this.metrics?.reload(result.outcome);
+    (result.outcome === 'partial' ? logger.warn : logger.info).call(logger, { tunnels: result.tunnels, settings: result.settings }, result.summary);
+    return result;
+  }
+
+  /** The configuration running now: each slot's tunnel as it was last negotiated. */
+  private runningInputs(): { config: VpnConfig; settings: Settings } {
+    const tunnels = [...this.tunnels.values()].sort((a, b) => a.index - b.index).map((t) => t.config);
+    const config = tunnels.length === 2 ? { ...this.options.config, tunnels: [tunnels[0], tunnels[1]] as VpnConfig['tunnels'] } : this.options.config;
+    return { config, settings: this.options.settings };
+  }
+
+  /** How the reload steps act on this daemon. */
+  private reloadTarget(next: Settings): ReloadTarget {
+    const { logger } = this.options;
+    const tunnel = (slot: TunnelIndex): TunnelRuntime => {
+      const t = this.tunnels.get(slot);
+      if (!t) throw new CgwdError('RELOAD_NO_TUNNEL', `tunnel ${slot} is not running`);
+      return t;
+    };
+    return {
+      now: () => systemClock.now(),
+      activeTunnel: () => this.activeTunnel,
+      applySettings: async (plan: ReloadPlan) => {
+        const done: string[] = [];
+        if (plan.advertise && this.bgp) {
+          this.bgp.setPolicy({ sitePrefixes: next.advertise });
+          done.push(`advertising ${next.advertise.join(', ') || 'nothing'}`);
+        }
+        if (plan.target && this.bgp) this.bgp.setPolicy({ maxAdvertisedPrefixes: MAX_ADVERTISED_PREFIXES[this.options.config.target] });
+        if (plan.staticRoutes || plan.failback) {
+          if (this.failover) this.failover.update({ prefixes: next.staticRoutes, failback: next.failback });
+          else if (this.options.config.routing === 'static') this.startStaticRouting();
+          await this.failover?.settled();
+          if (plan.staticRoutes) done.push(`static routes ${next.staticRoutes.join(', ') || 'none'}`);
+          if (plan.failback) done.push(`failback ${next.failback}`);
+        }
+        if (plan.keepalive) {
+          for (const t of this.tunnels.values()) {
+            t.keepalive.stop();
+            t.keepalive.removeAllListeners();
+            t.keepalive = this.createKeepalive(t.ifname, t.peerInside);
+            this.startKeepalive(t);
+          }
+          done.push(`keepalive every ${next.keepalive.intervalSeconds} s to ${next.keepalive.target ?? 'the AWS inside addresses'}`);
+        }
+        if (plan.metrics) {
+          await this.metricsServer?.close();
+          this.metricsServer = undefined;
+          try {
+            await this.startMetrics();
+            done.push(`metrics ${next.metrics.listen}`);
+          } catch (error) {
+            logger.error({ err: error instanceof Error ? error.message : String(error), listen: next.metrics.listen }, 'reload: metrics listener failed');
+            done.push(`metrics listener ${next.metrics.listen} failed`);
+          }
+        }
+        return done;
+      },
+      drain: (slot, draining) => {
+        if (draining) this.draining.add(slot);
+        else this.draining.delete(slot);
+        this.updateHealth(tunnel(slot));
+      },
+      setPacketOptions: (changes: TunnelChanges) => {
+        const { tcpMss, clearDf, fragmentBeforeEncryption } = changes.config.ipsec;
+        this.setFor(changes.slot).dataplane.setTunnelOptions(changes.slot, { tcpMss, clearDf, fragmentBeforeEncryption });
+      },
+      renegotiate: async (changes: TunnelChanges) => {
+        const t = tunnel(changes.slot);
+        t.config = changes.config;
+        const connection = await this.ike.replace(changes.config, next);
+        this.attachConnection(changes.slot, connection);
+      },
+      restartBgp: async (changes: TunnelChanges) => {
+        const t = tunnel(changes.slot);
+        t.config = changes.config;
+        await this.speakers.get(changes.slot)?.stop();
+        const speaker = this.createSpeaker(t);
+        if (!speaker) {
+          this.speakers.delete(changes.slot);
+          return;
+        }
+        this.speakers.set(changes.slot, speaker);
+        this.attachSpeaker(changes.slot, speaker);
+        this.bgp?.replaceSpeaker(changes.slot, speaker);
+        speaker.start();
+      },
+      waitCarrying: async (slot, timeoutMs) => {
+        const t = tunnel(slot);
+        const since = systemClock.now();
+        const deadline = since + timeoutMs;
+        const bgp = this.options.config.routing === 'bgp';
+        for (;;) {
+          const lastReply = t.keepalive.status().lastReplyAt ?? -Infinity;
+          const carrying = t.children.size > 0 && t.keepalive.healthy && lastReply > since && (!bgp || this.speakers.get(slot)?.state === 'Established');
+          if (carrying) return true;
+          if (systemClock.now() > deadline || this.stopping) return false;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      },
+    };
+  }
+
   get ikePair(): IkePair {
     return this.ike;
   }
@@ -460,7 +663,7 @@ export class Daemon {
   private async listenControl(): Promise<void> {
     this.control = await ControlServer.listen({
       socketPath: this.options.settings.controlSocket,
-      handlers: { status: () => this.status() },
+      handlers: { status: () => this.status(), reload: () => this.reload() },
       logger: this.options.logger,
     });
   }

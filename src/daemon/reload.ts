@@ -21,7 +21,8 @@
 import type { ReloadPlan, TunnelChanges } from '../config/diff.js';
 import type { TunnelIndex } from '../config/model.js';
 
-export type ReloadOutcome = 'applied' | 'unchanged' | 'partial' | 'invalid';
+/** invalid: the new files do not validate; refused: they ask what a running daemon cannot do. */
+export type ReloadOutcome = 'applied' | 'unchanged' | 'partial' | 'invalid' | 'refused';
 
 export interface TunnelReload {
   readonly tunnel: TunnelIndex;

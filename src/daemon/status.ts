@@ -12,6 +12,7 @@ import type { ConnectionStatus } from '../ike/index.js';
 import type { BgpSpeakerStatus } from '../bgp/speaker.js';
 import type { KeepaliveStatus } from '../tunnel/keepalive.js';
 import type { AwsTunnelLogFields } from '../metrics/aws-tunnel-log.js';
+import type { ReloadOutcome } from './reload.js';
 
 export interface TunnelStatus {
   tunnel: number;
@@ -42,6 +43,16 @@ export interface FailoverRecord {
   reason: string;
 }
 
+/** The last reload (SIGHUP or `cgwd reload`): what it did, or why it changed nothing. */
+export interface ReloadRecord {
+  /** Wall-clock time, ISO 8601. */
+  at: string;
+  outcome: ReloadOutcome;
+  summary: string;
+  /** Why an invalid or refused reload changed nothing, one line each (same text as `cgwd validate`). */
+  problems?: string[];
+}
+
 export interface DaemonStatus {
   connectionId: string;
   role: 'customer' | 'aws';
@@ -56,5 +67,6 @@ export interface DaemonStatus {
   routeChanges: { installs: number; removals: number };
   /** The tunnel traffic toward AWS takes, and the failovers so far. */
   failover: { active: number | null; count: number; last: FailoverRecord | undefined };
+  reload: { count: number; inProgress: boolean; last: ReloadRecord | undefined };
   drops: Record<string, number>;
 }

@@ -19,6 +19,7 @@
  * is recorded as it happens.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ReloadOutcome } from '../daemon/reload.js';
 import type { DaemonStatus, TunnelStatus } from '../daemon/status.js';
 import { BGP_STATES } from '../bgp/fsm.js';
 import type { AwsPhaseState } from './aws-tunnel-log.js';
@@ -39,7 +40,6 @@ export interface MetricsOptions {
   readonly ikeVersion: string;
 }
 
-export type ReloadOutcome = 'applied' | 'unchanged' | 'invalid' | 'failed';
 
 export class CgwdMetrics {
   readonly registry = new Registry();

@@ -216,6 +216,17 @@ interface TunnelInputs {
 const routeKey = (r: OwnedRoute): string => `${r.prefix} ${r.via} ${r.dev} ${r.metric}`;
 const planKey = (p: AdvertisementPlan): string => `${p.asPathPrepend}/${p.med ?? '-'}/${[...p.prefixes].sort().join(',')}`;
 
+function checkPolicy(policy: BgpRoutingPolicy): void {
+  const { sitePrefixes, maxAdvertisedPrefixes } = policy;
+  for (const p of sitePrefixes) formatPrefix(parsePrefix(p));
+  if (sitePrefixes.length > maxAdvertisedPrefixes) {
+    throw new CgwdError(
+      'BGP_TOO_MANY_PREFIXES',
+      `${sitePrefixes.length} site prefixes, but AWS accepts at most ${maxAdvertisedPrefixes} per session and resets it past that; summarise them`,
+    );
+  }
+}
+
 export class BgpRouting extends EventEmitter<BgpRoutingEvents> {
   readonly #inputs: Record<TunnelIndex, TunnelInputs> = {
     1: { healthy: false, established: false, routes: [] },
@@ -226,18 +237,33 @@ export class BgpRouting extends EventEmitter<BgpRoutingEvents> {
   readonly #planApplied: Partial<Record<TunnelIndex, string>> = {};
   #lastDecision: BgpRoutingDecision | undefined;
   #stopped = false;
-  readonly #unsubscribe: (() => void)[] = [];
+  readonly #unsubscribe: Record<TunnelIndex, (() => void) | undefined> = { 1: undefined, 2: undefined };
+  #policy: BgpRoutingPolicy;
+  readonly #speakers: [AdvertisementTarget, AdvertisementTarget];
 
   constructor(private readonly options: BgpRoutingOptions) {
     super();
-    const { sitePrefixes, maxAdvertisedPrefixes } = options.policy;
-    for (const p of sitePrefixes) formatPrefix(parsePrefix(p));
-    if (sitePrefixes.length > maxAdvertisedPrefixes) {
-      throw new CgwdError(
-        'BGP_TOO_MANY_PREFIXES',
-        `${sitePrefixes.length} site prefixes, but AWS accepts at most ${maxAdvertisedPrefixes} per session and resets it past that; summarise them`,
-      );
-    }
+    checkPolicy(options.policy);
+    this.#policy = options.policy;
+    this.#speakers = [...options.speakers];
+  }
+
+  /**
+   * A reload: new site prefixes or limits. Only the advertisements change (UPDATEs and
+   * withdrawals on the running sessions, no reset); an invalid policy throws and changes nothing.
+   */
+  setPolicy(policy: Partial<Pick<BgpRoutingPolicy, 'sitePrefixes' | 'maxAdvertisedPrefixes'>>): void {
+    const next = { ...this.#policy, ...policy };
+    checkPolicy(next);
+    this.#policy = next;
+    this.#decide();
+  }
+
+  /** A reload restarted the tunnel's session: follow the new speaker and give it the current plan. */
+  replaceSpeaker(tunnel: TunnelIndex, speaker: AdvertisementTarget & Pick<BgpSpeaker, 'on' | 'off' | 'state' | 'learnedRoutes'>): void {
+    this.#speakers[tunnel - 1] = speaker;
+    delete this.#planApplied[tunnel];
+    this.watch(tunnel, speaker);
   }
 
   /** Tunnel health from IKE/CHILD SA state and keepalives; false drops the tunnel's routes at once. */
@@ -262,12 +288,13 @@ export class BgpRouting extends EventEmitter<BgpRoutingEvents> {
   watch(tunnel: TunnelIndex, speaker: Pick<BgpSpeaker, 'on' | 'off' | 'state' | 'learnedRoutes'>): void {
     const onState = (event: BgpStateEvent): void => this.setSessionEstablished(tunnel, event.state === 'Established');
     const onRoutes = (routes: readonly LearnedRoute[]): void => this.setLearnedRoutes(tunnel, routes);
+    this.#unsubscribe[tunnel]?.();
     speaker.on('state', onState);
     speaker.on('routes', onRoutes);
-    this.#unsubscribe.push(() => {
+    this.#unsubscribe[tunnel] = () => {
       speaker.off('state', onState);
       speaker.off('routes', onRoutes);
-    });
+    };
     this.#inputs[tunnel].established = speaker.state === 'Established';
     this.#inputs[tunnel].routes = speaker.learnedRoutes();
     this.#decide();
@@ -295,7 +322,10 @@ export class BgpRouting extends EventEmitter<BgpRoutingEvents> {
   /** Stops following the speakers and removes every route this instance installed. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    for (const tunnel of [1, 2] as const) {
+      this.#unsubscribe[tunnel]?.();
+      this.#unsubscribe[tunnel] = undefined;
+    }
     await this.#applying;
     const table = this.options.routeTable ?? kernelRouteTable;
     for (const route of this.#installed) await table.delete(route).catch((error: unknown) => this.#error(error));
@@ -312,7 +342,7 @@ export class BgpRouting extends EventEmitter<BgpRoutingEvents> {
 
   #decide(): void {
     if (this.#stopped) return;
-    const decision = decideBgpRouting(this.#view(), this.options.policy);
+    const decision = decideBgpRouting(this.#view(), this.#policy);
     const previous = this.#lastDecision;
     this.#lastDecision = decision;
     if (decision.moreSpecifics !== previous?.moreSpecifics || decision.activeTunnel !== previous?.activeTunnel) {
@@ -332,7 +362,7 @@ export class BgpRouting extends EventEmitter<BgpRoutingEvents> {
       const key = planKey(plan);
       if (this.#planApplied[tunnel] === key) continue;
       try {
-        this.options.speakers[tunnel - 1]?.setAdvertised(plan.prefixes, { asPathPrepend: plan.asPathPrepend, ...(plan.med !== undefined ? { med: plan.med } : {}) });
+        this.#speakers[tunnel - 1]?.setAdvertised(plan.prefixes, { asPathPrepend: plan.asPathPrepend, ...(plan.med !== undefined ? { med: plan.med } : {}) });
         this.#planApplied[tunnel] = key;
       } catch (error) {
         this.#error(error);

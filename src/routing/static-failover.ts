@@ -48,7 +48,7 @@ export class StaticFailover extends EventEmitter<FailoverEvents> {
   #lastChange: { at: number; reason: string } | undefined;
   readonly #clock: Clock;
   readonly #startedAt: number;
-  readonly #options: StaticFailoverOptions;
+  #options: StaticFailoverOptions;
 
   constructor(options: StaticFailoverOptions) {
     super();
@@ -98,6 +98,11 @@ export class StaticFailover extends EventEmitter<FailoverEvents> {
     this.#active = tunnel;
     this.#switches++;
     this.#lastChange = { at: this.#clock.now(), reason };
+    this.#applyRoutes(tunnel);
+    this.emit('active', tunnel, reason);
+  }
+
+  #applyRoutes(tunnel: TunnelIndex): void {
     const t = this.#options.tunnels[tunnel - 1];
     if (!t) return;
     const routes = this.#options.prefixes.map((prefix) => ({ prefix, via: t.gateway, dev: t.ifname, metric: this.#options.metric ?? 100 }));
@@ -112,12 +117,23 @@ export class StaticFailover extends EventEmitter<FailoverEvents> {
       }
       this.#installed = routes;
     });
-    this.emit('active', tunnel, reason);
   }
 
   /** Re-applies the routes of the active tunnel (after its interface came back). */
   reapply(): void {
-    if (this.#active !== null) this.#switchTo(this.#active, 'reapply');
+    if (this.#active !== null) this.#applyRoutes(this.#active);
+  }
+
+  /** A reload: other prefixes (the new ones go in before the old ones go) or another failback mode. */
+  update(change: { readonly prefixes?: readonly string[]; readonly failback?: 'auto' | 'manual' }): void {
+    this.#options = { ...this.#options, ...change };
+    if (change.prefixes) this.reapply();
+    if (change.failback) this.#decide('failback setting changed');
+  }
+
+  /** Waits until the route changes decided so far are in the table. */
+  settled(): Promise<void> {
+    return this.#applying;
   }
 
   status(): { active: TunnelIndex | null; prefixes: readonly string[]; switches: number; lastChange: { at: number; reason: string } | undefined } {

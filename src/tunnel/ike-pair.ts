@@ -53,9 +53,14 @@ export class IkePair {
   readonly connections = new Map<TunnelIndex, IkeConnection>();
 
   readonly #demuxes = new Set<IkeDemux>();
+  #options: IkePairOptions;
+
+  private constructor(options: IkePairOptions) {
+    this.#options = options;
+  }
 
   static start(options: IkePairOptions): IkePair {
-    const pair = new IkePair();
+    const pair = new IkePair(options);
     const selected = options.tunnels ?? [1, 2];
     for (const tunnel of options.config.tunnels) {
       if (!selected.includes(tunnel.index)) continue;
@@ -91,6 +96,23 @@ export class IkePair {
     };
     // The version in the settings (`--ike-version`; ikev2 unless TunnelOptions allow only IKEv1).
     return options.settings.ikeVersion === 'ikev1' ? new IkeV1Connection(connectionOptions) : new IkeV2Connection(connectionOptions);
+  }
+
+  /**
+   * A reload: the tunnel's connection stops (its SAs deleted at the peer), then one with the
+   * new configuration starts. Break-before-make on purpose: the daemon has drained the tunnel
+   * first, and a second IKE SA with the same identities would make the peer replace the first
+   * anyway (AWS, like strongSwan's uniqueids, keeps one IKE SA per peer).
+   */
+  async replace(tunnel: TunnelConfig, settings: Settings): Promise<IkeConnection> {
+    this.#options = { ...this.#options, settings };
+    await this.connections.get(tunnel.index)?.stop();
+    const { demux, bindAddress } = this.#options.socketsFor(tunnel.index);
+    this.#demuxes.add(demux);
+    const connection = this.#connectionFor(tunnel, demux, bindAddress, this.#options);
+    this.connections.set(tunnel.index, connection);
+    connection.start();
+    return connection;
   }
 
   /** IKE datagram counters, summed over the socket sets. */

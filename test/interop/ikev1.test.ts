@@ -119,10 +119,20 @@ describe('IKEv1 against strongSwan as AWS', () => {
       return (c?.childRekeys ?? 0) + (c?.ikeRekeys ?? 0);
     };
     const before = await rekeys();
-    const long = (await execInResult(NS.onprem, 'ping', ['-n', '-q', '-i', '0.05', '-c', '1200', '-W', '1', '198.19.0.10'], 120_000)).stdout;
+    const long = (await execInResult(NS.onprem, 'ping', ['-n', '-D', '-i', '0.05', '-c', '1200', '-W', '1', '198.19.0.10'], 120_000)).stdout;
     const lm = /(\d+) packets transmitted, (\d+) received/.exec(long);
     const after = await rekeys();
-    console.log(`IKEv1 rekeys by cgwd under traffic: ${after - before} rekeys, ${lm?.[2]}/${lm?.[1]} pings answered`);
+    const lost = [...Array(1200).keys()].map((i) => i + 1).filter((seq) => !long.includes(`icmp_seq=${seq} `));
+    // Where a lost ping fell among cgwd's SA changes (wall-clock ms, from ping -D and the log's time).
+    const answeredAt = [...long.matchAll(/^\[(\d+\.\d+)\].*icmp_seq=(\d+) /gm)].map((m) => [Number(m[2]), Number(m[1]) * 1000] as const);
+    const around = lost.map((seq) => {
+      const near = answeredAt.reduce((best, a) => (Math.abs(a[0] - seq) < Math.abs(best[0] - seq) ? a : best), answeredAt[0] ?? [seq, 0]);
+      const at = near[1] + (seq - near[0]) * 50;
+      const logged = (e: CgwdEvent): number => Date.parse(String(e.time));
+      const saEvents = p.events.filter((e) => Math.abs(logged(e) - at) < 3_000 && /SA|rekey|Delete|ISAKMP|keepalive/i.test(String(e.msg)));
+      return `#${seq} at ${Math.round(at)}: ${saEvents.map((e) => `${Math.round(logged(e) - at)} ms ${String(e.msg)} t${String(e.tunnel ?? '-')}`).join(' | ')}`;
+    });
+    console.log(`IKEv1 rekeys by cgwd under traffic: ${after - before} rekeys, ${lm?.[2]}/${lm?.[1]} pings answered${around.length ? `; lost ${around.join('; ')}` : ''}`);
     expect(after - before).toBeGreaterThanOrEqual(2);
     expect(Number(lm?.[2])).toBe(Number(lm?.[1]));
 

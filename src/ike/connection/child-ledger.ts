@@ -119,7 +119,8 @@ export class ChildLedger {
   /** A held SA starts sending. */
   release(child: LedgerChild): void {
     const entry = this.#installed.get(child.id);
-    if (!entry?.held) return;
+    // Not one on its way out (deleted, waiting out its grace period): that one never sends again.
+    if (!entry?.held || entry.timer) return;
     entry.held = false;
     try {
       this.#params.sink.releaseChildSa(child.id);

@@ -52,7 +52,7 @@ import {
 import { proposalPolicyFor } from '../proposals/policy.js';
 import { describeChildSuite, describeIkeSuite } from '../proposals/suites.js';
 import type { IkeDatagram, TimerHandle } from '../runtime.js';
-import { ourChildLifetime, ourIkeLifetime, saSchedule, type SaLifetime } from '../timing.js';
+import { ourChildLifetime, ourIkeLifetime, saSchedule, type SaLifetime, type SaSchedule } from '../timing.js';
 import { COOKIE_LENGTH, DOI_IPSEC, ExchangeType, ISAKMP_HEADER_LENGTH, MIN_ESP_SPI, ProtocolId } from './constants.js';
 import { IsakmpVersionError, V1WireErrorCode, WireError } from './wire/errors.js';
 import { asChildSuite, asIkeSuite, describePhase1, pfsGroupsOf, phase1Choices, phase2Choices } from './proposals.js';
@@ -687,13 +687,29 @@ export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> impl
     return { id: child.id, spiIn: spiText(child.spiIn), spiOut: spiText(child.spiOut), suite: describeChildSuite(asChildSuite(child.suite)), initiatedByUs: child.initiatedByUs };
   }
 
+  childPrepared(_sa: IsakmpSa, child: IpsecSa): void {
+    if (!this.life.running) return;
+    this.ledger.install(child, child, this.#schedule(child), true);
+  }
+
+  childAbandoned(child: IpsecSa, reason: string): void {
+    this.ledger.remove(child, reason, 0);
+  }
+
+  #schedule(child: IpsecSa): SaSchedule {
+    child.schedule ??= saSchedule(agreed(child.suite.lifetimeSeconds), ourChildLifetime(this.ctx.timing), this.ctx.random);
+    return child.schedule;
+  }
+
+  /** Into the data plane, or — prepared as responder — from decrypting only to sending too (unless `holdOutbound`). */
   #install(child: IpsecSa, holdOutbound = false): void {
-    const schedule = saSchedule(agreed(child.suite.lifetimeSeconds), ourChildLifetime(this.ctx.timing), this.ctx.random);
+    const schedule = this.#schedule(child);
     child.rekeyAt = child.createdAt + schedule.rekeySeconds * 1000;
     child.expiresAt = child.createdAt + schedule.hardLifetimeSeconds * 1000;
     setChildTimer(this.ctx.clock, child, child.rekeyAt - this.ctx.clock.now(), () => this.#childRekeyDue(child));
     setChildTimer(this.ctx.clock, child, child.expiresAt - this.ctx.clock.now(), () => this.#childExpired(child));
-    this.ledger.install(child, child, schedule, holdOutbound);
+    if (!child.handedToSink) this.ledger.install(child, child, schedule, holdOutbound);
+    else if (!holdOutbound) this.ledger.release(child);
     this.#log.info({ ...this.#childEvent(child), replaces: child.replaces?.id, lifetime: child.suite.lifetimeSeconds }, 'IPsec SA installed');
   }
 

@@ -48,7 +48,8 @@ export function daemonStatus(over: Partial<DaemonStatus> = {}): DaemonStatus {
   return {
     connectionId: 'vpn-0123', role: 'customer', routing: 'static', uptimeSeconds: 10, clockNow: 11_000,
     tunnels: [tunnel(1), tunnel(2)], staticRoutes: undefined, ikeTransport: { received: 5 },
-    routeChanges: { installs: 4, removals: 1 }, failover: { active: 1, count: 0, last: undefined }, drops: { unknown_spi: 6 },
+    routeChanges: { installs: 4, removals: 1 }, failover: { active: 1, count: 0, last: undefined },
+    reload: { count: 0, inProgress: false, last: undefined }, drops: { unknown_spi: 6 },
     ...over,
   };
 }

@@ -15,6 +15,7 @@
 import type { DirectionalKeys } from '../../connection/child-ledger.js';
 import type { Endpoint, TimerHandle } from '../../runtime.js';
 import type { Phase2Suite } from '../proposals.js';
+import type { SaSchedule } from '../../timing.js';
 
 export type IpsecSaState = 'installed' | 'rekeying' | 'rekeyed' | 'deleting' | 'deleted';
 
@@ -51,6 +52,8 @@ export class IpsecSa {
   handedToSink = false;
   rekeyAt: number | undefined;
   expiresAt: number | undefined;
+  /** Its rekey and hard times, fixed when it first goes to the data plane. */
+  schedule: SaSchedule | undefined;
   readonly timers = new Set<TimerHandle>();
 
   constructor(p: IpsecSaParams) {

@@ -62,6 +62,13 @@ export interface IsakmpSaHost {
   allocateSpi(): number;
   /** The IPsec SA a new quick mode replaces (the live one), if any. */
   liveChild(): IpsecSa | undefined;
+  /**
+   * As responder, after our QM2: the SA decrypts from now on (the initiator may send on it as
+   * soon as it has sent QM3), it sends only once childNegotiated follows on QM3.
+   */
+  childPrepared(sa: IsakmpSa, child: IpsecSa): void;
+  /** A prepared SA whose QM3 never came. */
+  childAbandoned(child: IpsecSa, reason: string): void;
   childNegotiated(sa: IsakmpSa, child: IpsecSa): void;
   quickModeFailed(sa: IsakmpSa, task: QuickModeInitiator, error: IkeError): void;
   /** The peer deleted IPsec SAs: `spis` are its inbound SPIs, i.e. our outbound ones. */

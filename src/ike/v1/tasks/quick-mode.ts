@@ -292,9 +292,10 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
   #peerSpi = 0;
   #nonceI: Buffer = Buffer.alloc(0);
   #nonceR: Buffer = Buffer.alloc(0);
-  #suite: Phase2Suite | undefined;
   #shared: Buffer | undefined;
   #replaces: IpsecSa | undefined;
+  /** Prepared (decrypting) after QM2, negotiated on QM3. */
+  #child: IpsecSa | undefined;
   readonly #sa: IsakmpSa;
 
   constructor(
@@ -318,7 +319,10 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
   abort(): void {
     this.#flight?.cancel();
     this.#shared?.fill(0);
-    if (!this.finished) this.#state = 'failed';
+    if (!this.finished) {
+      this.#state = 'failed';
+      if (this.#child) this.#sa.host.childAbandoned(this.#child, 'ISAKMP SA gone before quick mode message 3');
+    }
   }
 
   #qm1(m: Received): void {
@@ -367,12 +371,31 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
         return;
       }
     }
-    this.#suite = { ...selection.suite, lifetimeSeconds: selection.suite.lifetimeSeconds };
+    const suite: Phase2Suite = { ...selection.suite, lifetimeSeconds: selection.suite.lifetimeSeconds };
     this.#peerSpi = selection.peerSpi;
     this.#spiIn = sa.host.allocateSpi();
     this.#nonceI = nonce.data;
     this.#nonceR = sa.ctx.random.bytes(NONCE_LENGTH);
     this.#replaces = sa.host.liveChild();
+    // The keys are known now: the SA decrypts before QM2 leaves, so nothing the initiator sends
+    // right after its QM3 finds no SA here (RFC 2409 §5.5 leaves the timing to us).
+    const child = new IpsecSa({
+      id: sa.host.allocateChildId(),
+      spiIn: this.#spiIn,
+      spiOut: this.#peerSpi,
+      suite,
+      keys: childKeys(sa, suite, this.#spiIn, this.#peerSpi, this.#nonceI, this.#nonceR, this.#shared),
+      initiatedByUs: false,
+      nonceI: this.#nonceI,
+      nonceR: this.#nonceR,
+      createdAt: sa.ctx.clock.now(),
+      local: { ...sa.local },
+      remote: { ...sa.remote },
+      replaces: this.#replaces,
+    });
+    this.#shared?.fill(0);
+    this.#child = child;
+    sa.host.childPrepared(sa, child);
     const rest: V1Payload[] = [
       phase2Answer(selection, this.#spiIn),
       { kind: 'NONCE', data: this.#nonceR },
@@ -389,7 +412,7 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
       // QM3 never came: no SA (the initiator's own retransmissions will tell it).
       sa.log.warn({ mid }, 'quick mode abandoned: no message 3');
       this.#state = 'failed';
-      this.#shared?.fill(0);
+      sa.host.childAbandoned(child, 'no quick mode message 3');
       forgetNow(sa, this);
     });
   }
@@ -397,8 +420,8 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
   #qm3(m: Received): void {
     const sa = this.#sa;
     const { integrity, skeyidA } = phase1Material(sa);
-    const suite = this.#suite;
-    if (!suite) return;
+    const child = this.#child;
+    if (!child) return;
     if (!checkMessageRules('QM3', m.entries).ok) {
       sa.host.countDrop(DropReason.PAYLOAD_RULE);
       return;
@@ -413,24 +436,8 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
     this.accepted(m.data);
     this.#flight?.cancel();
     sa.noteAuthenticated(m);
-    const keys = childKeys(sa, suite, this.#spiIn, this.#peerSpi, this.#nonceI, this.#nonceR, this.#shared);
-    this.#shared?.fill(0);
     this.#state = 'done';
     lingerThenForget(sa, this);
-    const child = new IpsecSa({
-      id: sa.host.allocateChildId(),
-      spiIn: this.#spiIn,
-      spiOut: this.#peerSpi,
-      suite,
-      keys,
-      initiatedByUs: false,
-      nonceI: this.#nonceI,
-      nonceR: this.#nonceR,
-      createdAt: sa.ctx.clock.now(),
-      local: { ...sa.local },
-      remote: { ...sa.remote },
-      replaces: this.#replaces,
-    });
     sa.host.childNegotiated(sa, child);
     if (this.#commitRequested) {
       // The initiator asked for key synchronisation (Commit bit): tell it the SA is in place.

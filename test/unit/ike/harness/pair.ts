@@ -156,7 +156,8 @@ export class Pair<V extends IkeVersion = IkeVersion> {
     this.start();
     for (let t = 0; t < limitMs; t += 10) {
       this.clock.advance(10);
-      if (this.cgw.sink.installed.size === 1 && this.aws.sink.installed.size === 1) return this;
+      const sending = (s: RecordingSink): boolean => s.installed.size === 1 && s.outbound !== undefined;
+      if (sending(this.cgw.sink) && sending(this.aws.sink)) return this;
     }
     throw new Error(`not established after ${limitMs} ms: cgw ${this.cgw.connection.state}, aws ${this.aws.connection.state}`);
   }

@@ -99,6 +99,22 @@ describe('phase 2 rekey', () => {
     });
   }
 
+  it('the responder decrypts on the new SA before its QM2 leaves and sends on it from QM3 on', () => {
+    const pair = new Pair('ikev1').establish();
+    const old = expectMirrored(pair);
+    pair.run(SETTLED);
+    expect(pair.cgw.connection.rekeyChild()).toBe(true);
+    pair.run(1_000);
+    const fresh = pair.aws.sink.history.find((s) => s.id !== old.aws.id);
+    const at = (sink: RecordingSink, kind: 'install' | 'release', spiIn: number | undefined): number =>
+      sink.events.find((e) => e.kind === kind && sink.history.find((s) => s.id === e.id)?.spiIn === spiIn)?.at ?? NaN;
+    expect(fresh?.holdOutbound).toBe(true);
+    // AWS (responder) could decrypt before cgw (initiator) had even installed, i.e. before QM3 was sent.
+    expect(at(pair.aws.sink, 'install', fresh?.spiIn)).toBeLessThan(at(pair.cgw.sink, 'install', fresh?.spiOut));
+    // …and sent on it only once QM3 had arrived, a path delay after cgw installed.
+    expect(at(pair.aws.sink, 'release', fresh?.spiIn)).toBeGreaterThanOrEqual(at(pair.cgw.sink, 'install', fresh?.spiOut) + pair.net.latencyMs);
+  });
+
   it('happens by timer before expiry, for hours, on both sides, always one mirrored pair', () => {
     const tunnel = tunnelConfig('ikev1', { childLifetimeSeconds: 1_000, rekeyMarginSeconds: 120 });
     const pair = new Pair('ikev1', { tunnel }).establish();
