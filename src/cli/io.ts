@@ -11,6 +11,8 @@ export interface CliIo {
 export const EXIT = {
   ok: 0,
   invalidConfiguration: 1,
+  /** `cgwd status --check`: the daemon answers but its tunnels do not carry traffic. */
+  checkFailed: 1,
   usage: 2,
   /** Reserved for failures while running (cgwd up). */
   runtime: 3,

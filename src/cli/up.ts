@@ -66,8 +66,22 @@ export function registerUpCommand(program: Command, io: CliIo, setExit: (code: E
     .description('Ask the running cgwd (over its control socket) for the state of each tunnel, in the order of AWS troubleshooting: IKE SA, CHILD SA (SPIs, suite, age, next rekey), keepalive (RTT, loss), routes; then traffic and drop counters.')
     .option('--control-socket <path>', `the daemon's control socket (default ${SETTINGS_DEFAULTS.controlSocket})`)
     .option('--json', 'machine-readable JSON')
-    .action(async (options: { controlSocket?: string; json?: boolean }) => {
+    .option(
+      '--check [which]',
+      'health check for keepalived or a monitor: one line, exit 0 when any (or with "all", every) tunnel carries traffic ' +
+        '(CloudWatch TunnelState 1), 1 when not, 3 when the daemon does not answer',
+    )
+    .action(async (options: { controlSocket?: string; json?: boolean; check?: boolean | string }) => {
       const status = await queryStatus(options.controlSocket ?? SETTINGS_DEFAULTS.controlSocket);
+      if (options.check !== undefined) {
+        const which = options.check === true ? 'any' : options.check;
+        if (which !== 'any' && which !== 'all') throw new CgwdError('USAGE', `--check takes "any" or "all", not "${which}"`);
+        const up = status.tunnels.filter((t) => t.cloudWatch.tunnelState === 1).map((t) => t.tunnel);
+        const healthy = which === 'all' ? up.length === status.tunnels.length : up.length > 0;
+        io.stdout.write(`${healthy ? 'OK' : 'FAIL'} ${status.connectionId}: ${up.length ? `tunnel ${up.join(' and ')} up` : 'no tunnel up'} (of ${status.tunnels.length})\n`);
+        setExit(healthy ? EXIT.ok : EXIT.checkFailed);
+        return;
+      }
       io.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
       setExit(EXIT.ok);
     });

@@ -8,6 +8,9 @@ import { controlRequest, controlSocketAnswers, ControlCommandError } from '../..
 import { MAX_CONNECTIONS, MAX_REQUEST_BYTES } from '../../../src/control/protocol.js';
 import { ControlServer, type ControlServerOptions } from '../../../src/control/server.js';
 import { CgwdError } from '../../../src/errors.js';
+import type { DaemonStatus } from '../../../src/daemon/status.js';
+import { daemonStatus, tunnel } from '../metrics/fixtures.js';
+import { cli } from '../cli/run-cli.js';
 
 const logger = pino({ level: 'silent' });
 const dirs: string[] = [];
@@ -116,5 +119,28 @@ describe('control socket', () => {
     } finally {
       await new Promise<void>((r) => big.close(() => r()));
     }
+  });
+});
+
+describe('cgwd status --check (keepalived health check)', () => {
+  const withStates = (s1: 0 | 1, s2: 0 | 1): DaemonStatus =>
+    daemonStatus({ tunnels: [tunnel(1, { cloudWatch: { tunnelState: s1 } }), tunnel(2, { cloudWatch: { tunnelState: s2 } })] });
+
+  it('exit 0 while any tunnel carries traffic, 1 when none does; "all" asks for both', async () => {
+    let current = withStates(1, 0);
+    const { socket } = await serve({ status: () => current });
+    expect(await cli('status', '--check', '--control-socket', socket)).toMatchObject({ code: 0, stdout: 'OK vpn-0123: tunnel 1 up (of 2)\n' });
+    expect(await cli('status', '--check', 'all', '--control-socket', socket)).toMatchObject({ code: 1, stdout: expect.stringMatching(/^FAIL vpn-0123/) });
+    current = withStates(0, 0);
+    expect(await cli('status', '--check', '--control-socket', socket)).toMatchObject({ code: 1, stdout: 'FAIL vpn-0123: no tunnel up (of 2)\n' });
+    current = withStates(1, 1);
+    expect((await cli('status', '--check', 'all', '--control-socket', socket)).code).toBe(0);
+    expect((await cli('status', '--check', 'some', '--control-socket', socket)).code).not.toBe(0);
+  });
+
+  it('exit 3 when the daemon does not answer', async () => {
+    const r = await cli('status', '--check', '--control-socket', socketPath());
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
   });
 });
