@@ -11,6 +11,7 @@
  *   5. routing: static prefixes through the healthy preferred tunnel, or one BGP session
  *      per tunnel whose routes (and the tunnels' health) decide the kernel routes;
  *   6. the control socket for `cgwd status`.
+ *   7. READY=1 to systemd, STATUS= and the watchdog (src/service; AWS is never awaited).
  * Stop (SIGINT/SIGTERM) reverses it: DELETE at the peer, routes removed, TUNs
  * closed, socket removed.
  */
@@ -40,6 +41,8 @@ import type { DaemonStatus, FailoverRecord, TunnelStatus } from './status.js';
 import { controlSocketAnswers } from '../control/client.js';
 import { ControlServer } from '../control/server.js';
 import { systemClock } from '../time/clock.js';
+import { ServiceNotifier } from '../service/notify.js';
+import { attachService } from '../service/daemon-service.js';
 
 export interface DaemonOptions {
   config: VpnConfig;
@@ -95,9 +98,14 @@ export class Daemon {
   private activeTunnel: TunnelIndex | null = null;
   private failovers = 0;
   private lastFailover: FailoverRecord | undefined;
+  /** sd_notify (src/service): READY/STATUS/WATCHDOG/STOPPING; reload calls reloading() and ready(). */
+  readonly service: ServiceNotifier;
+  private detachService: (() => void) | undefined;
 
   private constructor(readonly options: DaemonOptions) {
     this.activity = new TunnelActivityLog(options.config.connectionId, options.logger);
+    // Read (and removed from the environment) before any child process starts.
+    this.service = ServiceNotifier.fromEnvironment({ logger: options.logger });
   }
 
   static async start(options: DaemonOptions): Promise<Daemon> {
@@ -126,6 +134,7 @@ export class Daemon {
       await daemon.stop();
       throw error;
     }
+    daemon.detachService = attachService(daemon, daemon.service);
     return daemon;
   }
 
@@ -464,6 +473,8 @@ export class Daemon {
   /** Graceful stop: DELETE at the peer, routes and interfaces removed. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.service.stopping();
+      this.detachService?.();
       if (this.activityTimer) clearInterval(this.activityTimer);
       if (this.activityPoll) clearInterval(this.activityPoll);
       await this.metricsServer?.close();
@@ -479,6 +490,7 @@ export class Daemon {
       }
       await flushOwnedRoutes();
       await this.control?.close();
+      this.service.close();
     })();
     return this.stopping;
   }
