@@ -6,7 +6,7 @@ import { Daemon } from '../daemon/daemon.js';
 import { controlRequest, queryStatus } from '../control/client.js';
 import type { ReloadResult } from '../daemon/reload.js';
 import { renderStatus } from './status-view.js';
-import { createLogger, type LogLevel } from '../log/index.js';
+import { createLogger, journalOutputFromEnvironment, type LogLevel } from '../log/index.js';
 import { SETTINGS_DEFAULTS } from '../config/index.js';
 import { EXIT, type CliIo, type ExitCode } from './io.js';
 import { loadInputs } from './load-inputs.js';
@@ -33,8 +33,11 @@ export function registerUpCommand(program: Command, io: CliIo, setExit: (code: E
     .action(async (options: UpOptions) => {
       // A daemon logs to stdout (journald, docker logs) at info unless --log-level says otherwise.
       const level: LogLevel = program.getOptionValueSource('logLevel') === 'default' ? 'info' : program.opts<{ logLevel: LogLevel }>().logLevel;
-      const log = createLogger({ level, output: io.stdout, base: { command: 'up' } });
+      // Under systemd, lines go to the journal with CGWD_CONNECTION/CGWD_TUNNEL fields (src/log/journal.ts).
+      const journal = journalOutputFromEnvironment(io.stdout);
+      const log = createLogger({ level, output: journal ?? io.stdout, base: { command: 'up' } });
       const { config, settings } = loadInputs(options, log);
+      journal?.setConnection(config.connectionId);
       const daemon = await Daemon.start({ config, settings, role: options.role, logger: log, timing: timingFrom(options) });
       log.info({ connection: config.connectionId, role: options.role }, 'cgwd up');
       io.stdout.write(`cgwd up: ${config.connectionId}, tunnels on ${[...daemon.tunnels.values()].map((t) => t.ifname).join(', ')}; status: cgwd status\n`);
