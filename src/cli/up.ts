@@ -3,7 +3,7 @@
  */
 import { Option, type Command } from 'commander';
 import { Daemon } from '../daemon/daemon.js';
-import { assertCapabilities } from '../service/capabilities.js';
+import { assertCapabilities, assertTunAccess } from '../service/capabilities.js';
 import { controlRequest, queryStatus } from '../control/client.js';
 import type { ReloadResult } from '../daemon/reload.js';
 import { renderStatus } from './status-view.js';
@@ -41,6 +41,7 @@ export function registerUpCommand(program: Command, io: CliIo, setExit: (code: E
       journal?.setConnection(config.connectionId);
       // A missing capability is named here, not met as EPERM halfway through the start.
       for (const warning of assertCapabilities()) log.warn(warning);
+      assertTunAccess();
       const daemon = await Daemon.start({ config, settings, role: options.role, logger: log, timing: timingFrom(options) });
       log.info({ connection: config.connectionId, role: options.role }, 'cgwd up');
       io.stdout.write(`cgwd up: ${config.connectionId}, tunnels on ${[...daemon.tunnels.values()].map((t) => t.ifname).join(', ')}; status: cgwd status\n`);

@@ -9,8 +9,10 @@
  *                         network namespace's net.ipv4.ping_group_range excludes our group)
  *
  * CAP_NET_RAW is advisory: without it the daemon starts and says the keepalive probes will fail.
+ * /dev/net/tun must also be readable and writable by the user (capabilities do not override
+ * file permissions here; Debian's udev rules make it 0666).
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import { CgwdError } from '../errors.js';
 
 /** Capability numbers of linux/capability.h. */
@@ -104,6 +106,26 @@ export function capabilityFacts(): CapabilityFacts {
     icmpSocketAllowed = false;
   }
   return { capEff, unprivilegedPortStart, icmpSocketAllowed };
+}
+
+export class TunDeviceAccessError extends CgwdError {
+  constructor(device: string, reason: string) {
+    super(
+      'TUN_DEVICE_DENIED',
+      `cgwd up cannot open ${device} for reading and writing (${reason}): the TUN interfaces need it. ` +
+        'Give the device mode 0666 (what Debian\'s udev rules do) or run cgwd as a user that may open it; under systemd keep DeviceAllow=/dev/net/tun rw',
+    );
+  }
+}
+
+/** Throws TunDeviceAccessError when this process may not open the TUN clone device. */
+export function assertTunAccess(device = '/dev/net/tun'): void {
+  try {
+    accessSync(device, fsConstants.R_OK | fsConstants.W_OK);
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? String((error as NodeJS.ErrnoException).code) : 'error';
+    throw new TunDeviceAccessError(device, code);
+  }
 }
 
 /** Throws MissingCapabilityError naming every missing capability; returns the warnings to log. */

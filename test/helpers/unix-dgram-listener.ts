@@ -19,6 +19,8 @@ while True:
 
 export class UnixDatagramListener {
   readonly datagrams: Buffer[] = [];
+  /** Arrival time (Date.now()) of each datagram. */
+  readonly arrivals: number[] = [];
   readonly #child: ChildProcess;
   readonly #waiters = new Set<() => void>();
 
@@ -50,6 +52,7 @@ export class UnixDatagramListener {
             continue;
           }
           listener.datagrams.push(Buffer.from(line, 'base64'));
+          listener.arrivals.push(Date.now());
           for (const wake of listener.#waiters) wake();
         }
       });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertCapabilities, effectiveCapabilities, hasCapability, judgeCapabilities, MissingCapabilityError } from '../../../src/service/capabilities.js';
+import { assertCapabilities, assertTunAccess, TunDeviceAccessError, effectiveCapabilities, hasCapability, judgeCapabilities, MissingCapabilityError } from '../../../src/service/capabilities.js';
 import { CgwdError } from '../../../src/errors.js';
 
 const bit = (n: number): bigint => 1n << BigInt(n);
@@ -46,5 +46,20 @@ describe('capabilities of cgwd up', () => {
     expect(v.warnings).toHaveLength(1);
     expect(v.warnings[0]).toMatch(/CAP_NET_RAW.*keepalive pings/);
     expect(judgeCapabilities({ capEff: bit(12) | bit(10), unprivilegedPortStart: 1024, icmpSocketAllowed: true }).warnings).toEqual([]);
+  });
+});
+
+describe('the TUN clone device', () => {
+  it('a device this process may not open is named with a stable code', () => {
+    let error: unknown;
+    try {
+      assertTunAccess('/nonexistent/net/tun');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TunDeviceAccessError);
+    expect((error as TunDeviceAccessError).code).toBe('TUN_DEVICE_DENIED');
+    expect((error as Error).message).toMatch(/cannot open \/nonexistent\/net\/tun .*ENOENT/);
+    expect(() => assertTunAccess('/dev/null')).not.toThrow();
   });
 });
