@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { cgwdRun, LAB_CONTAINER } from '../../src/lab/command.js';
-import { CONTAINER_IMAGE, ensureContainerImage } from '../../src/lab/container.js';
+import { CONTAINER_CAPABILITIES, CONTAINER_IMAGE, ensureContainerImage } from '../../src/lab/container.js';
 import { runCommand } from '../../src/system/exec.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -39,6 +39,10 @@ describe('cgwd from the container image', () => {
     expect(contents).not.toContain('cgwd_dataplane_testing.node');
     const inImage = await runCommand('podman', ['--runtime', 'runc', 'run', '--rm', '--network', 'none', '--ulimit', 'nofile=4096:4096', '--ulimit', 'nproc=4096:4096', CONTAINER_IMAGE, '--version']);
     expect(inImage.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    // The capabilities a process in the lab's container holds: exactly NET_BIND_SERVICE (10) and NET_ADMIN (12).
+    const caps = await runCommand('podman', ['--runtime', 'runc', 'run', '--rm', '--network', 'none', '--ulimit', 'nofile=4096:4096', '--ulimit', 'nproc=4096:4096', '--cap-drop', 'all', '--cap-add', CONTAINER_CAPABILITIES.join(','), '--entrypoint', 'grep', CONTAINER_IMAGE, '^Cap', '/proc/self/status']);
+    expect(caps.stdout).toMatch(/^CapEff:\s+0000000000001400$/m);
+    expect(caps.stdout).toMatch(/^CapBnd:\s+0000000000001400$/m);
   });
 
   it('the main job passes with the customer gateway running in the container (only NET_ADMIN, NET_BIND_SERVICE)', async () => {
