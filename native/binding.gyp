@@ -13,7 +13,8 @@
       "src/replay.c",
       "src/ipv4.c",
       "src/tun.c",
-      "src/udp.c"
+      "src/udp.c",
+      "src/notify.c"
     ],
     "dataplane_cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-fvisibility=hidden"],
     "dataplane_defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]

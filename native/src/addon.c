@@ -5,6 +5,9 @@
  *   opensslVersion(), abiVersion()      the skeleton's proofs (Node's own OpenSSL)
  *   Dataplane                           class: one packet thread, its UDP socket and TUNs
  *   dropReasons()                       the drop counter names, in C order
+ *   sendUnixDatagram(path, data)        one AF_UNIX datagram (sd_notify, journal): 0 or errno
+ *   Dataplane#heartbeat()               packet-thread loop iterations (atomic read, no waiting)
+ *   Dataplane#stallForTesting(ms)       parks the packet thread (watchdog tests only)
  *
  * Argument validation proper lives in TypeScript (src/dataplane); this layer
  * re-checks types and ranges so a bad call throws instead of corrupting memory.
@@ -26,6 +29,7 @@
 #include "dataplane.h"
 #include "napi_dp.h"
 #include "napi_util.h"
+#include "notify.h"
 #include "sa.h"
 
 static const char *status_code(int status) {
@@ -525,6 +529,31 @@ static napi_value dataplane_local_address(napi_env env, napi_callback_info info)
     return o;
 }
 
+/* heartbeat() -> loop iterations so far; never waits for the packet thread. */
+static napi_value dataplane_heartbeat(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    (void)argv;
+    struct js_dataplane *w = unwrap_open(env, self);
+    if (!w) return NULL;
+    napi_value r;
+    napi_create_double(env, (double)dp_heartbeat(w->dp), &r);
+    return r;
+}
+
+/* stallForTesting(ms): the packet thread sleeps for ms (at most 60 s); returns at once. */
+static napi_value dataplane_stall(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    struct js_dataplane *w = unwrap_open(env, self);
+    if (!w) return NULL;
+    uint32_t ms = 0;
+    if (argc < 1 || napi_get_value_uint32(env, argv[0], &ms) != napi_ok || ms == 0 || ms > 60000) {
+        napi_util_throw(env, "DP_BAD_ARG", "stallForTesting(ms), 1..60000");
+        return NULL;
+    }
+    dp_stall(w->dp, ms);
+    return NULL;
+}
+
 static napi_value dataplane_close(napi_env env, napi_callback_info info) {
     ARGS(1);
     (void)argv;
@@ -537,6 +566,28 @@ static napi_value dataplane_close(napi_env env, napi_callback_info info) {
 }
 
 /* ---- module ---- */
+
+/* sendUnixDatagram(path, data) -> 0 or an errno value; '@' starts an abstract name. */
+static napi_value send_unix_datagram(napi_env env, napi_callback_info info) {
+    ARGS(2);
+    (void)self;
+    char path[128];
+    size_t plen = 0;
+    uint8_t *data;
+    size_t len;
+    if (argc < 2 || napi_get_value_string_utf8(env, argv[0], path, sizeof(path), &plen) != napi_ok) {
+        napi_util_throw(env, "DP_BAD_ARG", "sendUnixDatagram(path, data)");
+        return NULL;
+    }
+    if (plen >= sizeof(path) - 1) {
+        napi_util_throw(env, "DP_BAD_ARG", "sendUnixDatagram: path too long");
+        return NULL;
+    }
+    if (value_bytes(env, argv[1], "data", &data, &len) != 0) return NULL;
+    napi_value r;
+    napi_create_int32(env, unix_dgram_send(path, data, len), &r);
+    return r;
+}
 
 static napi_value openssl_version(napi_env env, napi_callback_info info) {
     (void)info;
@@ -570,6 +621,7 @@ static napi_value init(napi_env env, napi_value exports) {
         {"opensslVersion", NULL, openssl_version, NULL, NULL, NULL, napi_enumerable, NULL},
         {"abiVersion", NULL, addon_abi, NULL, NULL, NULL, napi_enumerable, NULL},
         {"dropReasons", NULL, drop_reasons, NULL, NULL, NULL, napi_enumerable, NULL},
+        {"sendUnixDatagram", NULL, send_unix_datagram, NULL, NULL, NULL, napi_enumerable, NULL},
     };
     NAPI_TRY(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
 
@@ -578,6 +630,7 @@ static napi_value init(napi_env env, napi_value exports) {
         METHOD("removeTunnel", dataplane_remove_tunnel), METHOD("installSa", dataplane_install_sa),
         METHOD("removeSa", dataplane_remove_sa),       METHOD("releaseSa", dataplane_release_sa),       METHOD("sendUdp", dataplane_send_udp),
         METHOD("counters", dataplane_counters),        METHOD("localAddress", dataplane_local_address),
+        METHOD("heartbeat", dataplane_heartbeat),      METHOD("stallForTesting", dataplane_stall),
         METHOD("close", dataplane_close),
     };
     napi_value dp_class;

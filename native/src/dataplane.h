@@ -129,6 +129,11 @@ int dp_command(struct dataplane *d, struct dp_cmd *c);
 int dp_send_udp(struct dataplane *d, const struct sockaddr_in *to, const uint8_t *data, size_t len, int ike_marker);
 struct sockaddr_in dp_local_address(const struct dataplane *d);
 int dp_running(const struct dataplane *d);
+/* Loop iterations so far (every epoll wakeup or tick, at least every TICK_MS while the thread runs);
+ * readable from any thread without waiting for the packet thread. */
+uint64_t dp_heartbeat(const struct dataplane *d);
+/* Test hook: the packet thread stops working for `ms` (it sleeps; the heartbeat stands still). */
+void dp_stall(struct dataplane *d, uint32_t ms);
 /* Stops the thread, closes every fd, frees every SA and buffer, then d itself. */
 void dp_destroy(struct dataplane *d);
 

@@ -137,6 +137,15 @@ static void *thread_main(void *arg) {
             break;
         }
         d->g.wakeups++;
+        __atomic_add_fetch(&d->heartbeat, 1, __ATOMIC_RELAXED);
+        uint64_t stall = __atomic_load_n(&d->stall_until_ms, __ATOMIC_RELAXED);
+        if (stall) {
+            __atomic_store_n(&d->stall_until_ms, 0, __ATOMIC_RELAXED);
+            for (uint64_t t = dp_now_ms(); t < stall && !d->stop; t = dp_now_ms()) {
+                struct timespec nap = {.tv_sec = 0, .tv_nsec = 50 * 1000000L};
+                nanosleep(&nap, NULL);
+            }
+        }
         for (int i = 0; i < n && !d->stop; i++) {
             uint64_t key = events[i].data.u64;
             if (key == KEY_WAKE) {
@@ -345,6 +354,15 @@ int dp_send_udp(struct dataplane *d, const struct sockaddr_in *to, const uint8_t
 }
 
 struct sockaddr_in dp_local_address(const struct dataplane *d) { return d->local; }
+
+uint64_t dp_heartbeat(const struct dataplane *d) { return __atomic_load_n(&d->heartbeat, __ATOMIC_RELAXED); }
+
+void dp_stall(struct dataplane *d, uint32_t ms) {
+    __atomic_store_n(&d->stall_until_ms, dp_now_ms() + ms, __ATOMIC_RELAXED);
+    uint64_t one = 1;
+    /* Wake the thread so the stall starts now rather than at its next tick. */
+    if (write(d->wake_fd, &one, sizeof(one)) < 0) { /* the tick starts it within TICK_MS */ }
+}
 
 int dp_running(const struct dataplane *d) {
     struct dataplane *m = (struct dataplane *)d;

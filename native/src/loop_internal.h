@@ -63,6 +63,10 @@ struct dataplane {
     struct iv_pool ivs;
     uint16_t icmp_id;
     uint64_t next_tick;
+    /* Read by JavaScript from any thread (atomics): the watchdog's proof of progress, and a
+     * test hook that parks the loop until a deadline (dp_stall). */
+    uint64_t heartbeat;
+    uint64_t stall_until_ms;
 
     uint8_t *rx_bufs;
     struct mmsghdr *rx_msgs;

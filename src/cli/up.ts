@@ -4,10 +4,11 @@
 import { Option, type Command } from 'commander';
 import { Daemon } from '../daemon/daemon.js';
 import { CgwdError } from '../errors.js';
+import { assertCapabilities, assertTunAccess } from '../service/capabilities.js';
 import { controlRequest, queryStatus } from '../control/client.js';
 import type { ReloadResult } from '../daemon/reload.js';
 import { renderStatus } from './status-view.js';
-import { createLogger, type LogLevel } from '../log/index.js';
+import { createLogger, journalOutputFromEnvironment, type LogLevel } from '../log/index.js';
 import { SETTINGS_DEFAULTS } from '../config/index.js';
 import { EXIT, type CliIo, type ExitCode } from './io.js';
 import { loadInputs } from './load-inputs.js';
@@ -34,8 +35,14 @@ export function registerUpCommand(program: Command, io: CliIo, setExit: (code: E
     .action(async (options: UpOptions) => {
       // A daemon logs to stdout (journald, docker logs) at info unless --log-level says otherwise.
       const level: LogLevel = program.getOptionValueSource('logLevel') === 'default' ? 'info' : program.opts<{ logLevel: LogLevel }>().logLevel;
-      const log = createLogger({ level, output: io.stdout, base: { command: 'up' } });
+      // Under systemd, lines go to the journal with CGWD_CONNECTION/CGWD_TUNNEL fields (src/log/journal.ts).
+      const journal = journalOutputFromEnvironment(io.stdout);
+      const log = createLogger({ level, output: journal ?? io.stdout, base: { command: 'up' } });
       const { config, settings } = loadInputs(options, log);
+      journal?.setConnection(config.connectionId);
+      // A missing capability is named here, not met as EPERM halfway through the start.
+      for (const warning of assertCapabilities()) log.warn(warning);
+      assertTunAccess();
       // A reload re-reads the same files with the same command-line flags.
       const reloadInputs = (): ReturnType<typeof loadInputs> => loadInputs(options, log);
       const daemon = await Daemon.start({ config, settings, role: options.role, logger: log, timing: timingFrom(options), reloadInputs });

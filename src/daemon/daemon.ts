@@ -11,6 +11,7 @@
  *   5. routing: static prefixes through the healthy preferred tunnel, or one BGP session
  *      per tunnel whose routes (and the tunnels' health) decide the kernel routes;
  *   6. the control socket for `cgwd status`.
+ *   7. READY=1 to systemd, STATUS= and the watchdog (src/service; AWS is never awaited).
  * Stop (SIGINT/SIGTERM) reverses it: DELETE at the peer, routes removed, TUNs
  * closed, socket removed.
  */
@@ -43,6 +44,8 @@ import { ConfigError, formatProblem, SettingsError } from '../config/index.js';
 import { controlSocketAnswers } from '../control/client.js';
 import { ControlServer } from '../control/server.js';
 import { systemClock } from '../time/clock.js';
+import { ServiceNotifier } from '../service/notify.js';
+import { attachService } from '../service/daemon-service.js';
 
 export interface DaemonOptions {
   config: VpnConfig;
@@ -105,9 +108,14 @@ export class Daemon {
   private reloading: Promise<ReloadResult> | undefined;
   private lastReload: ReloadRecord | undefined;
   private reloads = 0;
+  /** sd_notify (src/service): READY/STATUS/WATCHDOG/STOPPING; reload calls reloading() and ready(). */
+  readonly service: ServiceNotifier;
+  private detachService: (() => void) | undefined;
 
   private constructor(readonly options: DaemonOptions) {
     this.activity = new TunnelActivityLog(options.config.connectionId, options.logger);
+    // Read (and removed from the environment) before any child process starts.
+    this.service = ServiceNotifier.fromEnvironment({ logger: options.logger });
   }
 
   static async start(options: DaemonOptions): Promise<Daemon> {
@@ -136,6 +144,7 @@ export class Daemon {
       await daemon.stop();
       throw error;
     }
+    daemon.detachService = attachService(daemon, daemon.service);
     return daemon;
   }
 
@@ -539,9 +548,15 @@ export class Daemon {
     if (refused.length > 0) refuse('refused', 'RELOAD_REFUSED', refused, refused);
 
     logger.info({ tunnels: plan.tunnels.map((t) => ({ tunnel: t.slot, fields: t.fields })) }, 'reload: applying');
+    this.service.reloading();
     this.options.config = { ...next.config, tunnels: this.options.config.tunnels };
     this.options.settings = next.settings;
-    const result = await applyReload(this.reloadTarget(next.settings), plan, { bgp: next.config.routing === 'bgp' });
+    let result: ReloadResult;
+    try {
+      result = await applyReload(this.reloadTarget(next.settings), plan, { bgp: next.config.routing === 'bgp' });
+    } finally {
+      this.service.ready();
+    }
     for (const changes of plan.tunnels) {
       const t = this.tunnels.get(changes.slot);
       if (t && result.tunnels.find((r) => r.tunnel === changes.slot)?.ok) t.config = changes.config;
@@ -671,6 +686,8 @@ export class Daemon {
   /** Graceful stop: DELETE at the peer, routes and interfaces removed. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.service.stopping();
+      this.detachService?.();
       if (this.activityTimer) clearInterval(this.activityTimer);
       if (this.activityPoll) clearInterval(this.activityPoll);
       await this.metricsServer?.close();
@@ -686,6 +703,7 @@ export class Daemon {
       }
       await flushOwnedRoutes();
       await this.control?.close();
+      this.service.close();
     })();
     return this.stopping;
   }

@@ -202,6 +202,21 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     return this.#call(() => native.counters(), 'counters') as unknown as DataplaneCounters;
   }
 
+  /**
+   * Loop iterations of the packet thread so far: it wakes at least every 500 ms (its SA
+   * lifetime tick), so a value that stands still for longer means the thread is stuck.
+   * An atomic read that never waits for the thread (counters() does).
+   */
+  heartbeat(): number {
+    return this.#open().heartbeat();
+  }
+
+  /** Test hook for the service watchdog: parks the packet thread for `ms` milliseconds. */
+  stallForTesting(ms: number): void {
+    const native = this.#open();
+    this.#call(() => native.stallForTesting(ms), 'stallForTesting');
+  }
+
   /** Stops the packet thread, closes the socket and TUN devices, frees every SA. Idempotent. */
   close(): void {
     const native = this.#native;

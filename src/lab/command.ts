@@ -2,6 +2,7 @@
  * `cgwd lab …`: the emulated-AWS lab for trying cgwd (and testing it) without
  * an AWS account. Needs root: it creates network namespaces named cgwd-*.
  */
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -13,6 +14,7 @@ import { isAlive, runCommand, spawnDaemonIn, stopPid, waitFor } from '../system/
 import { labDir, labDown, labStatus, labUp, recordLabPid, type LabStatus } from './lab.js';
 import { renderBench, renderBgpFailover, runBench, runBgpFailoverBench } from './bench.js';
 import { buildLabPlan, NS } from './plan.js';
+import { ensureContainerImage, removeContainer, startContainer } from './container.js';
 import { awsEndpointCounters, ping, startReferenceCustomer, stopReferenceCustomer, useTunnel, type PingResult } from './reference.js';
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -83,18 +85,32 @@ export async function referenceRun(flags: UpFlags, io: Io, keep = false): Promis
 }
 
 /** Lab up, cgwd as the customer gateway in cgwd-cgw, traffic both ways, its status, a clean stop. */
-export async function cgwdRun(flags: UpFlags, io: Io, keep = false): Promise<void> {
+export async function cgwdRun(flags: UpFlags, io: Io, keep = false, container = false): Promise<void> {
   const configPath = configPathFor(flags);
   const config = loadConfig(configPath);
   const options = { nat: flags.nat ?? false };
+  const image = container ? await ensureContainerImage((l) => io.err(`lab: ${l}`)) : undefined;
   const state = await labUp({ config, configPath, options, log: (l) => io.err(`lab: ${l}`) });
   const plan = buildLabPlan(config, options);
-  const socket = path.join(state.stateDir, 'cgwd.sock');
+  let socket = path.join(state.stateDir, 'cgwd.sock');
   const routing = config.routing === 'bgp' ? ['--advertise', plan.onprem.prefix] : ['--static-route', plan.vpc.prefix];
   const cli = path.join(packageRoot, 'dist', 'cli', 'main.js');
-  const pid = spawnDaemonIn(NS.cgw, [process.execPath, cli, 'up', '--config', configPath, ...routing, '--control-socket', socket], path.join(state.stateDir, 'cgwd.log'));
+  const logFile = path.join(state.stateDir, 'cgwd.log');
+  let pid: number;
+  if (image) {
+    // Keepalive pings without CAP_NET_RAW: ICMP datagram sockets for every group, in the lab's namespace only.
+    await runCommand('ip', ['netns', 'exec', NS.cgw, 'sysctl', '-qw', 'net.ipv4.ping_group_range=0 2147483647']);
+    const runDir = path.join(state.stateDir, 'cgwd-run');
+    mkdirSync(runDir, { recursive: true });
+    socket = path.join(runDir, 'cgwd.sock');
+    await removeContainer(LAB_CONTAINER);
+    pid = startContainer({ name: LAB_CONTAINER, netns: NS.cgw, configPath, runDir, upArgs: [...routing, '--control-socket', '/run/cgwd/cgwd.sock'], image }, logFile);
+    io.err(`lab: cgwd up from ${image} as container ${LAB_CONTAINER} in ${NS.cgw}'s network (podman pid ${pid}, log ${logFile})`);
+  } else {
+    pid = spawnDaemonIn(NS.cgw, [process.execPath, cli, 'up', '--config', configPath, ...routing, '--control-socket', socket], logFile);
+    io.err(`lab: cgwd up in ${NS.cgw} (pid ${pid}, log ${logFile})`);
+  }
   recordLabPid(state.stateDir, 'cgwd', pid);
-  io.err(`lab: cgwd up in ${NS.cgw} (pid ${pid}, log ${path.join(state.stateDir, 'cgwd.log')})`);
   const started = Date.now();
   try {
     await waitFor(
@@ -117,9 +133,13 @@ export async function cgwdRun(flags: UpFlags, io: Io, keep = false): Promise<voi
     if (there.received !== there.sent || back.received !== back.sent) throw new CgwdError('LAB_RUN_FAILED', 'pings were lost');
   } finally {
     await stopPid(pid, 10_000);
+    if (image) await removeContainer(LAB_CONTAINER);
     if (!keep) await labDown(state.stateDir);
   }
 }
+
+/** The lab's customer-gateway container (one at a time, like the lab itself). */
+export const LAB_CONTAINER = 'cgwd-lab-cgw';
 
 function printBenchIntro(io: Io): void {
   io.err('lab bench: three gateway pairs through tunnel 1 of the static lab file; takes a few minutes');
@@ -207,11 +227,12 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
           'through each tunnel in turn',
       )
       .option('--reference', 'strongSwan + BIRD as the customer side (proves the emulated AWS side)')
+      .option('--container', 'run the customer gateway from the container image (podman; builds the image from the Debian package)')
       .option('--keep', 'leave the lab up afterwards'),
-  ).action(async (flags: UpFlags & { keep?: boolean; reference?: boolean }) => {
+  ).action(async (flags: UpFlags & { keep?: boolean; reference?: boolean; container?: boolean }) => {
     requireRoot();
     if (!flags.reference) {
-      await cgwdRun(flags, io, flags.keep ?? false);
+      await cgwdRun(flags, io, flags.keep ?? false, flags.container ?? false);
       return;
     }
     const rows = await referenceRun(flags, io, flags.keep ?? false);

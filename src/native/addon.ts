@@ -143,6 +143,10 @@ export interface NativeDataplane {
   sendUdp(address: string, port: number, data: Uint8Array, ikeMarker: boolean): number;
   counters(): NativeCounters;
   localAddress(): { address: string; port: number };
+  /** Packet-thread loop iterations so far (an atomic read: never waits for the thread). */
+  heartbeat(): number;
+  /** Test hook: the packet thread sleeps for `ms` (1–60000) and returns at once. */
+  stallForTesting(ms: number): void;
   close(): void;
 }
 
@@ -150,6 +154,8 @@ export interface DataplaneAddon {
   opensslVersion(): string;
   abiVersion(): number;
   dropReasons(): string[];
+  /** One AF_UNIX datagram to a path or an '@' abstract name (sd_notify, journal): 0 or an errno value. */
+  sendUnixDatagram(path: string, data: Uint8Array): number;
   Dataplane: new (options: NativeDataplaneOptions, onEvent: (event: NativeEvent) => void) => NativeDataplane;
 }
 

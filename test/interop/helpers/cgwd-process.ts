@@ -22,8 +22,15 @@ export class CgwdProcess {
   private readonly child: ChildProcess;
   private readonly waiters: (() => void)[] = [];
 
-  constructor(namespace: string, args: readonly string[], stateDir?: string) {
-    this.child = spawn('ip', ['netns', 'exec', namespace, process.execPath, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /**
+   * `options.prefix`: argv run between `ip netns exec NS` and node (e.g. setpriv); `options.env`: the
+   * environment (default: this process's).
+   */
+  constructor(namespace: string, args: readonly string[], stateDir?: string, options: { prefix?: readonly string[]; env?: NodeJS.ProcessEnv } = {}) {
+    this.child = spawn('ip', ['netns', 'exec', namespace, ...(options.prefix ?? []), process.execPath, CLI, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.env ? { env: options.env } : {}),
+    });
     if (stateDir && this.child.pid) recordLabPid(stateDir, `cgwd-${this.child.pid}`, this.child.pid);
     let buffered = '';
     this.child.stdout?.on('data', (chunk: Buffer) => {
