@@ -121,6 +121,8 @@ function settingsRows(s: EffectiveView['settings']): string[][] {
     ['control socket', s.controlSocket, src('controlSocket')],
     ['IKE version', s.ikeVersion, src('ikeVersion')],
     ['failback', s.failback, src('failback')],
+    ['learned default route', s.defaultRoute.accept ? `accepted, metric ${s.defaultRoute.metric}` : 'refused', src('defaultRoute.accept')],
+    ['route metric', String(s.routeMetric), src('routeMetric')],
   ];
 }
 

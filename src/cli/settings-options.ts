@@ -37,7 +37,10 @@ export function addSettingsOptions(command: Command): Command {
         'auto',
         'manual',
       ]),
-    );
+    )
+    .option('--accept-default-route', 'install a 0.0.0.0/0 learned over BGP (refused by default); the AWS outside addresses are then pinned to the underlay')
+    .option('--default-route-metric <n>', `metric of an accepted default route (default ${SETTINGS_DEFAULTS.defaultRouteMetric}); a route of that metric cgwd did not create is never replaced`)
+    .option('--route-metric <n>', `metric of the routes cgwd installs into the tunnels (default ${SETTINGS_DEFAULTS.routeMetric})`);
 }
 
 /** commander's option names → SettingsFlags (only what was given). */
@@ -54,5 +57,8 @@ export function settingsFlagsFrom(options: InputOptions & { staticRoute?: string
   if (options.controlSocket !== undefined) flags.controlSocket = options.controlSocket;
   if (options.ikeVersion !== undefined) flags.ikeVersion = options.ikeVersion;
   if (options.failback !== undefined) flags.failback = options.failback;
+  if (options.acceptDefaultRoute === true) flags.acceptDefaultRoute = true;
+  if (options.defaultRouteMetric !== undefined) flags.defaultRouteMetric = options.defaultRouteMetric;
+  if (options.routeMetric !== undefined) flags.routeMetric = options.routeMetric;
   return flags;
 }

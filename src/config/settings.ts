@@ -15,7 +15,9 @@
  *     "metrics": { "listen": "127.0.0.1:9580" },
  *     "controlSocket": "/run/cgwd/cgwd.sock",
  *     "ikeVersion": "ikev2",
- *     "failback": "auto"
+ *     "failback": "auto",
+ *     "defaultRoute": { "accept": false, "metric": 50 },  a learned 0.0.0.0/0: refused unless accepted
+ *     "routeMetric": 100                      metric of the routes cgwd installs into the tunnels
  *   }
  */
 import { isIPv6 } from 'node:net';
@@ -43,12 +45,17 @@ export interface Settings {
   controlSocket: string;
   ikeVersion: IkeVersion;
   failback: 'auto' | 'manual';
+  /** A learned default route: refused unless `accept`; then added at `metric`, never over someone else's. */
+  defaultRoute: { accept: boolean; metric: number };
+  /** Metric of the VPC routes cgwd installs (kernel route key: prefix + metric). */
+  routeMetric: number;
   origins: Readonly<Record<SettingName, SettingsOrigin>>;
 }
 
 export const SETTING_NAMES = [
   'advertise', 'staticRoutes', 'localAddress', 'localId', 'interfaces', 'keepalive.target',
   'keepalive.intervalSeconds', 'metrics.listen', 'controlSocket', 'ikeVersion', 'failback',
+  'defaultRoute.accept', 'defaultRoute.metric', 'routeMetric',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -65,6 +72,9 @@ export interface SettingsFlags {
   controlSocket?: string;
   ikeVersion?: string;
   failback?: string;
+  acceptDefaultRoute?: boolean;
+  defaultRouteMetric?: string;
+  routeMetric?: string;
 }
 
 /** The command-line flag for each setting, for messages and help. */
@@ -80,6 +90,9 @@ export const SETTING_FLAGS: Readonly<Record<SettingName, { flag: string; key: ke
   controlSocket: { flag: '--control-socket', key: 'controlSocket' },
   ikeVersion: { flag: '--ike-version', key: 'ikeVersion' },
   failback: { flag: '--failback', key: 'failback' },
+  'defaultRoute.accept': { flag: '--accept-default-route', key: 'acceptDefaultRoute' },
+  'defaultRoute.metric': { flag: '--default-route-metric', key: 'defaultRouteMetric' },
+  routeMetric: { flag: '--route-metric', key: 'routeMetric' },
 };
 
 export const SETTINGS_DEFAULTS = {
@@ -88,6 +101,8 @@ export const SETTINGS_DEFAULTS = {
   metricsListen: '127.0.0.1:9580',
   controlSocket: '/run/cgwd/cgwd.sock',
   failback: 'auto' as const,
+  defaultRouteMetric: 50,
+  routeMetric: 100,
 };
 
 const IFNAME_MAX = 15;
@@ -135,6 +150,11 @@ export function resolveSettings(fileContents: string | undefined, cliFlags: Sett
     controlSocket: controlSocket(raw('controlSocket'), problems),
     ikeVersion: ikeVersion(raw('ikeVersion'), config, problems),
     failback: choice(raw('failback'), ['auto', 'manual'] as const, 'failback', problems) ?? SETTINGS_DEFAULTS.failback,
+    defaultRoute: {
+      accept: booleanSetting(raw('defaultRoute.accept'), problems) ?? false,
+      metric: metricSetting(raw('defaultRoute.metric'), SETTINGS_DEFAULTS.defaultRouteMetric, problems),
+    },
+    routeMetric: metricSetting(raw('routeMetric'), SETTINGS_DEFAULTS.routeMetric, problems),
     origins,
   };
   const target = ipv4Setting(raw('keepalive.target'), problems);
@@ -146,6 +166,7 @@ export function resolveSettings(fileContents: string | undefined, cliFlags: Sett
 const KNOWN_KEYS: Readonly<Record<string, readonly string[] | null>> = {
   advertise: null, staticRoutes: null, localAddress: null, localId: null, interfaces: null,
   keepalive: ['target', 'intervalSeconds'], metrics: ['listen'], controlSocket: null, ikeVersion: null, failback: null,
+  defaultRoute: ['accept', 'metric'], routeMetric: null,
 };
 
 function parseSettingsFile(text: string, problems: ProblemList): JsonObject {
@@ -308,6 +329,24 @@ function keepaliveInterval(raw: RawSetting | undefined, problems: ProblemList): 
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 3600) {
     problems.add(raw.path, 'keepalive-interval', `must be a whole number of seconds from 1 to 3600, found ${quote(String(raw.value))}`);
     return SETTINGS_DEFAULTS.keepaliveIntervalSeconds;
+  }
+  return n;
+}
+
+function booleanSetting(raw: RawSetting | undefined, problems: ProblemList): boolean | undefined {
+  if (!raw) return undefined;
+  if (typeof raw.value === 'boolean') return raw.value;
+  problems.add(raw.path, 'settings-type', `must be true or false, found ${jsonTypeName(raw.value)}`);
+  return undefined;
+}
+
+/** A kernel route metric (rtnetlink RTA_PRIORITY, u32); 0 is refused so cgwd never sits at the metric of connected routes. */
+function metricSetting(raw: RawSetting | undefined, fallback: number, problems: ProblemList): number {
+  if (!raw) return fallback;
+  const n = typeof raw.value === 'string' && /^[0-9]{1,10}$/.test(raw.value) ? Number(raw.value) : raw.value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 0xffffffff) {
+    problems.add(raw.path, 'route-metric', `must be a whole number from 1 to 4294967295, found ${quote(String(raw.value))}`);
+    return fallback;
   }
   return n;
 }

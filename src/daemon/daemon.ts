@@ -2,7 +2,8 @@
  * `cgwd up`: one VPN connection, both tunnels, for ever.
  *
  * Start order (each step needs the one before):
- *   1. remove what a crashed run left: routes tagged with cgwd's protocol, our TUNs;
+ *   1. host routing (src/routing/host-routing.ts): remove what a crashed run of this instance left,
+ *      IPv4 forwarding, underlay MTU, underlay pins when a learned default route is accepted;
  *   2. the data plane: its packet thread, the UDP 4500 socket, one TUN per tunnel
  *      carrying the tunnel's inside address;
  *   3. IKE: UDP 500 in Node, UDP 4500 through the data plane (non-ESP marker), one
@@ -24,7 +25,8 @@ import type { IkeTiming } from '../ike/index.js';
 import { BgpSpeaker } from '../bgp/index.js';
 import { MAX_ADVERTISED_PREFIXES } from '../config/aws-limits.js';
 import { BgpRouting } from '../routing/bgp-routing.js';
-import { CountingRouteTable, flushOwnedRoutes } from '../routing/kernel-routes.js';
+import { CountingRouteTable } from '../routing/kernel-routes.js';
+import { HostRouting } from '../routing/host-routing.js';
 import { detailFor } from '../metrics/aws-tunnel-log.js';
 import { CgwdMetrics } from '../metrics/metrics.js';
 import { MetricsServer } from '../metrics/server.js';
@@ -96,7 +98,10 @@ export class Daemon {
   private failovers = 0;
   private lastFailover: FailoverRecord | undefined;
 
-  private constructor(readonly options: DaemonOptions) {
+  private constructor(
+    readonly options: DaemonOptions,
+    readonly hostRouting: HostRouting,
+  ) {
     this.activity = new TunnelActivityLog(options.config.connectionId, options.logger);
   }
 
@@ -107,14 +112,8 @@ export class Daemon {
     if (await controlSocketAnswers(settings.controlSocket)) {
       throw new CgwdError('ALREADY_RUNNING', `another cgwd is running (its control socket ${settings.controlSocket} answers); stop it first`);
     }
-    const stale = await flushOwnedRoutes();
-    for (const ifname of settings.interfaces) {
-      const r = await runCommand('ip', ['link', 'del', ifname]);
-      if (r.code === 0) logger.warn({ ifname }, 'removed a stale tunnel interface of an earlier run');
-    }
-    if (stale > 0) logger.warn({ routes: stale }, 'removed stale routes of an earlier run');
-
-    const daemon = new Daemon(options);
+    const host = await HostRouting.prepare(config, settings, logger);
+    const daemon = new Daemon(options, host);
     try {
       if (asAws) {
         for (const tunnel of config.tunnels) await daemon.openSocketSet(tunnel.aws.outsideAddress, [tunnel.index]);
@@ -178,6 +177,7 @@ export class Daemon {
         clearDf: tunnel.ipsec.clearDf,
         fragmentBeforeEncryption: tunnel.ipsec.fragmentBeforeEncryption,
       });
+      this.hostRouting.tunnelInterface(ifname);
       // Health is lost after two unanswered probes in a row: with 1 s probes, a dead tunnel is noticed in 2–3 s.
       const keepalive = new Keepalive({ ifname, target: settings.keepalive.target ?? peerInside, intervalSeconds: settings.keepalive.intervalSeconds, window: 2 });
       this.tunnels.set(tunnel.index, { index: tunnel.index, config: tunnel, ifname, localInside, peerInside, keepalive, children: new Map(), mtu: INITIAL_MTU });
@@ -213,12 +213,14 @@ export class Daemon {
       });
     }
 
-    if (config.routing === 'static' && settings.staticRoutes.length > 0) {
+    const staticPrefixes = config.routing === 'static' ? this.hostRouting.staticPrefixes() : [];
+    if (staticPrefixes.length > 0) {
       const [t1, t2] = [this.tunnels.get(1), this.tunnels.get(2)];
       if (t1 && t2) {
         this.failover = new StaticFailover({
           routeTable: this.routeTable,
-          prefixes: settings.staticRoutes,
+          metric: settings.routeMetric,
+          prefixes: staticPrefixes,
           tunnels: [
             { index: 1, ifname: t1.ifname, gateway: t1.peerInside },
             { index: 2, ifname: t2.ifname, gateway: t2.peerInside },
@@ -282,7 +284,7 @@ export class Daemon {
         this.dataplaneSaIds.set(key(sa.id), dataplaneId);
         this.setFor(index).dataplane.installChildSa({ ...sa, id: dataplaneId, tunnel: index });
         t.children.set(sa.id, sa);
-        const mtu = maxInnerPacket({ encryption: sa.encryption, integrity: sa.integrity }, 1500, true);
+        const mtu = maxInnerPacket({ encryption: sa.encryption, integrity: sa.integrity }, this.hostRouting.underlayMtu, true);
         if (mtu !== t.mtu && mtu > 0) {
           t.mtu = mtu;
           void runCommand('ip', ['link', 'set', 'dev', t.ifname, 'mtu', String(mtu)]);
@@ -341,6 +343,9 @@ export class Daemon {
         mode: 'active-standby',
         sitePrefixes: settings.advertise,
         maxAdvertisedPrefixes: maxAdvertised,
+        metric: settings.routeMetric,
+        defaultRouteMetric: settings.defaultRoute.metric,
+        safety: this.hostRouting.safety,
         ...(asAws ? { standbyAsPathPrepend: 0, moreSpecificsOnFailover: false } : {}),
       },
       speakers: [s1, s2],
@@ -393,7 +398,7 @@ export class Daemon {
         ike: this.ikePair?.connections.get(t.index)?.status(),
         keepalive: t.keepalive.status(),
         bgp: this.speakers.get(t.index)?.status(),
-        routes: (this.bgpRouting?.status().installed ?? []).filter((r) => r.dev === t.ifname).map((r) => r.prefix),
+        routes: [...(this.bgpRouting?.status().installed ?? []), ...(this.staticRouting?.installed ?? [])].filter((r) => r.dev === t.ifname).map((r) => r.prefix),
         traffic: trafficView,
         cloudWatch: { tunnelState: this.tunnelState(t) },
         awsTunnelLog: this.activity.fields(this.activityTunnel(t), this.ikePair?.connections.get(t.index)?.status()),
@@ -408,7 +413,8 @@ export class Daemon {
       tunnels,
       staticRoutes: this.staticRouting?.status(),
       ikeTransport: { ...(this.ikePair?.transportCounters() ?? {}) },
-      routeChanges: { installs: this.routeTable.installs, removals: this.routeTable.removals },
+      routeChanges: { installs: this.routeTable.installs, removals: this.routeTable.removals, failures: this.routeTable.failures },
+      routeSafety: this.hostRouting.status(this.bgp?.refused()),
       failover: { active: this.activeTunnel, count: this.failovers, last: this.lastFailover },
       drops,
     };
@@ -477,7 +483,7 @@ export class Daemon {
         await set.ikeSockets?.close();
         set.dataplane.close();
       }
-      await flushOwnedRoutes();
+      await this.hostRouting.stop();
       await this.control?.close();
     })();
     return this.stopping;

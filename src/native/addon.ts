@@ -143,10 +143,23 @@ export interface NativeDataplane {
   close(): void;
 }
 
+export interface NativeRouteChange {
+  verb: 'add' | 'replace' | 'delete';
+  dst: string;
+  dstLen: number;
+  gateway?: string;
+  dev?: string;
+  metric: number;
+  protocol: number;
+  table?: number;
+}
+
 export interface DataplaneAddon {
   opensslVersion(): string;
   abiVersion(): number;
   dropReasons(): string[];
+  /** Route changes over rtnetlink in one batch (native/src/rtnl.c): one errno per change, 0 = done. */
+  routeBatch(changes: readonly NativeRouteChange[]): number[];
   Dataplane: new (options: NativeDataplaneOptions, onEvent: (event: NativeEvent) => void) => NativeDataplane;
 }
 

@@ -19,6 +19,8 @@ describe('resolveSettings', () => {
       controlSocket: '/run/cgwd/cgwd.sock',
       ikeVersion: 'ikev2',
       failback: 'auto',
+      defaultRoute: { accept: false, metric: 50 },
+      routeMetric: 100,
       origins: {
         advertise: 'default',
         staticRoutes: 'default',
@@ -31,6 +33,9 @@ describe('resolveSettings', () => {
         controlSocket: 'default',
         ikeVersion: 'default',
         failback: 'default',
+        'defaultRoute.accept': 'default',
+        'defaultRoute.metric': 'default',
+        routeMetric: 'default',
       },
     });
   });
