@@ -159,7 +159,7 @@ export interface DataplaneAddon {
   abiVersion(): number;
   dropReasons(): string[];
   /** Route changes over rtnetlink in one batch (native/src/rtnl.c): one errno per change, 0 = done. */
-  routeBatch(changes: readonly NativeRouteChange[]): number[];
+  routeBatch(changes: readonly NativeRouteChange[], netns?: string): number[];
   Dataplane: new (options: NativeDataplaneOptions, onEvent: (event: NativeEvent) => void) => NativeDataplane;
 }
 

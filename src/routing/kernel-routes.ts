@@ -77,12 +77,17 @@ export function toNativeChange(change: RouteChange, protocol = CGWD_ROUTE_PROTOC
 
 /** rtnetlink from the addon: one call per batch, every change acknowledged. */
 export class NetlinkRouteTable implements RouteTable {
-  constructor(private readonly protocol = CGWD_ROUTE_PROTOCOL) {}
+  constructor(
+    private readonly protocol = CGWD_ROUTE_PROTOCOL,
+    /** A named namespace (/run/netns) to program instead of the daemon's own (benchmarks). */
+    private readonly netns?: string,
+  ) {}
 
   apply(changes: readonly RouteChange[]): Promise<RouteResult[]> {
     if (changes.length === 0) return Promise.resolve([]);
     const native = changes.map((c) => toNativeChange(c, this.protocol));
-    return Promise.resolve(loadDataplane().routeBatch(native));
+    const addon = loadDataplane();
+    return Promise.resolve(this.netns === undefined ? addon.routeBatch(native) : addon.routeBatch(native, this.netns));
   }
 }
 
