@@ -283,6 +283,8 @@ export class Daemon {
         const dataplaneId = this.nextDataplaneSaId++;
         this.dataplaneSaIds.set(key(sa.id), dataplaneId);
         this.setFor(index).dataplane.installChildSa({ ...sa, id: dataplaneId, tunnel: index });
+        // Routes go in at CHILD-up; the keepalive window then confirms the tunnel or moves them.
+        if (t.children.size === 0) t.keepalive.presumeHealthy();
         t.children.set(sa.id, sa);
         const mtu = maxInnerPacket({ encryption: sa.encryption, integrity: sa.integrity }, this.hostRouting.underlayMtu, true);
         if (mtu !== t.mtu && mtu > 0) {
