@@ -11,7 +11,7 @@
  *     "localAddress": "auto",                 bind address, or "auto"
  *     "localId": "198.51.100.10",             IKE identity (default: customer outside address)
  *     "interfaces": ["cgw-t1", "cgw-t2"],     tunnel interface names
- *     "keepalive": { "target": "10.0.0.10", "intervalSeconds": 1 },
+ *     "keepalive": { "target": "10.0.0.10", "intervalSeconds": 0.2, "window": 3 },
  *     "metrics": { "listen": "127.0.0.1:9580" },
  *     "controlSocket": "/run/cgwd/cgwd.sock",
  *     "ikeVersion": "ikev2",
@@ -40,7 +40,8 @@ export interface Settings {
   localAddress: LocalAddress;
   localId: string;
   interfaces: [string, string];
-  keepalive: { target?: string; intervalSeconds: number };
+  /** Probe target, interval, and window: unhealthy after `window` probes in a row go unanswered. */
+  keepalive: { target?: string; intervalSeconds: number; window: number };
   metrics: { listen: string };
   controlSocket: string;
   ikeVersion: IkeVersion;
@@ -54,7 +55,7 @@ export interface Settings {
 
 export const SETTING_NAMES = [
   'advertise', 'staticRoutes', 'localAddress', 'localId', 'interfaces', 'keepalive.target',
-  'keepalive.intervalSeconds', 'metrics.listen', 'controlSocket', 'ikeVersion', 'failback',
+  'keepalive.intervalSeconds', 'keepalive.window', 'metrics.listen', 'controlSocket', 'ikeVersion', 'failback',
   'defaultRoute.accept', 'defaultRoute.metric', 'routeMetric',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
@@ -68,6 +69,7 @@ export interface SettingsFlags {
   interfaces?: string[];
   keepaliveTarget?: string;
   keepaliveInterval?: string;
+  keepaliveWindow?: string;
   metricsListen?: string;
   controlSocket?: string;
   ikeVersion?: string;
@@ -86,6 +88,7 @@ export const SETTING_FLAGS: Readonly<Record<SettingName, { flag: string; key: ke
   interfaces: { flag: '--interfaces', key: 'interfaces' },
   'keepalive.target': { flag: '--keepalive-target', key: 'keepaliveTarget' },
   'keepalive.intervalSeconds': { flag: '--keepalive-interval', key: 'keepaliveInterval' },
+  'keepalive.window': { flag: '--keepalive-window', key: 'keepaliveWindow' },
   'metrics.listen': { flag: '--metrics-listen', key: 'metricsListen' },
   controlSocket: { flag: '--control-socket', key: 'controlSocket' },
   ikeVersion: { flag: '--ike-version', key: 'ikeVersion' },
@@ -97,7 +100,8 @@ export const SETTING_FLAGS: Readonly<Record<SettingName, { flag: string; key: ke
 
 export const SETTINGS_DEFAULTS = {
   interfaces: ['cgw-t1', 'cgw-t2'] as [string, string],
-  keepaliveIntervalSeconds: 1,
+  keepaliveIntervalSeconds: 0.2,
+  keepaliveWindow: 3,
   metricsListen: '127.0.0.1:9580',
   controlSocket: '/run/cgwd/cgwd.sock',
   failback: 'auto' as const,
@@ -145,7 +149,7 @@ export function resolveSettings(fileContents: string | undefined, cliFlags: Sett
     localAddress: localAddress(raw('localAddress'), customerOutside, problems),
     localId: localId(raw('localId'), customerOutside, problems),
     interfaces: interfaces(raw('interfaces'), problems),
-    keepalive: { intervalSeconds: keepaliveInterval(raw('keepalive.intervalSeconds'), problems) },
+    keepalive: { intervalSeconds: keepaliveInterval(raw('keepalive.intervalSeconds'), problems), window: keepaliveWindow(raw('keepalive.window'), problems) },
     metrics: { listen: listenAddress(raw('metrics.listen'), problems) },
     controlSocket: controlSocket(raw('controlSocket'), problems),
     ikeVersion: ikeVersion(raw('ikeVersion'), config, problems),
@@ -165,7 +169,7 @@ export function resolveSettings(fileContents: string | undefined, cliFlags: Sett
 
 const KNOWN_KEYS: Readonly<Record<string, readonly string[] | null>> = {
   advertise: null, staticRoutes: null, localAddress: null, localId: null, interfaces: null,
-  keepalive: ['target', 'intervalSeconds'], metrics: ['listen'], controlSocket: null, ikeVersion: null, failback: null,
+  keepalive: ['target', 'intervalSeconds', 'window'], metrics: ['listen'], controlSocket: null, ikeVersion: null, failback: null,
   defaultRoute: ['accept', 'metric'], routeMetric: null,
 };
 
@@ -323,12 +327,23 @@ export function ifnameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/** Seconds between probes: 0.05 to 3600 (fractions allowed; sub-second probes make failover sub-second). */
 function keepaliveInterval(raw: RawSetting | undefined, problems: ProblemList): number {
   if (!raw) return SETTINGS_DEFAULTS.keepaliveIntervalSeconds;
-  const n = typeof raw.value === 'string' && /^[0-9]{1,6}$/.test(raw.value) ? Number(raw.value) : raw.value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 3600) {
-    problems.add(raw.path, 'keepalive-interval', `must be a whole number of seconds from 1 to 3600, found ${quote(String(raw.value))}`);
+  const n = typeof raw.value === 'string' && /^[0-9]{1,4}(\.[0-9]{1,3})?$/.test(raw.value) ? Number(raw.value) : raw.value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0.05 || n > 3600) {
+    problems.add(raw.path, 'keepalive-interval', `must be a number of seconds from 0.05 to 3600, found ${quote(String(raw.value))}`);
     return SETTINGS_DEFAULTS.keepaliveIntervalSeconds;
+  }
+  return n;
+}
+
+function keepaliveWindow(raw: RawSetting | undefined, problems: ProblemList): number {
+  if (!raw) return SETTINGS_DEFAULTS.keepaliveWindow;
+  const n = typeof raw.value === 'string' && /^[0-9]{1,2}$/.test(raw.value) ? Number(raw.value) : raw.value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 20) {
+    problems.add(raw.path, 'keepalive-interval', `must be a whole number of probes from 1 to 20, found ${quote(String(raw.value))}`);
+    return SETTINGS_DEFAULTS.keepaliveWindow;
   }
   return n;
 }

@@ -60,7 +60,7 @@ export class Keepalive extends EventEmitter<KeepaliveEvents> {
 
   start(): void {
     this.#stopped = false;
-    const interval = Math.max(0.2, this.options.intervalSeconds);
+    const interval = Math.max(0.05, this.options.intervalSeconds);
     const child = spawn(
       'ping',
       ['-n', '-O', '-i', String(interval), '-W', String(Math.max(1, Math.ceil(interval))), '-I', this.options.ifname, this.options.target],
