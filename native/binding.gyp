@@ -22,7 +22,7 @@
   "targets": [
     {
       "target_name": "cgwd_dataplane",
-      "sources": ["src/addon.c", "<@(dataplane_sources)"],
+      "sources": ["src/addon.c", "src/rtnl.c", "src/napi_rtnl.c", "<@(dataplane_sources)"],
       "cflags": ["<@(dataplane_cflags)"],
       "defines": ["<@(dataplane_defines)"],
       "libraries": ["-lpthread"]

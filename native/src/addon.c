@@ -28,6 +28,7 @@
 
 #include "dataplane.h"
 #include "napi_dp.h"
+#include "napi_rtnl.h"
 #include "napi_util.h"
 #include "notify.h"
 #include "sa.h"
@@ -622,6 +623,7 @@ static napi_value init(napi_env env, napi_value exports) {
         {"abiVersion", NULL, addon_abi, NULL, NULL, NULL, napi_enumerable, NULL},
         {"dropReasons", NULL, drop_reasons, NULL, NULL, NULL, napi_enumerable, NULL},
         {"sendUnixDatagram", NULL, send_unix_datagram, NULL, NULL, NULL, napi_enumerable, NULL},
+        {"routeBatch", NULL, rtnl_route_batch_js, NULL, NULL, NULL, napi_enumerable, NULL},
     };
     NAPI_TRY(env, napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props));
 

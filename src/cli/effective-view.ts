@@ -117,10 +117,13 @@ function settingsRows(s: EffectiveView['settings']): string[][] {
     ['tunnel interfaces', list(s.interfaces), src('interfaces')],
     ['keepalive target', s.keepalive.target ?? '(none)', src('keepalive.target')],
     ['keepalive interval', `${s.keepalive.intervalSeconds} s`, src('keepalive.intervalSeconds')],
+    ['keepalive window', `${s.keepalive.window} probes`, src('keepalive.window')],
     ['metrics', s.metrics.listen, src('metrics.listen')],
     ['control socket', s.controlSocket, src('controlSocket')],
     ['IKE version', s.ikeVersion, src('ikeVersion')],
     ['failback', s.failback, src('failback')],
+    ['learned default route', s.defaultRoute.accept ? `accepted, metric ${s.defaultRoute.metric}` : 'refused', src('defaultRoute.accept')],
+    ['route metric', String(s.routeMetric), src('routeMetric')],
   ];
 }
 

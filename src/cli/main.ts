@@ -14,6 +14,7 @@ import { CGWD_VERSION } from '../version.js';
 import { registerLabCommand } from '../lab/command.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from '../log/index.js';
 import { effectiveView, renderEffectiveView } from './effective-view.js';
+import { hostReport } from '../system/host-preflight.js';
 import { registerNegotiateCommand } from './negotiate.js';
 import { registerUpCommand } from './up.js';
 import { EXIT, type CliIo, type ExitCode } from './io.js';
@@ -78,12 +79,21 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
         'stderr with its element path and rule.',
     );
   addSettingsOptions(addInputOptions(validate))
+    .option('--host', 'also check this host as cgwd up would use it (IPv4 forwarding, rp_filter, underlay MTU toward AWS, interface names); changes nothing; exit 1 when a check fails')
     .addHelpText('after', INPUT_HELP + '\n' + EXIT_CODES_HELP)
-    .action((options: InputOptions, command: Command) => {
+    .action(async (options: InputOptions & { host?: boolean }, command: Command) => {
       const log = loggerFor(command);
       const inputs = loadInputs(options, log);
       io.stdout.write(`${okSummary(inputs)}\n`);
       log.info({ connection: inputs.config.connectionId }, 'configuration valid');
+      if (options.host) {
+        const checks = await hostReport(inputs.config.tunnels.map((t) => t.aws.outsideAddress), inputs.settings.interfaces);
+        for (const c of checks) io.stdout.write(`host ${c.level.padEnd(4)} ${c.check.padEnd(12)} ${c.message}\n`);
+        if (checks.some((c) => c.level === 'fail')) {
+          setExit(EXIT.invalidConfiguration);
+          return;
+        }
+      }
       setExit(EXIT.ok);
     });
 

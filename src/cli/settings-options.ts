@@ -28,7 +28,8 @@ export function addSettingsOptions(command: Command): Command {
     .option('--local-id <id>', 'IKE identity to present (default: the customer gateway outside address; set it behind NAT)')
     .option('--interfaces <t1,t2>', `names of the two tunnel interfaces (default ${SETTINGS_DEFAULTS.interfaces.join(',')})`, list)
     .option('--keepalive-target <ip>', 'address in the VPC to ping through the active tunnel; AWS drops tunnels that stay idle')
-    .option('--keepalive-interval <seconds>', `seconds between keepalive pings (default ${SETTINGS_DEFAULTS.keepaliveIntervalSeconds})`)
+    .option('--keepalive-interval <seconds>', `seconds between keepalive probes, 0.05 to 3600 (default ${SETTINGS_DEFAULTS.keepaliveIntervalSeconds})`)
+    .option('--keepalive-window <probes>', `a tunnel is unhealthy after this many probes in a row go unanswered (default ${SETTINGS_DEFAULTS.keepaliveWindow})`)
     .option('--metrics-listen <addr:port>', `where to serve Prometheus metrics (default ${SETTINGS_DEFAULTS.metricsListen})`)
     .option('--control-socket <path>', `Unix socket for cgwd status (default ${SETTINGS_DEFAULTS.controlSocket})`)
     .addOption(new Option('--ike-version <version>', 'IKE version to run (default ikev2, unless TunnelOptions allow only ikev1)').choices(['ikev1', 'ikev2']))
@@ -37,7 +38,10 @@ export function addSettingsOptions(command: Command): Command {
         'auto',
         'manual',
       ]),
-    );
+    )
+    .option('--accept-default-route', 'install a 0.0.0.0/0 learned over BGP (refused by default); the AWS outside addresses are then pinned to the underlay')
+    .option('--default-route-metric <n>', `metric of an accepted default route (default ${SETTINGS_DEFAULTS.defaultRouteMetric}); a route of that metric cgwd did not create is never replaced`)
+    .option('--route-metric <n>', `metric of the routes cgwd installs into the tunnels (default ${SETTINGS_DEFAULTS.routeMetric})`);
 }
 
 /** commander's option names → SettingsFlags (only what was given). */
@@ -50,9 +54,13 @@ export function settingsFlagsFrom(options: InputOptions & { staticRoute?: string
   if (options.interfaces) flags.interfaces = options.interfaces;
   if (options.keepaliveTarget !== undefined) flags.keepaliveTarget = options.keepaliveTarget;
   if (options.keepaliveInterval !== undefined) flags.keepaliveInterval = options.keepaliveInterval;
+  if (options.keepaliveWindow !== undefined) flags.keepaliveWindow = options.keepaliveWindow;
   if (options.metricsListen !== undefined) flags.metricsListen = options.metricsListen;
   if (options.controlSocket !== undefined) flags.controlSocket = options.controlSocket;
   if (options.ikeVersion !== undefined) flags.ikeVersion = options.ikeVersion;
   if (options.failback !== undefined) flags.failback = options.failback;
+  if (options.acceptDefaultRoute === true) flags.acceptDefaultRoute = true;
+  if (options.defaultRouteMetric !== undefined) flags.defaultRouteMetric = options.defaultRouteMetric;
+  if (options.routeMetric !== undefined) flags.routeMetric = options.routeMetric;
   return flags;
 }

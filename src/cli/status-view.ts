@@ -12,6 +12,13 @@ function inSeconds(at: number | undefined, now: number): string {
   return `${Math.max(0, Math.round((at - now) / 1000))}s`;
 }
 
+/** A long route list (a transit gateway may send 1,000) as a count and the first few. */
+function routeList(routes: readonly string[], shown = 8): string {
+  if (routes.length === 0) return 'none';
+  if (routes.length <= shown) return routes.join(', ');
+  return `${routes.length}: ${routes.slice(0, shown).join(', ')}, …`;
+}
+
 export function renderStatus(status: DaemonStatus): string {
   const ikeNow = status.clockNow;
   const lines: string[] = [];
@@ -30,7 +37,7 @@ export function renderStatus(status: DaemonStatus): string {
     if (t.bgp) {
       const down = t.bgp.lastDown ? `; last down: ${t.bgp.lastDown.description}` : '';
       lines.push(`  4 BGP        ${t.bgp.state}  AS ${t.bgp.localAs} → ${t.bgp.peerAs}  up ${t.bgp.uptimeSeconds}s  sent ${t.bgp.prefixesSent} received ${t.bgp.prefixesReceived}${down}`);
-      lines.push(`    routes     ${t.routes.length ? t.routes.join(', ') : 'none'}`);
+      lines.push(`    routes     ${routeList(t.routes)}`);
     } else {
       const active = status.staticRoutes?.active === t.tunnel;
       lines.push(`  4 routes     ${status.staticRoutes ? (active ? `active: ${status.staticRoutes.prefixes.join(', ')}` : 'standby') : 'none'}`);
@@ -40,6 +47,13 @@ export function renderStatus(status: DaemonStatus): string {
       lines.push(`  traffic      in ${t.traffic.packetsIn} pkts / ${t.traffic.bytesIn} B   out ${t.traffic.packetsOut} pkts / ${t.traffic.bytesOut} B   drops: ${d || 'none'}`);
     }
   }
+  const safety = status.routeSafety;
+  const refusedCounts = Object.entries(safety.counts).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ');
+  lines.push('');
+  lines.push(`default route: ${safety.defaultRoute.accept ? `accepted (metric ${safety.defaultRoute.metric}; pinned to the underlay: ${safety.defaultRoute.pinned.join(', ') || 'none'})` : 'refused unless defaultRoute.accept'}`);
+  lines.push(`refused routes: ${refusedCounts || 'none'}`);
+  for (const r of safety.refused.slice(0, 10)) lines.push(`  ${r.prefix.padEnd(18)} ${r.reason.padEnd(13)} ${r.detail}`);
+  if (safety.refused.length > 10) lines.push(`  … ${safety.refused.length - 10} more (cgwd status --json)`);
   const drops = Object.entries(status.drops).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ');
   lines.push('');
   lines.push(`data plane drops: ${drops || 'none'}`);

@@ -116,6 +116,8 @@ export function planReload(running: { config: VpnConfig; settings: Settings }, n
   if (running.config.routing !== next.config.routing) refused.push(`routing changed from ${running.config.routing} to ${next.config.routing}; restart cgwd to switch`);
   if (!same(a.interfaces, b.interfaces)) refused.push('interfaces cannot change while cgwd runs; restart it');
   if (a.controlSocket !== b.controlSocket) refused.push('controlSocket cannot change while cgwd runs; restart it');
+  if (!same(a.defaultRoute, b.defaultRoute)) refused.push('defaultRoute cannot change while cgwd runs (the underlay pins are set at start); restart it');
+  if (a.routeMetric !== b.routeMetric) refused.push('routeMetric cannot change while cgwd runs; restart it');
   const connectionReconnect = !same(a.localAddress, b.localAddress) || a.localId !== b.localId || a.ikeVersion !== b.ikeVersion;
   const [n1, n2] = matchTunnels(running.config, next.config);
   const tunnels: [TunnelChanges, TunnelChanges] = [

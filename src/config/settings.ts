@@ -11,11 +11,13 @@
  *     "localAddress": "auto",                 bind address, or "auto"
  *     "localId": "198.51.100.10",             IKE identity (default: customer outside address)
  *     "interfaces": ["cgw-t1", "cgw-t2"],     tunnel interface names
- *     "keepalive": { "target": "10.0.0.10", "intervalSeconds": 1 },
+ *     "keepalive": { "target": "10.0.0.10", "intervalSeconds": 0.2, "window": 3 },
  *     "metrics": { "listen": "127.0.0.1:9580" },
  *     "controlSocket": "/run/cgwd/cgwd.sock",
  *     "ikeVersion": "ikev2",
- *     "failback": "auto"
+ *     "failback": "auto",
+ *     "defaultRoute": { "accept": false, "metric": 50 },  a learned 0.0.0.0/0: refused unless accepted
+ *     "routeMetric": 100                      metric of the routes cgwd installs into the tunnels
  *   }
  */
 import { isIPv6 } from 'node:net';
@@ -38,17 +40,23 @@ export interface Settings {
   localAddress: LocalAddress;
   localId: string;
   interfaces: [string, string];
-  keepalive: { target?: string; intervalSeconds: number };
+  /** Probe target, interval, and window: unhealthy after `window` probes in a row go unanswered. */
+  keepalive: { target?: string; intervalSeconds: number; window: number };
   metrics: { listen: string };
   controlSocket: string;
   ikeVersion: IkeVersion;
   failback: 'auto' | 'manual';
+  /** A learned default route: refused unless `accept`; then added at `metric`, never over someone else's. */
+  defaultRoute: { accept: boolean; metric: number };
+  /** Metric of the VPC routes cgwd installs (kernel route key: prefix + metric). */
+  routeMetric: number;
   origins: Readonly<Record<SettingName, SettingsOrigin>>;
 }
 
 export const SETTING_NAMES = [
   'advertise', 'staticRoutes', 'localAddress', 'localId', 'interfaces', 'keepalive.target',
-  'keepalive.intervalSeconds', 'metrics.listen', 'controlSocket', 'ikeVersion', 'failback',
+  'keepalive.intervalSeconds', 'keepalive.window', 'metrics.listen', 'controlSocket', 'ikeVersion', 'failback',
+  'defaultRoute.accept', 'defaultRoute.metric', 'routeMetric',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -61,10 +69,14 @@ export interface SettingsFlags {
   interfaces?: string[];
   keepaliveTarget?: string;
   keepaliveInterval?: string;
+  keepaliveWindow?: string;
   metricsListen?: string;
   controlSocket?: string;
   ikeVersion?: string;
   failback?: string;
+  acceptDefaultRoute?: boolean;
+  defaultRouteMetric?: string;
+  routeMetric?: string;
 }
 
 /** The command-line flag for each setting, for messages and help. */
@@ -76,18 +88,25 @@ export const SETTING_FLAGS: Readonly<Record<SettingName, { flag: string; key: ke
   interfaces: { flag: '--interfaces', key: 'interfaces' },
   'keepalive.target': { flag: '--keepalive-target', key: 'keepaliveTarget' },
   'keepalive.intervalSeconds': { flag: '--keepalive-interval', key: 'keepaliveInterval' },
+  'keepalive.window': { flag: '--keepalive-window', key: 'keepaliveWindow' },
   'metrics.listen': { flag: '--metrics-listen', key: 'metricsListen' },
   controlSocket: { flag: '--control-socket', key: 'controlSocket' },
   ikeVersion: { flag: '--ike-version', key: 'ikeVersion' },
   failback: { flag: '--failback', key: 'failback' },
+  'defaultRoute.accept': { flag: '--accept-default-route', key: 'acceptDefaultRoute' },
+  'defaultRoute.metric': { flag: '--default-route-metric', key: 'defaultRouteMetric' },
+  routeMetric: { flag: '--route-metric', key: 'routeMetric' },
 };
 
 export const SETTINGS_DEFAULTS = {
   interfaces: ['cgw-t1', 'cgw-t2'] as [string, string],
-  keepaliveIntervalSeconds: 1,
+  keepaliveIntervalSeconds: 0.2,
+  keepaliveWindow: 3,
   metricsListen: '127.0.0.1:9580',
   controlSocket: '/run/cgwd/cgwd.sock',
   failback: 'auto' as const,
+  defaultRouteMetric: 50,
+  routeMetric: 100,
 };
 
 const IFNAME_MAX = 15;
@@ -130,11 +149,16 @@ export function resolveSettings(fileContents: string | undefined, cliFlags: Sett
     localAddress: localAddress(raw('localAddress'), customerOutside, problems),
     localId: localId(raw('localId'), customerOutside, problems),
     interfaces: interfaces(raw('interfaces'), problems),
-    keepalive: { intervalSeconds: keepaliveInterval(raw('keepalive.intervalSeconds'), problems) },
+    keepalive: { intervalSeconds: keepaliveInterval(raw('keepalive.intervalSeconds'), problems), window: keepaliveWindow(raw('keepalive.window'), problems) },
     metrics: { listen: listenAddress(raw('metrics.listen'), problems) },
     controlSocket: controlSocket(raw('controlSocket'), problems),
     ikeVersion: ikeVersion(raw('ikeVersion'), config, problems),
     failback: choice(raw('failback'), ['auto', 'manual'] as const, 'failback', problems) ?? SETTINGS_DEFAULTS.failback,
+    defaultRoute: {
+      accept: booleanSetting(raw('defaultRoute.accept'), problems) ?? false,
+      metric: metricSetting(raw('defaultRoute.metric'), SETTINGS_DEFAULTS.defaultRouteMetric, problems),
+    },
+    routeMetric: metricSetting(raw('routeMetric'), SETTINGS_DEFAULTS.routeMetric, problems),
     origins,
   };
   const target = ipv4Setting(raw('keepalive.target'), problems);
@@ -145,7 +169,8 @@ export function resolveSettings(fileContents: string | undefined, cliFlags: Sett
 
 const KNOWN_KEYS: Readonly<Record<string, readonly string[] | null>> = {
   advertise: null, staticRoutes: null, localAddress: null, localId: null, interfaces: null,
-  keepalive: ['target', 'intervalSeconds'], metrics: ['listen'], controlSocket: null, ikeVersion: null, failback: null,
+  keepalive: ['target', 'intervalSeconds', 'window'], metrics: ['listen'], controlSocket: null, ikeVersion: null, failback: null,
+  defaultRoute: ['accept', 'metric'], routeMetric: null,
 };
 
 function parseSettingsFile(text: string, problems: ProblemList): JsonObject {
@@ -302,12 +327,41 @@ export function ifnameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/** Seconds between probes: 0.05 to 3600 (fractions allowed; sub-second probes make failover sub-second). */
 function keepaliveInterval(raw: RawSetting | undefined, problems: ProblemList): number {
   if (!raw) return SETTINGS_DEFAULTS.keepaliveIntervalSeconds;
-  const n = typeof raw.value === 'string' && /^[0-9]{1,6}$/.test(raw.value) ? Number(raw.value) : raw.value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 3600) {
-    problems.add(raw.path, 'keepalive-interval', `must be a whole number of seconds from 1 to 3600, found ${quote(String(raw.value))}`);
+  const n = typeof raw.value === 'string' && /^[0-9]{1,4}(\.[0-9]{1,3})?$/.test(raw.value) ? Number(raw.value) : raw.value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0.05 || n > 3600) {
+    problems.add(raw.path, 'keepalive-interval', `must be a number of seconds from 0.05 to 3600, found ${quote(String(raw.value))}`);
     return SETTINGS_DEFAULTS.keepaliveIntervalSeconds;
+  }
+  return n;
+}
+
+function keepaliveWindow(raw: RawSetting | undefined, problems: ProblemList): number {
+  if (!raw) return SETTINGS_DEFAULTS.keepaliveWindow;
+  const n = typeof raw.value === 'string' && /^[0-9]{1,2}$/.test(raw.value) ? Number(raw.value) : raw.value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 20) {
+    problems.add(raw.path, 'keepalive-interval', `must be a whole number of probes from 1 to 20, found ${quote(String(raw.value))}`);
+    return SETTINGS_DEFAULTS.keepaliveWindow;
+  }
+  return n;
+}
+
+function booleanSetting(raw: RawSetting | undefined, problems: ProblemList): boolean | undefined {
+  if (!raw) return undefined;
+  if (typeof raw.value === 'boolean') return raw.value;
+  problems.add(raw.path, 'settings-type', `must be true or false, found ${jsonTypeName(raw.value)}`);
+  return undefined;
+}
+
+/** A kernel route metric (rtnetlink RTA_PRIORITY, u32); 0 is refused so cgwd never sits at the metric of connected routes. */
+function metricSetting(raw: RawSetting | undefined, fallback: number, problems: ProblemList): number {
+  if (!raw) return fallback;
+  const n = typeof raw.value === 'string' && /^[0-9]{1,10}$/.test(raw.value) ? Number(raw.value) : raw.value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 0xffffffff) {
+    problems.add(raw.path, 'route-metric', `must be a whole number from 1 to 4294967295, found ${quote(String(raw.value))}`);
+    return fallback;
   }
   return n;
 }

@@ -2,7 +2,8 @@
  * `cgwd up`: one VPN connection, both tunnels, for ever.
  *
  * Start order (each step needs the one before):
- *   1. remove what a crashed run left: routes tagged with cgwd's protocol, our TUNs;
+ *   1. host routing (src/routing/host-routing.ts): remove what a crashed run of this instance left,
+ *      IPv4 forwarding, underlay MTU, underlay pins when a learned default route is accepted;
  *   2. the data plane: its packet thread, the UDP 4500 socket, one TUN per tunnel
  *      carrying the tunnel's inside address;
  *   3. IKE: UDP 500 in Node, UDP 4500 through the data plane (non-ESP marker), one
@@ -25,7 +26,8 @@ import type { IkeConnection, IkeTiming } from '../ike/index.js';
 import { BgpSpeaker } from '../bgp/index.js';
 import { MAX_ADVERTISED_PREFIXES } from '../config/aws-limits.js';
 import { BgpRouting } from '../routing/bgp-routing.js';
-import { CountingRouteTable, flushOwnedRoutes } from '../routing/kernel-routes.js';
+import { CountingRouteTable } from '../routing/kernel-routes.js';
+import { HostRouting } from '../routing/host-routing.js';
 import { detailFor } from '../metrics/aws-tunnel-log.js';
 import { CgwdMetrics } from '../metrics/metrics.js';
 import { MetricsServer } from '../metrics/server.js';
@@ -112,7 +114,10 @@ export class Daemon {
   readonly service: ServiceNotifier;
   private detachService: (() => void) | undefined;
 
-  private constructor(readonly options: DaemonOptions) {
+  private constructor(
+    readonly options: DaemonOptions,
+    readonly hostRouting: HostRouting,
+  ) {
     this.activity = new TunnelActivityLog(options.config.connectionId, options.logger);
     // Read (and removed from the environment) before any child process starts.
     this.service = ServiceNotifier.fromEnvironment({ logger: options.logger });
@@ -125,14 +130,8 @@ export class Daemon {
     if (await controlSocketAnswers(settings.controlSocket)) {
       throw new CgwdError('ALREADY_RUNNING', `another cgwd is running (its control socket ${settings.controlSocket} answers); stop it first`);
     }
-    const stale = await flushOwnedRoutes();
-    for (const ifname of settings.interfaces) {
-      const r = await runCommand('ip', ['link', 'del', ifname]);
-      if (r.code === 0) logger.warn({ ifname }, 'removed a stale tunnel interface of an earlier run');
-    }
-    if (stale > 0) logger.warn({ routes: stale }, 'removed stale routes of an earlier run');
-
-    const daemon = new Daemon(options);
+    const host = await HostRouting.prepare(config, settings, logger);
+    const daemon = new Daemon(options, host);
     try {
       if (asAws) {
         for (const tunnel of config.tunnels) await daemon.openSocketSet(tunnel.aws.outsideAddress, [tunnel.index]);
@@ -202,6 +201,7 @@ export class Daemon {
         clearDf: tunnel.ipsec.clearDf,
         fragmentBeforeEncryption: tunnel.ipsec.fragmentBeforeEncryption,
       });
+      this.hostRouting.tunnelInterface(ifname);
       const keepalive = this.createKeepalive(ifname, peerInside);
       this.tunnels.set(tunnel.index, { index: tunnel.index, config: tunnel, ifname, localInside, peerInside, keepalive, children: new Map(), mtu: INITIAL_MTU });
       logger.info({ tunnel: tunnel.index, ifname, address: `${localInside}/${prefixLength}` }, 'tunnel interface up');
@@ -238,10 +238,10 @@ export class Daemon {
     this.metricsServer = await MetricsServer.start(settings.metrics.listen, this.metrics, logger);
   }
 
-  /** Health is lost after two unanswered probes in a row: with 1 s probes, a dead tunnel is noticed in 2–3 s. */
+  /** Health is lost after `window` unanswered probes in a row (defaults 0.2 s × 3: noticed in 0.6–0.8 s). */
   private createKeepalive(ifname: string, peerInside: string): Keepalive {
     const { keepalive } = this.options.settings;
-    return new Keepalive({ ifname, target: keepalive.target ?? peerInside, intervalSeconds: keepalive.intervalSeconds, window: 2 });
+    return new Keepalive({ ifname, target: keepalive.target ?? peerInside, intervalSeconds: keepalive.intervalSeconds, window: keepalive.window });
   }
 
   private startKeepalive(t: TunnelRuntime): void {
@@ -278,10 +278,12 @@ export class Daemon {
   private startStaticRouting(): void {
     const { settings, logger } = this.options;
     const [t1, t2] = [this.tunnels.get(1), this.tunnels.get(2)];
-    if (!t1 || !t2 || settings.staticRoutes.length === 0) return;
+    const prefixes = this.hostRouting.staticPrefixes(settings);
+    if (!t1 || !t2 || prefixes.length === 0) return;
     const failover = new StaticFailover({
       routeTable: this.routeTable,
-      prefixes: settings.staticRoutes,
+      metric: settings.routeMetric,
+      prefixes,
       tunnels: [
         { index: 1, ifname: t1.ifname, gateway: t1.peerInside },
         { index: 2, ifname: t2.ifname, gateway: t2.peerInside },
@@ -326,8 +328,10 @@ export class Daemon {
         this.dataplaneSaIds.set(key(sa.id), dataplaneId);
         this.dataplaneSaOwners.set(dataplaneId, { tunnel: index, child: sa.id });
         this.setFor(index).dataplane.installChildSa({ ...sa, id: dataplaneId, tunnel: index }, { holdOutbound: sa.holdOutbound === true });
+        // Routes go in at CHILD-up; the keepalive window then confirms the tunnel or moves them.
+        if (t.children.size === 0) t.keepalive.presumeHealthy();
         t.children.set(sa.id, sa);
-        const mtu = maxInnerPacket({ encryption: sa.encryption, integrity: sa.integrity }, 1500, true);
+        const mtu = maxInnerPacket({ encryption: sa.encryption, integrity: sa.integrity }, this.hostRouting.underlayMtu, true);
         if (mtu !== t.mtu && mtu > 0) {
           t.mtu = mtu;
           void runCommand('ip', ['link', 'set', 'dev', t.ifname, 'mtu', String(mtu)]);
@@ -380,6 +384,9 @@ export class Daemon {
         mode: 'active-standby',
         sitePrefixes: settings.advertise,
         maxAdvertisedPrefixes: maxAdvertised,
+        metric: settings.routeMetric,
+        defaultRouteMetric: settings.defaultRoute.metric,
+        safety: this.hostRouting.safety,
         ...(asAws ? { standbyAsPathPrepend: 0, moreSpecificsOnFailover: false } : {}),
       },
       speakers: [s1, s2],
@@ -452,7 +459,7 @@ export class Daemon {
         ike: this.ikePair?.connections.get(t.index)?.status(),
         keepalive: t.keepalive.status(),
         bgp: this.speakers.get(t.index)?.status(),
-        routes: (this.bgpRouting?.status().installed ?? []).filter((r) => r.dev === t.ifname).map((r) => r.prefix),
+        routes: [...(this.bgpRouting?.status().installed ?? []), ...(this.staticRouting?.installed ?? [])].filter((r) => r.dev === t.ifname).map((r) => r.prefix),
         traffic: trafficView,
         cloudWatch: { tunnelState: this.tunnelState(t) },
         awsTunnelLog: this.activity.fields(this.activityTunnel(t), this.ikePair?.connections.get(t.index)?.status()),
@@ -467,7 +474,8 @@ export class Daemon {
       tunnels,
       staticRoutes: this.staticRouting?.status(),
       ikeTransport: { ...(this.ikePair?.transportCounters() ?? {}) },
-      routeChanges: { installs: this.routeTable.installs, removals: this.routeTable.removals },
+      routeChanges: { installs: this.routeTable.installs, removals: this.routeTable.removals, failures: this.routeTable.failures },
+      routeSafety: this.hostRouting.status(this.bgp?.refused()),
       failover: { active: this.activeTunnel, count: this.failovers, last: this.lastFailover },
       reload: { count: this.reloads, inProgress: this.reloading !== undefined, last: this.lastReload },
       drops,
@@ -594,7 +602,7 @@ export class Daemon {
         }
         if (plan.target && this.bgp) this.bgp.setPolicy({ maxAdvertisedPrefixes: MAX_ADVERTISED_PREFIXES[this.options.config.target] });
         if (plan.staticRoutes || plan.failback) {
-          if (this.failover) this.failover.update({ prefixes: next.staticRoutes, failback: next.failback });
+          if (this.failover) this.failover.update({ prefixes: this.hostRouting.staticPrefixes(next), failback: next.failback });
           else if (this.options.config.routing === 'static') this.startStaticRouting();
           await this.failover?.settled();
           if (plan.staticRoutes) done.push(`static routes ${next.staticRoutes.join(', ') || 'none'}`);
@@ -602,9 +610,12 @@ export class Daemon {
         }
         if (plan.keepalive) {
           for (const t of this.tunnels.values()) {
+            const wasHealthy = t.keepalive.healthy;
             t.keepalive.stop();
             t.keepalive.removeAllListeners();
             t.keepalive = this.createKeepalive(t.ifname, t.peerInside);
+            // A healthy tunnel stays healthy until the new probes say otherwise: no route moves for a restart.
+            if (wasHealthy) t.keepalive.presumeHealthy();
             this.startKeepalive(t);
           }
           done.push(`keepalive every ${next.keepalive.intervalSeconds} s to ${next.keepalive.target ?? 'the AWS inside addresses'}`);
@@ -701,7 +712,7 @@ export class Daemon {
         await set.ikeSockets?.close();
         set.dataplane.close();
       }
-      await flushOwnedRoutes();
+      await this.hostRouting.stop();
       await this.control?.close();
       this.service.close();
     })();

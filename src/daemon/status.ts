@@ -13,6 +13,7 @@ import type { BgpSpeakerStatus } from '../bgp/speaker.js';
 import type { KeepaliveStatus } from '../tunnel/keepalive.js';
 import type { AwsTunnelLogFields } from '../metrics/aws-tunnel-log.js';
 import type { ReloadOutcome } from './reload.js';
+import type { RouteSafetyStatus } from '../routing/host-routing.js';
 
 export interface TunnelStatus {
   tunnel: number;
@@ -64,7 +65,9 @@ export interface DaemonStatus {
   staticRoutes: { active: number | null; prefixes: readonly string[]; switches: number; lastChange: { at: number; reason: string } | undefined } | undefined;
   ikeTransport: Record<string, number>;
   /** Kernel route installs and removals so far. */
-  routeChanges: { installs: number; removals: number };
+  routeChanges: { installs: number; removals: number; failures: number };
+  /** Routes kept out of the kernel and why (route-safety.ts), and the default-route policy. */
+  routeSafety: RouteSafetyStatus;
   /** The tunnel traffic toward AWS takes, and the failovers so far. */
   failover: { active: number | null; count: number; last: FailoverRecord | undefined };
   reload: { count: number; inProgress: boolean; last: ReloadRecord | undefined };

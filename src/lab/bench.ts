@@ -280,11 +280,19 @@ export interface BgpFailoverRow {
 }
 
 /** BGP: the three failures of issue 5, each measured from a healthy start on tunnel 1. */
-export async function runBgpFailoverBench(configPath: string, cli: string, log: (line: string) => void): Promise<BgpFailoverRow[]> {
+export async function runBgpFailoverBench(
+  configPath: string,
+  cli: string,
+  log: (line: string) => void,
+  /** Prefixes the AWS router announces besides the VPC (1,000 for the many-routes figures). */
+  extraPrefixes: readonly string[] = [],
+  cutOnly = false,
+): Promise<BgpFailoverRow[]> {
   const config = loadConfig(configPath);
   const rows: BgpFailoverRow[] = [];
+  const routes = `${1 + extraPrefixes.length} route${extraPrefixes.length ? 's' : ''}`;
   try {
-    const state = await labUp({ config, configPath, options: { nat: false }, log });
+    const state = await labUp({ config, configPath, options: { nat: false, awsExtraPrefixes: extraPrefixes }, log });
     startCgwd(state, NS.cgw, ['--config', configPath, '--advertise', '192.0.2.0/24', '--control-socket', '/tmp/cgwd-bench-bgp.sock', '--log-level', 'warn'], 'cgwd-customer', cli);
     const healthy = async (): Promise<void> => {
       await waitFor('VPC route on tunnel 1', () => routedVia(NS.cgw, '198.19.0.0/16', 'cgw-t1'), 180_000, 250);
@@ -297,10 +305,10 @@ export async function runBgpFailoverBench(configPath: string, cli: string, log: 
       ['AWS-side IKE restart (tunnel 1 endpoint loses its state)', () => restartAwsEndpoint(config, 1, state.stateDir), async () => undefined],
       ['AWS-side BGP stop on tunnel 1 (birdc disable)', async () => void (await birdc(state.stateDir, 'bird-aws', 'disable', 'tunnel1')), async () => void (await birdc(state.stateDir, 'bird-aws', 'enable', 'tunnel1'))],
     ];
-    for (const [failure, disrupt, restore] of failures) {
+    for (const [failure, disrupt, restore] of cutOnly ? failures.slice(0, 1) : failures) {
       await healthy();
       const gap = await measureGap(state, `bgp-${rows.length}`, disrupt, 45);
-      rows.push({ failure, ...gap });
+      rows.push({ failure: `BGP: ${failure}, ${routes}`, ...gap });
       log(`BGP failover, ${failure}: ${JSON.stringify(gap)}`);
       await restore();
     }
@@ -310,8 +318,31 @@ export async function runBgpFailoverBench(configPath: string, cli: string, log: 
   return rows;
 }
 
+/** Many learned prefixes for the failover figures (100.64.0.0/10, shared address space: nowhere else in the lab). */
+export function manyPrefixes(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `100.${64 + (i >> 8)}.${i & 255}.0/24`);
+}
+
+/** Static routing: tunnel 1 cut silently, with `extraRoutes` more static prefixes moving with the VPC's. */
+export async function runStaticFailoverBench(configPath: string, cli: string, log: (line: string) => void, extraRoutes: readonly string[] = []): Promise<BgpFailoverRow> {
+  const config = loadConfig(configPath);
+  try {
+    const state = await labUp({ config, configPath, options: { nat: false }, log });
+    const prefixes = ['198.19.0.0/16', ...extraRoutes].join(',');
+    startCgwd(state, NS.cgw, ['--config', configPath, '--static-route', prefixes, '--control-socket', '/tmp/cgwd-bench-static.sock', '--log-level', 'warn'], 'cgwd-customer', cli);
+    await waitFor('routes on tunnel 1', () => routedVia(NS.cgw, '198.19.0.0/16', 'cgw-t1'), 60_000, 250);
+    await waitFor('traffic through the tunnel', pingable, 30_000, 250);
+    await sleep(2_000);
+    const gap = await measureFailover(state);
+    log(`static failover, ${1 + extraRoutes.length} routes: ${JSON.stringify(gap)}`);
+    return { failure: `static: tunnel 1 cut silently, ${1 + extraRoutes.length} route${extraRoutes.length ? 's' : ''}`, siteToVpcMs: gap.siteToVpcMs, vpcToSiteMs: gap.vpcToSiteMs };
+  } finally {
+    await labDown();
+  }
+}
+
 export function renderBgpFailover(rows: BgpFailoverRow[]): string {
-  return `${['| failure (BGP, cgwd ↔ strongSwan + BIRD) | traffic lost site→VPC | traffic lost VPC→site |', '|---|---|---|', ...rows.map((r) => `| ${r.failure} | ${r.siteToVpcMs} ms | ${r.vpcToSiteMs} ms |`)].join('\n')}\n`;
+  return `${['| failure (cgwd ↔ strongSwan + BIRD, 10 ms pings each way) | traffic lost site→VPC | traffic lost VPC→site |', '|---|---|---|', ...rows.map((r) => `| ${r.failure} | ${r.siteToVpcMs} ms | ${r.vpcToSiteMs} ms |`)].join('\n')}\n`;
 }
 
 const median = (values: number[]): number => {

@@ -12,7 +12,8 @@ import { renderStatus } from '../cli/status-view.js';
 import { queryStatus } from '../control/client.js';
 import { isAlive, runCommand, spawnDaemonIn, stopPid, waitFor } from '../system/exec.js';
 import { labDir, labDown, labStatus, labUp, recordLabPid, type LabStatus } from './lab.js';
-import { renderBench, renderBgpFailover, runBench, runBgpFailoverBench } from './bench.js';
+import { manyPrefixes, renderBench, renderBgpFailover, runBench, runBgpFailoverBench, runStaticFailoverBench } from './bench.js';
+import { renderRouteBench, runRouteBench } from './route-bench.js';
 import { buildLabPlan, NS } from './plan.js';
 import { ensureContainerImage, removeContainer, startContainer } from './container.js';
 import { awsEndpointCounters, ping, startReferenceCustomer, stopReferenceCustomer, useTunnel, type PingResult } from './reference.js';
@@ -199,12 +200,19 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
     .option('--runs <n>', 'runs per TCP measurement (median)', '3')
     .option('--tcp-seconds <s>', 'seconds per TCP run', '10')
     .option('--udp-seconds <s>', 'seconds per UDP run', '5')
-    .option('--failover-only', 'only the BGP failover gaps')
+    .option('--failover-only', 'only the route-programming figures and the failover gaps (static and BGP, 1 and 1,000 routes)')
     .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean }) => {
       requireRoot();
       printBenchIntro(io);
       const cli = path.join(packageRoot, 'dist', 'cli', 'main.js');
-      const failover = await runBgpFailoverBench(LAB_CONFIG_BGP, cli, (l) => io.err(`bench: ${l}`));
+      const log = (l: string): void => io.err(`bench: ${l}`);
+      io.out(renderRouteBench(await runRouteBench()));
+      const failover = [
+        await runStaticFailoverBench(LAB_CONFIG_STATIC, cli, log),
+        await runStaticFailoverBench(LAB_CONFIG_STATIC, cli, log, manyPrefixes(1000)),
+        ...(await runBgpFailoverBench(LAB_CONFIG_BGP, cli, log)),
+        ...(await runBgpFailoverBench(LAB_CONFIG_BGP, cli, log, manyPrefixes(1000), true)),
+      ];
       io.out(renderBgpFailover(failover));
       if (flags.failoverOnly) return;
       const rows = await runBench({

@@ -351,7 +351,7 @@ function awsRouterBird(plan: LabPlan): string {
     interfaceName: t.awsTun,
     holdTime: t.tunnel.aws.bgp?.holdTime ?? 30,
   }));
-  return birdConf({ routerId: plan.vpc.router, originate: [plan.vpc.prefix], neighbors });
+  return birdConf({ routerId: plan.vpc.router, originate: [plan.vpc.prefix, ...(plan.options.awsExtraPrefixes ?? [])], neighbors });
 }
 
 // ---------------------------------------------------------------------------

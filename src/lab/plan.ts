@@ -38,6 +38,8 @@ export interface LabOptions {
    * then holds both AWS outside addresses itself.
    */
   awsSide?: 'strongswan' | 'cgwd';
+  /** More prefixes the AWS router originates besides the VPC (route-safety tests: 0/0, endpoints, martians, many). */
+  awsExtraPrefixes?: readonly string[];
 }
 
 export interface LabTunnel {

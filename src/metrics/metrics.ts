@@ -174,6 +174,16 @@ export class CgwdMetrics {
         this.inc({ vpn_id: self.#vpnId, op: 'remove' }, r.removals);
       },
     });
+    new Gauge({
+      name: 'cgwd_routes_refused',
+      help: 'Prefixes (learned over BGP or configured) kept out of the kernel, by reason: aws-endpoint, default-route, martian, site-prefix, invalid, conflict.',
+      labelNames: ['vpn_id', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, n] of Object.entries(self.#status().routeSafety.counts)) this.set({ vpn_id: self.#vpnId, reason }, n);
+      },
+    });
     this.#failovers = new Counter({ name: 'cgwd_failovers_total', help: 'Times traffic toward AWS moved from one tunnel to the other.', labelNames: ['vpn_id', 'from', 'to'], registers });
     this.#failoverGap = new Gauge({
       name: 'cgwd_last_failover_gap_seconds',

@@ -150,12 +150,25 @@ export interface NativeDataplane {
   close(): void;
 }
 
+export interface NativeRouteChange {
+  verb: 'add' | 'replace' | 'delete';
+  dst: string;
+  dstLen: number;
+  gateway?: string;
+  dev?: string;
+  metric: number;
+  protocol: number;
+  table?: number;
+}
+
 export interface DataplaneAddon {
   opensslVersion(): string;
   abiVersion(): number;
   dropReasons(): string[];
   /** One AF_UNIX datagram to a path or an '@' abstract name (sd_notify, journal): 0 or an errno value. */
   sendUnixDatagram(path: string, data: Uint8Array): number;
+  /** Route changes over rtnetlink in one batch (native/src/rtnl.c): one errno per change, 0 = done. */
+  routeBatch(changes: readonly NativeRouteChange[], netns?: string): number[];
   Dataplane: new (options: NativeDataplaneOptions, onEvent: (event: NativeEvent) => void) => NativeDataplane;
 }
 

@@ -34,7 +34,9 @@ import type { Logger } from 'pino';
 import { CgwdError } from '../errors.js';
 import type { BgpSpeaker, BgpStateEvent, LearnedRoute } from '../bgp/speaker.js';
 import { splitPrefix, parsePrefix, formatPrefix } from '../bgp/prefix.js';
-import { kernelRouteTable, type OwnedRoute, type RouteTable } from './kernel-routes.js';
+import { NetlinkRouteTable, type OwnedRoute, type RouteTable } from './kernel-routes.js';
+import { OwnedRouteSet } from './owned-routes.js';
+import { RouteSafety, countRefusals, type RefusedRoute, type RouteSafetyPolicy } from './route-safety.js';
 import type { TunnelIndex } from '../config/model.js';
 import type { StaticTunnel } from './static-failover.js';
 
@@ -61,6 +63,10 @@ export interface BgpRoutingPolicy {
   readonly metric?: number;
   /** Announce more-specific halves on the survivor while the preferred tunnel is down (default true). */
   readonly moreSpecificsOnFailover?: boolean;
+  /** Which learned prefixes may reach the kernel (route-safety.ts); absent: the site prefixes and martians only. */
+  readonly safety?: Omit<RouteSafetyPolicy, 'sitePrefixes'>;
+  /** Metric of a learned default route, when the safety policy accepts one (default: `metric`). */
+  readonly defaultRouteMetric?: number;
 }
 
 /** What one session should advertise; matches BgpSpeaker.setAdvertised. */
@@ -98,6 +104,8 @@ export interface BgpRoutingDecision {
   readonly moreSpecifics: MoreSpecificsState;
   /** Human-readable remarks, e.g. why the more-specifics were skipped. */
   readonly notes: readonly string[];
+  /** Learned prefixes kept out of the kernel, with the reason (shown in status). */
+  readonly refused: readonly RefusedRoute[];
 }
 
 export const DEFAULT_STANDBY_AS_PATH_PREPEND = 3;
@@ -111,11 +119,28 @@ function compareRoutes(a: { route: LearnedRoute; tunnel: TunnelIndex }, b: { rou
 }
 
 /** Kernel routes from the learned routes of the usable tunnels. */
-function chooseRoutes(tunnels: readonly [BgpTunnelView, BgpTunnelView], mode: BgpRoutingMode, metric: number): { routes: OwnedRoute[]; choices: PrefixChoice[] } {
+function chooseRoutes(
+  tunnels: readonly [BgpTunnelView, BgpTunnelView],
+  mode: BgpRoutingMode,
+  metric: number,
+  defaultMetric: number,
+  safety: RouteSafety,
+): { routes: OwnedRoute[]; choices: PrefixChoice[]; refused: RefusedRoute[] } {
   const candidates = new Map<string, { route: LearnedRoute; tunnel: TunnelIndex }[]>();
+  const refused = new Map<string, { prefix: string; tunnels: TunnelIndex[]; reason: RefusedRoute['reason']; detail: string }>();
   for (const t of tunnels) {
-    if (!t.healthy || !t.established) continue;
+    if (!t.established) continue;
     for (const route of t.routes) {
+      const verdict = safety.check(route.prefix);
+      if (!verdict.ok) {
+        const seen = refused.get(route.prefix);
+        if (seen) seen.tunnels.push(t.index);
+        else refused.set(route.prefix, { prefix: route.prefix, tunnels: [t.index], reason: verdict.reason, detail: verdict.detail });
+      }
+    }
+    if (!t.healthy) continue;
+    for (const route of t.routes) {
+      if (refused.has(route.prefix)) continue;
       const list = candidates.get(route.prefix) ?? [];
       list.push({ route, tunnel: t.index });
       candidates.set(route.prefix, list);
@@ -130,11 +155,26 @@ function chooseRoutes(tunnels: readonly [BgpTunnelView, BgpTunnelView], mode: Bg
     const chosen = mode === 'active-active' ? list.filter((c) => compareRoutes({ ...c, tunnel: best.tunnel }, best) === 0) : [best];
     for (const c of chosen) {
       const tunnel = tunnels[c.tunnel - 1];
-      if (tunnel) routes.push({ prefix, via: tunnel.gateway, dev: tunnel.ifname, metric });
+      if (tunnel) routes.push({ prefix, via: tunnel.gateway, dev: tunnel.ifname, metric: prefix === '0.0.0.0/0' ? defaultMetric : metric });
     }
     choices.push({ prefix, tunnels: chosen.map((c) => c.tunnel), asPathLength: best.route.asPathLength, med: best.route.med ?? 0 });
   }
-  return { routes, choices };
+  return { routes, choices, refused: [...refused.values()].sort((a, b) => a.prefix.localeCompare(b.prefix)) };
+}
+
+const safetyCache = new WeakMap<BgpRoutingPolicy, RouteSafety>();
+function safetyOf(policy: BgpRoutingPolicy): RouteSafety {
+  let safety = safetyCache.get(policy);
+  if (!safety) {
+    safety = new RouteSafety({
+      awsOutsideAddresses: policy.safety?.awsOutsideAddresses ?? [],
+      insideCidrs: policy.safety?.insideCidrs ?? [],
+      acceptDefaultRoute: policy.safety?.acceptDefaultRoute ?? false,
+      sitePrefixes: policy.sitePrefixes,
+    });
+    safetyCache.set(policy, safety);
+  }
+  return safety;
 }
 
 /**
@@ -145,7 +185,7 @@ export function decideBgpRouting(tunnels: readonly [BgpTunnelView, BgpTunnelView
   const metric = policy.metric ?? DEFAULT_BGP_ROUTE_METRIC;
   const prepend = policy.standbyAsPathPrepend ?? DEFAULT_STANDBY_AS_PATH_PREPEND;
   const site = [...policy.sitePrefixes];
-  const { routes, choices } = chooseRoutes(tunnels, policy.mode, metric);
+  const { routes, choices, refused } = chooseRoutes(tunnels, policy.mode, metric, policy.defaultRouteMetric ?? metric, safetyOf(policy));
   const healthy = (index: TunnelIndex): boolean => tunnels[index - 1]?.healthy ?? false;
   const notes: string[] = [];
 
@@ -183,7 +223,7 @@ export function decideBgpRouting(tunnels: readonly [BgpTunnelView, BgpTunnelView
       }
     }
   }
-  return { routes, choices, advertisements, activeTunnel, moreSpecifics, notes };
+  return { routes, choices, advertisements, activeTunnel, moreSpecifics, notes, refused };
 }
 
 // ---------------------------------------------------------------- applying decisions
@@ -213,7 +253,6 @@ interface TunnelInputs {
   routes: readonly LearnedRoute[];
 }
 
-const routeKey = (r: OwnedRoute): string => `${r.prefix} ${r.via} ${r.dev} ${r.metric}`;
 const planKey = (p: AdvertisementPlan): string => `${p.asPathPrepend}/${p.med ?? '-'}/${[...p.prefixes].sort().join(',')}`;
 
 function checkPolicy(policy: BgpRoutingPolicy): void {
@@ -232,7 +271,9 @@ export class BgpRouting extends EventEmitter<BgpRoutingEvents> {
     1: { healthy: false, established: false, routes: [] },
     2: { healthy: false, established: false, routes: [] },
   };
-  #installed: OwnedRoute[] = [];
+  readonly #routes: OwnedRouteSet;
+  #conflicts: RefusedRoute[] = [];
+  #refusedKey = '';
   #applying: Promise<void> = Promise.resolve();
   readonly #planApplied: Partial<Record<TunnelIndex, string>> = {};
   #lastDecision: BgpRoutingDecision | undefined;
@@ -244,6 +285,7 @@ export class BgpRouting extends EventEmitter<BgpRoutingEvents> {
   constructor(private readonly options: BgpRoutingOptions) {
     super();
     checkPolicy(options.policy);
+    this.#routes = new OwnedRouteSet(options.routeTable ?? new NetlinkRouteTable());
     this.#policy = options.policy;
     this.#speakers = [...options.speakers];
   }
@@ -315,8 +357,13 @@ export class BgpRouting extends EventEmitter<BgpRoutingEvents> {
     return this.#applying;
   }
 
-  status(): { decision: BgpRoutingDecision | undefined; installed: readonly OwnedRoute[] } {
-    return { decision: this.#lastDecision, installed: [...this.#installed] };
+  status(): { decision: BgpRoutingDecision | undefined; installed: readonly OwnedRoute[]; refused: readonly RefusedRoute[] } {
+    return { decision: this.#lastDecision, installed: this.#routes.held, refused: this.refused() };
+  }
+
+  /** Everything kept out of the kernel: by the safety policy, and by the kernel (someone else's route). */
+  refused(): RefusedRoute[] {
+    return [...(this.#lastDecision?.refused ?? []), ...this.#conflicts];
   }
 
   /** Stops following the speakers and removes every route this instance installed. */
@@ -327,9 +374,8 @@ export class BgpRouting extends EventEmitter<BgpRoutingEvents> {
       this.#unsubscribe[tunnel] = undefined;
     }
     await this.#applying;
-    const table = this.options.routeTable ?? kernelRouteTable;
-    for (const route of this.#installed) await table.delete(route).catch((error: unknown) => this.#error(error));
-    this.#installed = [];
+    const outcome = await this.#routes.clear();
+    for (const f of outcome.failures) this.#error(new Error(`${f.verb} ${f.route.prefix} dev ${f.route.dev}: ${f.error}`));
   }
 
   #view(): [BgpTunnelView, BgpTunnelView] {
@@ -353,7 +399,19 @@ export class BgpRouting extends EventEmitter<BgpRoutingEvents> {
     }
     this.#applyAdvertisements(decision);
     this.#applyRoutes(decision.routes);
+    this.#logRefusals();
     this.emit('decision', decision);
+  }
+
+  /** One log line when the set of refused prefixes changes: counts by reason and a few examples. */
+  #logRefusals(): void {
+    const refused = this.refused();
+    const key = refused.map((r) => `${r.prefix}:${r.reason}`).join(',');
+    if (key === this.#refusedKey) return;
+    this.#refusedKey = key;
+    if (refused.length === 0) return;
+    const counts = Object.fromEntries(Object.entries(countRefusals(refused)).filter(([, n]) => n > 0));
+    this.options.logger?.warn({ component: 'bgp-routing', refused: counts, examples: refused.slice(0, 5).map((r) => `${r.prefix}: ${r.detail}`) }, 'learned routes kept out of the kernel');
   }
 
   #applyAdvertisements(decision: BgpRoutingDecision): void {
@@ -370,20 +428,20 @@ export class BgpRouting extends EventEmitter<BgpRoutingEvents> {
     }
   }
 
-  /** Replaces first, then deletes what is gone: a prefix is never without a route while it moves. */
+  /** Brings the kernel to the wanted routes in one batch (owned-routes.ts: moves are atomic replaces). */
   #applyRoutes(wanted: readonly OwnedRoute[]): void {
-    const table = this.options.routeTable ?? kernelRouteTable;
     this.#applying = this.#applying.then(async () => {
-      const have = new Set(this.#installed.map(routeKey));
-      const keep = new Set(wanted.map(routeKey));
-      for (const route of wanted) {
-        if (!have.has(routeKey(route))) await table.replace(route).catch((error: unknown) => this.#error(error));
-      }
-      for (const route of this.#installed) {
-        if (!keep.has(routeKey(route))) await table.delete(route).catch((error: unknown) => this.#error(error));
-      }
-      this.#installed = [...wanted];
-    });
+      if (this.#stopped) return;
+      const outcome = await this.#routes.sync(wanted);
+      this.#conflicts = outcome.conflicts.map((r) => ({
+        prefix: r.prefix,
+        tunnels: [],
+        reason: 'conflict',
+        detail: `a route cgwd did not create holds ${r.prefix} at metric ${r.metric}; left as it is`,
+      }));
+      for (const f of outcome.failures) this.#error(new Error(`${f.verb} ${f.route.prefix} dev ${f.route.dev}: ${f.error}`));
+      if (outcome.conflicts.length > 0) this.#logRefusals();
+    }).catch((error: unknown) => this.#error(error));
   }
 
   #error(error: unknown): void {

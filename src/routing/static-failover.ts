@@ -8,7 +8,8 @@
 import { EventEmitter } from 'node:events';
 import type { TunnelIndex } from '../config/model.js';
 import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
-import { kernelRouteTable, type OwnedRoute, type RouteTable } from './kernel-routes.js';
+import { NetlinkRouteTable, type RouteTable } from './kernel-routes.js';
+import { OwnedRouteSet } from './owned-routes.js';
 
 
 export interface StaticTunnel {
@@ -41,7 +42,7 @@ interface FailoverEvents {
 export class StaticFailover extends EventEmitter<FailoverEvents> {
   readonly #healthy = new Map<TunnelIndex, boolean>([[1, false], [2, false]]);
   #active: TunnelIndex | null = null;
-  #installed: OwnedRoute[] = [];
+  readonly #routes: OwnedRouteSet;
   #failbackTimer: TimerHandle | undefined;
   #applying: Promise<void> = Promise.resolve();
   #switches = 0;
@@ -55,6 +56,7 @@ export class StaticFailover extends EventEmitter<FailoverEvents> {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.#startedAt = this.#clock.now();
+    this.#routes = new OwnedRouteSet(options.routeTable ?? new NetlinkRouteTable());
   }
 
   get active(): TunnelIndex | null {
@@ -106,16 +108,13 @@ export class StaticFailover extends EventEmitter<FailoverEvents> {
     const t = this.#options.tunnels[tunnel - 1];
     if (!t) return;
     const routes = this.#options.prefixes.map((prefix) => ({ prefix, via: t.gateway, dev: t.ifname, metric: this.#options.metric ?? 100 }));
-    const table = this.#options.routeTable ?? kernelRouteTable;
     this.#applying = this.#applying.then(async () => {
-      // Replace first, then remove what the other tunnel had: no moment without a route.
-      for (const r of routes) {
-        await table.replace(r).catch((error: unknown) => this.emit('error', error instanceof Error ? error : new Error(String(error))));
-      }
-      for (const old of this.#installed) {
-        if (!routes.some((r) => r.prefix === old.prefix && r.dev === old.dev)) await table.delete(old);
-      }
-      this.#installed = routes;
+      // One batch: each prefix moves by an atomic replace, so there is no moment without a route.
+      const outcome = await this.#routes.sync(routes);
+      for (const c of outcome.conflicts) this.emit('error', new Error(`a route cgwd did not create holds ${c.prefix} at metric ${c.metric}; left as it is`));
+      for (const f of outcome.failures) this.emit('error', new Error(`${f.verb} ${f.route.prefix} dev ${f.route.dev}: ${f.error}`));
+    }).catch((error: unknown) => {
+      this.emit('error', error instanceof Error ? error : new Error(String(error)));
     });
   }
 
@@ -136,6 +135,11 @@ export class StaticFailover extends EventEmitter<FailoverEvents> {
     return this.#applying;
   }
 
+  /** Routes held in the kernel now. */
+  get installed(): readonly { prefix: string; dev: string }[] {
+    return this.#routes.held;
+  }
+
   status(): { active: TunnelIndex | null; prefixes: readonly string[]; switches: number; lastChange: { at: number; reason: string } | undefined } {
     return { active: this.#active, prefixes: this.#options.prefixes, switches: this.#switches, lastChange: this.#lastChange };
   }
@@ -143,8 +147,6 @@ export class StaticFailover extends EventEmitter<FailoverEvents> {
   async stop(): Promise<void> {
     this.#failbackTimer?.cancel();
     await this.#applying;
-    const table = this.#options.routeTable ?? kernelRouteTable;
-    for (const r of this.#installed) await table.delete(r);
-    this.#installed = [];
+    await this.#routes.clear();
   }
 }

@@ -48,6 +48,8 @@ export class Keepalive extends EventEmitter<KeepaliveEvents> {
   #lastRttMs: number | undefined;
   #lastReplyAt: number | undefined;
   #healthy = false;
+  /** Probes recorded since presumeHealthy(); the presumption holds until a full window of them. */
+  #sincePresumed: number | undefined;
   #restartTimer: TimerHandle | undefined;
   readonly #clock: Clock;
 
@@ -58,7 +60,7 @@ export class Keepalive extends EventEmitter<KeepaliveEvents> {
 
   start(): void {
     this.#stopped = false;
-    const interval = Math.max(0.2, this.options.intervalSeconds);
+    const interval = Math.max(0.05, this.options.intervalSeconds);
     const child = spawn(
       'ping',
       ['-n', '-O', '-i', String(interval), '-W', String(Math.max(1, Math.ceil(interval))), '-I', this.options.ifname, this.options.target],
@@ -101,12 +103,28 @@ export class Keepalive extends EventEmitter<KeepaliveEvents> {
     this.#sent++;
     this.#results.push(answered);
     if (this.#results.length > 20) this.#results.shift();
-    const window = this.#results.slice(-(this.options.window ?? 3));
-    const healthy = window.some((r) => r);
+    const size = this.options.window ?? 3;
+    if (this.#sincePresumed !== undefined) this.#sincePresumed += 1;
+    const presumed = this.#sincePresumed !== undefined && this.#sincePresumed < size;
+    if (this.#sincePresumed !== undefined && !presumed) this.#sincePresumed = undefined;
+    const window = this.#results.slice(-Math.min(size, this.#sincePresumed ?? size));
+    this.#setHealthy(presumed || window.some((r) => r));
+  }
+
+  #setHealthy(healthy: boolean): void {
     if (healthy !== this.#healthy) {
       this.#healthy = healthy;
       this.emit('health', healthy);
     }
+  }
+
+  /**
+   * A CHILD SA was just installed on a tunnel that had none: traffic may flow now, before the first
+   * probe is answered. Healthy until a whole window of probes after this goes unanswered.
+   */
+  presumeHealthy(): void {
+    this.#sincePresumed = 0;
+    this.#setHealthy(true);
   }
 
   status(): KeepaliveStatus {

@@ -60,6 +60,10 @@ describe('reload plan', () => {
     const refused = planReload(inputs(), inputs(xml, { advertise: ['192.0.2.0/24'], interfaces: ['wan0', 'wan1'], controlSocket: '/tmp/other.sock' }));
     expect(refused.refused).toHaveLength(2);
     expect(refused.refused.join(' ')).toMatch(/interfaces.*restart/);
+    // Host routing fixed at start (the underlay pins, the metric of every installed route): refused, not ignored.
+    const routing = planReload(inputs(), { ...inputs(), settings: { ...inputs().settings, routeMetric: 77, defaultRoute: { accept: true, metric: 50 } } });
+    expect(routing.refused.map((r) => r.split(' ')[0])).toEqual(['defaultRoute', 'routeMetric']);
+    expect(routing.unchanged).toBe(false);
     const identity = planReload(inputs(), inputs(xml, { advertise: ['192.0.2.0/24'], localId: '198.51.100.99' }));
     expect(identity.tunnels.every((t) => t.reconnect)).toBe(true);
   });

@@ -48,7 +48,13 @@ export function daemonStatus(over: Partial<DaemonStatus> = {}): DaemonStatus {
   return {
     connectionId: 'vpn-0123', role: 'customer', routing: 'static', uptimeSeconds: 10, clockNow: 11_000,
     tunnels: [tunnel(1), tunnel(2)], staticRoutes: undefined, ikeTransport: { received: 5 },
-    routeChanges: { installs: 4, removals: 1 }, failover: { active: 1, count: 0, last: undefined },
+    routeChanges: { installs: 4, removals: 1, failures: 0 },
+    routeSafety: {
+      refused: [{ prefix: '127.0.0.0/8', tunnels: [1, 2], reason: 'martian', detail: 'loopback' }],
+      counts: { 'aws-endpoint': 0, 'default-route': 0, martian: 1, 'site-prefix': 0, invalid: 0, conflict: 0 },
+      defaultRoute: { accept: false, metric: 50, pinned: [] },
+    },
+    failover: { active: 1, count: 0, last: undefined },
     reload: { count: 0, inProgress: false, last: undefined }, drops: { unknown_spi: 6 },
     ...over,
   };

@@ -22,7 +22,7 @@ describe('production addon and testing addon', () => {
   it('the production addon exports the data plane and no test bindings', () => {
     const addon = loadDataplane() as unknown as Record<string, unknown>;
     expect('testing' in addon).toBe(false);
-    expect(Object.keys(addon).sort()).toEqual(['Dataplane', 'abiVersion', 'dropReasons', 'opensslVersion', 'sendUnixDatagram']);
+    expect(Object.keys(addon).sort()).toEqual(['Dataplane', 'abiVersion', 'dropReasons', 'opensslVersion', 'routeBatch', 'sendUnixDatagram']);
   });
 
   it('cgwd_dataplane.node does not even contain the test bindings; cgwd_dataplane_testing.node does', () => {

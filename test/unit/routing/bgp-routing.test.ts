@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LearnedRoute } from '../../../src/bgp/speaker.js';
 import type { OwnedRoute } from '../../../src/routing/kernel-routes.js';
+import { FakeRouteTable } from '../../helpers/fake-route-table.js';
 import {
   BgpRouting,
   decideBgpRouting,
@@ -151,9 +152,9 @@ describe('inbound: what each tunnel advertises', () => {
 
 describe('BgpRouting applies decisions', () => {
   function harness(p: BgpRoutingPolicy = policy()) {
-    // Kernel-like double: one route per (prefix, metric); replace overwrites, delete must match the route.
-    const table = new Map<string, OwnedRoute>();
-    const ops: string[] = [];
+    const fake = new FakeRouteTable();
+    const table = fake.routes;
+    const ops = fake.ops;
     const advertised: [number, readonly string[], number][] = [];
     const speaker = (index: number) => ({
       setAdvertised: (prefixes: readonly string[], o: { asPathPrepend?: number }) => void advertised.push([index, prefixes, o.asPathPrepend ?? 0]),
@@ -165,17 +166,7 @@ describe('BgpRouting applies decisions', () => {
       policy: p,
       speakers: [speaker(1), speaker(2)],
       logger: logger as never,
-      routeTable: {
-        replace: async (r) => {
-          ops.push(`replace ${r.prefix} ${r.dev}`);
-          table.set(`${r.prefix} ${r.metric}`, r);
-        },
-        delete: async (r) => {
-          ops.push(`delete ${r.prefix} ${r.dev}`);
-          const key = `${r.prefix} ${r.metric}`;
-          if (table.get(key)?.dev === r.dev) table.delete(key);
-        },
-      },
+      routeTable: fake,
     });
     const kernel = async (): Promise<string[]> => {
       await routing.settled();
@@ -196,7 +187,7 @@ describe('BgpRouting applies decisions', () => {
     ops.length = 0;
     routing.setHealth(1, false);
     expect(await kernel()).toEqual([`${VPC} via 169.254.20.1 dev cgw-t2`]);
-    expect(ops).toEqual([`replace ${VPC} cgw-t2`, `delete ${VPC} cgw-t1`]); // replace first: never without a route
+    expect(ops).toEqual([`replace ${VPC} cgw-t2`]); // one atomic replace: never without a route
     routing.setHealth(1, true);
     expect(await kernel()).toEqual([`${VPC} via 169.254.10.1 dev cgw-t1`]);
   });

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../helpers/fake-clock.js';
-import type { OwnedRoute } from '../../../src/routing/kernel-routes.js';
+import { FakeRouteTable } from '../../helpers/fake-route-table.js';
 import { StaticFailover } from '../../../src/routing/static-failover.js';
 
 function harness(failback: 'auto' | 'manual' = 'auto') {
   const clock = new FakeClock();
-  const table = new Map<string, OwnedRoute>();
+  const kernel = new FakeRouteTable();
+  const table = kernel.routes;
   const failover = new StaticFailover({
     prefixes: ['198.19.0.0/16', '10.20.0.0/16'],
     tunnels: [
@@ -16,12 +17,7 @@ function harness(failback: 'auto' | 'manual' = 'auto') {
     failbackHoldMs: 10_000,
     startupGraceMs: 5_000,
     clock,
-    routeTable: {
-      replace: async (r) => void table.set(r.prefix, r),
-      delete: async (r) => {
-        if (table.get(r.prefix)?.dev === r.dev) table.delete(r.prefix);
-      },
-    },
+    routeTable: kernel,
   });
   /** Moves the clock, then lets the route table's promises settle. */
   const advance = async (ms: number): Promise<void> => {
