@@ -106,8 +106,9 @@ describe('route safety against a hostile AWS router', () => {
     await bothTunnelsStayUp(10);
     const there = await ping(NS.onprem, '198.19.0.10', 10, 0.05);
     expect(there.received).toBe(10);
-    const metrics = await execIn(NS.cgw, 'curl', ['-s', 'http://127.0.0.1:9580/metrics']).catch(() => '');
-    if (metrics) expect(metrics).toMatch(/cgwd_routes_refused\{vpn_id="[^"]+",reason="aws-endpoint"\} 2/);
+    const metrics = await execIn(NS.cgw, process.execPath, ['-e', "fetch('http://127.0.0.1:9580/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))"]);
+    expect(metrics).toMatch(/cgwd_routes_refused\{vpn_id="[^"]+",reason="aws-endpoint"\} 2/);
+    expect(metrics).toMatch(/cgwd_routes_refused\{vpn_id="[^"]+",reason="default-route"\} 1/);
     expect(await p.stop()).toBe(0);
     expect(await routes('default')).toBe(hostDefault);
     expect(await routes('proto', '199')).toBe('');
