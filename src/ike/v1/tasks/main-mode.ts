@@ -420,10 +420,10 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
     const ke = firstOf(m.entries, 'KE');
     const nonce = firstOf(m.entries, 'NONCE');
     if (!ke || !nonce) return;
-    const dh = DhKeyPair.generate(suite.dhGroup);
+    let dh: DhKeyPair;
     let shared: Buffer;
     try {
-      shared = dh.computeSharedSecret(ke.data);
+      ({ keyPair: dh, sharedSecret: shared } = DhKeyPair.respond(suite.dhGroup, ke.data)); // validates before generating
     } catch (error) {
       if (!(error instanceof DhInvalidPublicError)) throw error;
       this.#refuse(NotifyType.INVALID_KEY_INFORMATION, new InvalidKeyInformationError(`initiator KE refused: ${error.reason}`));

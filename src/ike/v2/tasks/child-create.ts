@@ -362,9 +362,9 @@ export class CreateChildResponder implements ResponderTask {
     let ourKe: Payload | undefined;
     if (group !== undefined) {
       if (!ke || ke.group !== group) return [notify(NotifyType.INVALID_KE_PAYLOAD, u16(group))];
-      const dh = DhKeyPair.generate(group);
+      let dh: DhKeyPair;
       try {
-        sharedSecret = dh.computeSharedSecret(ke.data);
+        ({ keyPair: dh, sharedSecret } = DhKeyPair.respond(group, ke.data)); // validates before generating
       } catch (e) {
         if (!(e instanceof DhInvalidPublicError)) throw e;
         sa.log.info({ group, reason: e.reason }, 'peer KE value rejected');

@@ -229,10 +229,10 @@ export function respondToIkeRekey(sa: IkeSa, request: InboundMessage): { answer:
     return refuse(NotifyType.NO_PROPOSAL_CHOSEN);
   }
   if (ke.group !== selection.suite.dhGroup) return refuse(NotifyType.INVALID_KE_PAYLOAD, u16(selection.suite.dhGroup));
-  const dh = DhKeyPair.generate(selection.suite.dhGroup);
+  let dh: DhKeyPair;
   let sharedSecret: Buffer;
   try {
-    sharedSecret = dh.computeSharedSecret(ke.data);
+    ({ keyPair: dh, sharedSecret } = DhKeyPair.respond(selection.suite.dhGroup, ke.data)); // validates before generating
   } catch (e) {
     if (!(e instanceof DhInvalidPublicError)) throw e;
     return refuse(NotifyType.NO_PROPOSAL_CHOSEN);
