@@ -79,6 +79,13 @@ export class HalfOpenTimeoutError extends IkeError {
   }
 }
 
+/** A responder's unverified half-open SA gave its slot to a newer first message (IKEv1 Main Mode). */
+export class HalfOpenEvictedError extends IkeError {
+  constructor(exchange: string) {
+    super('IKE_HALF_OPEN_EVICTED', `${exchange} slot reused: the initiator never answered our first response`);
+  }
+}
+
 /** The connection was stopped locally. */
 export class LocalCloseError extends IkeError {
   constructor(reason: string) {

@@ -355,7 +355,55 @@ describe('state gates', () => {
       inject(pair, 'aws', mm1([phase1Transform(GOOD)], cookie), 500);
     }
     expect(pair.aws.connection.status().ikeSas.length).toBeLessThanOrEqual(64);
-    expect(pair.aws.connection.status().counters.drops['cookie-required']).toBeGreaterThan(0);
+    // From the configured peer's own address: the oldest unverified ones give up their slots.
+    expect(pair.aws.connection.status().counters.drops['half-open-evicted']).toBeGreaterThan(0);
+  });
+});
+
+describe('spoofed Main Mode floods (issue 13, finding 4)', () => {
+  function spoofBurst(pair: Pair, burst: number, count: number, from: { address: string; port: number }): void {
+    for (let i = 0; i < count; i++) {
+      const cookie = Buffer.alloc(8);
+      cookie.writeUInt32BE(burst * 1000 + i + 1, 4);
+      pair.aws.connection.handleDatagram({ local: { address: AWS_IP, port: 500 }, remote: from, data: mm1([phase1Transform(GOOD)], cookie) });
+    }
+  }
+
+  it('64 spoofed MM1s from the peer’s address every 30 s do not keep the real peer out', () => {
+    const pair = new Pair('ikev1');
+    pair.aws.connection.start();
+    for (let burst = 0; burst < 5; burst++) {
+      pair.clock.setTimer(burst * 29_900, () => spoofBurst(pair, burst, 64, { address: CGW_IP, port: 500 }));
+    }
+    pair.run(1_000);
+    pair.cgw.connection.start();
+    pair.run(10_000);
+    expect(pair.cgw.connection.state).toBe('established');
+    expectMirrored(pair);
+    expect(pair.aws.connection.status().ikeSas.length).toBeLessThanOrEqual(65);
+  });
+
+  it('the real peer gets in while the spoofed bursts keep coming (a burst right after its MM1)', () => {
+    const pair = new Pair('ikev1');
+    pair.aws.connection.start();
+    spoofBurst(pair, 0, 64, { address: CGW_IP, port: 500 });
+    pair.cgw.connection.start();
+    spoofBurst(pair, 1, 64, { address: CGW_IP, port: 4500 }); // another source endpoint: capped on its own
+    pair.run(10_000);
+    expect(pair.cgw.connection.state).toBe('established');
+    expectMirrored(pair);
+  });
+
+  it('sources other than the configured peer share a small quota and are refused beyond it', () => {
+    const pair = new Pair('ikev1');
+    pair.aws.connection.start();
+    for (let n = 0; n < 8; n++) spoofBurst(pair, n, 16, { address: `192.0.2.${10 + n}`, port: 500 });
+    const sas = pair.aws.connection.status().ikeSas;
+    expect(sas.length).toBeLessThanOrEqual(16);
+    expect(pair.aws.connection.status().counters.drops['cookie-required']).toBeGreaterThanOrEqual(128 - 16);
+    pair.cgw.connection.start();
+    pair.run(10_000);
+    expect(pair.cgw.connection.state).toBe('established');
   });
 });
 
