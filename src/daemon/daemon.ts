@@ -134,7 +134,9 @@ export class Daemon {
    * bound to one address, behind one IKE demultiplexer.
    */
   private async openSocketSet(bindAddress: string, tunnels: TunnelIndex[]): Promise<void> {
-    const dataplane = Dataplane.open({ local: { address: bindAddress, port: this.options.natTPort ?? NAT_T_PORT } });
+    // Only the peers' non-ESP-marker datagrams reach JavaScript (filtered in C, issue 13).
+    const ikePeers = this.options.config.tunnels.filter((t) => tunnels.includes(t.index)).map((t) => (this.options.role === 'aws' ? t.customer.outsideAddress : t.aws.outsideAddress));
+    const dataplane = Dataplane.open({ local: { address: bindAddress, port: this.options.natTPort ?? NAT_T_PORT }, ikePeers });
     let sockets: UdpIkeSockets | undefined;
     const carrier: IkeCarrier = {
       sendIke: (local: Endpoint, remote: Endpoint, message: Buffer) => {

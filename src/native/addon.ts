@@ -56,6 +56,7 @@ export interface NativeDataplaneOptions {
   rcvbuf?: number;
   sndbuf?: number;
   eventQueue?: number;
+  ikePeers?: string[];
   tunOffload?: boolean;
   udpOffload?: boolean;
 }
@@ -112,6 +113,7 @@ export interface NativeCounters {
   ikeIn: number;
   ikeOut: number;
   ikeDropped: number;
+  ikeFiltered: number;
   eventsDropped: number;
   tunPacketsIn: number;
   wakeups: number;
