@@ -14,6 +14,7 @@
  * Stop (SIGINT/SIGTERM) reverses it: DELETE at the peer, routes removed, TUNs
  * closed, socket removed.
  */
+import { wipe } from '../crypto/bytes.js';
 import type { Logger } from 'pino';
 import type { Settings, TunnelConfig, VpnConfig } from '../config/index.js';
 import { maxInnerPacket } from '../dataplane/mtu.js';
@@ -59,7 +60,8 @@ export interface TunnelRuntime {
   localInside: string;
   peerInside: string;
   keepalive: Keepalive;
-  children: Map<number, ChildSaInstall>;
+  /** What status needs of each installed CHILD SA: no key material (issue 13). */
+  children: Map<number, Pick<ChildSaInstall, 'id' | 'spiIn' | 'spiOut' | 'encryption' | 'createdAt'>>;
   mtu: number;
 }
 
@@ -282,8 +284,12 @@ export class Daemon {
         if (!t) return;
         const dataplaneId = this.nextDataplaneSaId++;
         this.dataplaneSaIds.set(key(sa.id), dataplaneId);
-        this.setFor(index).dataplane.installChildSa({ ...sa, id: dataplaneId, tunnel: index });
-        t.children.set(sa.id, sa);
+        try {
+          this.setFor(index).dataplane.installChildSa({ ...sa, id: dataplaneId, tunnel: index });
+        } finally {
+          wipe(sa.encKeyIn, sa.encKeyOut, sa.integKeyIn, sa.integKeyOut); // the data plane holds its own copy
+        }
+        t.children.set(sa.id, { id: sa.id, spiIn: sa.spiIn, spiOut: sa.spiOut, encryption: sa.encryption, createdAt: sa.createdAt });
         const mtu = maxInnerPacket({ encryption: sa.encryption, integrity: sa.integrity }, 1500, true);
         if (mtu !== t.mtu && mtu > 0) {
           t.mtu = mtu;

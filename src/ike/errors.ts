@@ -86,6 +86,13 @@ export class HalfOpenEvictedError extends IkeError {
   }
 }
 
+/** A CHILD SA's keys were asked for after the data plane took them (a bug, never a peer's doing). */
+export class KeysReleasedError extends IkeError {
+  constructor(childId: number) {
+    super('IKE_KEYS_RELEASED', `CHILD SA ${childId}: keys already handed to the data plane`);
+  }
+}
+
 /** The connection was stopped locally. */
 export class LocalCloseError extends IkeError {
   constructor(reason: string) {

@@ -21,6 +21,7 @@
  * The responder half is stateless until it accepts: a COOKIE demand, INVALID_KE_PAYLOAD and
  * NO_PROPOSAL_CHOSEN are answered with SPIr zero and no state kept (§2.6).
  */
+import { wipe } from '../../../crypto/bytes.js';
 import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import { dhGroupByNumber, type DhGroupNumber } from '../../../crypto/transforms.js';
@@ -68,6 +69,7 @@ function deriveInitialKeys(sa: IkeSa, suite: IkeSuite, sharedSecret: Buffer, ni:
   sa.nonceI = ni;
   sa.nonceR = nr;
   sa.installKeys(suite, expandIkeKeys(suite, skeyseed, ni, nr, sa.spiI, sa.spiR));
+  wipe(skeyseed, sharedSecret); // g^ir and SKEYSEED are not needed once SK_* exist (§2.14)
 }
 
 export class IkeInitInitiator implements InitiatorTask {
