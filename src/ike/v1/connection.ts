@@ -30,6 +30,7 @@
  */
 import type { Logger } from 'pino';
 import type { DhGroupNumber } from '../../crypto/transforms.js';
+import { RefusalSummary } from '../connection/admission.js';
 import { IkeConnectionBase } from '../connection/base.js';
 import { setChildTimer } from '../connection/child-ledger.js';
 import { connectionContext } from '../connection/context.js';
@@ -100,9 +101,16 @@ interface ChildBookkeeping {
   rekeyTask?: QuickModeInitiator;
 }
 
+/** A responder Main Mode whose initiator never answered our MM2 (possibly a spoofed source). */
+function isUnverified(sa: IsakmpSa): boolean {
+  return !sa.originalInitiator && !sa.establishedAt && sa.mainMode instanceof MainModeResponder && !sa.mainMode.verified;
+}
+
 export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> implements IsakmpSaHost {
   readonly #options: IkeConnectionOptions;
   readonly #log: Logger;
+  /** Unverified Main Modes that died or were refused: one line, then a summary per period. */
+  readonly #refusals: RefusalSummary;
   /** For a phase 1 re-establishment we started: the ISAKMP SA it replaces. */
   readonly #rekeyOf = new WeakMap<IsakmpSa, IsakmpSa>();
   /** The IPsec SAs, oldest first: the connection's, not an ISAKMP SA's (RFC 2409 §5.5). */
@@ -124,6 +132,7 @@ export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> impl
     super(options, { ...connectionContext(options, policy, log), phase1, phase2, pfsGroups: pfsGroupsOf(policy) }, 'main mode');
     this.#options = options;
     this.#log = log;
+    this.#refusals = new RefusalSummary(this.ctx.clock, log, 'Main Mode (unanswered MM1s)');
   }
 
   // -------------------------------------------------------------------------------------------
@@ -264,6 +273,7 @@ export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> impl
     }
     if (!this.#admitMainMode(datagram.remote)) {
       this.countDrop(DropReason.COOKIE_REQUIRED);
+      this.#refusals.note('half-open-full', { source: datagram.remote.address });
       return;
     }
     const sa = new IsakmpSa(this, {
@@ -284,7 +294,7 @@ export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> impl
   #admitMainMode(source: Endpoint): boolean {
     const peer = this.#options.remote.address;
     const halfOpen = [...this.life.sas].filter((s) => !s.originalInitiator && s.state === 'connecting');
-    const unverified = halfOpen.filter((s) => s.mainMode instanceof MainModeResponder && s.mainMode.state === 'sa-sent');
+    const unverified = halfOpen.filter(isUnverified);
     const sameSource = unverified.filter((s) => s.remote.address === source.address && s.remote.port === source.port);
     if (source.address !== peer && halfOpen.filter((s) => s.remote.address !== peer).length >= MAX_HALF_OPEN_OTHER_SOURCES) return false;
     if (sameSource.length >= MAX_HALF_OPEN_PER_SOURCE) {
@@ -441,6 +451,9 @@ export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> impl
       if (!keepChildren) this.#forgetAllChildren(`ISAKMP SA down: ${error.code}`);
       this.life.noteError(error);
       this.life.emit('ike-down', { spiI: hex(sa.cookieI), spiR: hex(sa.cookieR), established: true, code: error.code, reason: error.message });
+    } else if (isUnverified(sa)) {
+      // Unanswered MM1s (spoofed, or a peer that went away) are no tunnel event: summarised only.
+      this.#refusals.note(error.code === 'IKE_HALF_OPEN_EVICTED' ? 'evicted' : 'unanswered');
     } else if (!sa.establishedAt && (wasConnecting || !sa.originalInitiator)) {
       this.life.noteError(error);
       if (rekeyOf && this.life.current?.state === 'established') {
@@ -824,6 +837,7 @@ export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> impl
 
   protected tearDown(): void {
     for (const sa of [...this.life.sas]) sa.die(new LocalCloseError('connection stopped'));
+    this.#refusals.close();
     for (const child of this.#children.splice(0)) {
       child.state = 'deleted';
       child.cancelTimers();

@@ -12,6 +12,7 @@ import { WireError } from '../../../../src/wire/buffer.js';
 import { Forger, inject, rawMessage, rawPayload } from './harness/forge.js';
 import { exchangeOf, ofExchange } from './harness/messages.js';
 import { AWS_IP, CGW_IP, Pair, expectMirrored } from '../harness/pair.js';
+import { createLogger } from '../../../../src/log/index.js';
 
 const COOKIE = Buffer.from('0102030405060708', 'hex');
 
@@ -392,6 +393,21 @@ describe('spoofed Main Mode floods (issue 13, finding 4)', () => {
     pair.run(10_000);
     expect(pair.cgw.connection.state).toBe('established');
     expectMirrored(pair);
+  });
+
+  it('unanswered MM1s are summarised in the log, not logged one by one, and are no tunnel event', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', output: { write: (line: string) => void lines.push(line) } });
+    const pair = new Pair('ikev1', { aws: { extra: { logger } } });
+    pair.aws.connection.start();
+    for (let burst = 0; burst < 10; burst++) pair.clock.setTimer(burst * 30_000, () => spoofBurst(pair, burst, 64, { address: CGW_IP, port: 500 }));
+    pair.run(330_000);
+    expect(pair.aws.events.filter((e) => e.name === 'ike-down')).toHaveLength(0);
+    expect(lines.filter((l) => l.includes('ISAKMP SA gone'))).toHaveLength(0);
+    const summaries = lines.filter((l) => l.includes('Main Mode (unanswered MM1s)'));
+    expect(summaries.length).toBeLessThanOrEqual(330_000 / 10_000 + 2);
+    const counted = summaries.map((l) => JSON.parse(l) as { refused?: number }).reduce((n, l) => n + (l.refused ?? 1), 0);
+    expect(counted).toBeGreaterThanOrEqual(600);
   });
 
   it('sources other than the configured peer share a small quota and are refused beyond it', () => {
