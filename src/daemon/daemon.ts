@@ -14,9 +14,9 @@
  * Stop (SIGINT/SIGTERM) reverses it: DELETE at the peer, routes removed, TUNs
  * closed, socket removed.
  */
-import { wipe } from '../crypto/bytes.js';
 import type { Logger } from 'pino';
 import type { Settings, TunnelConfig, VpnConfig } from '../config/index.js';
+import { wipe } from '../crypto/bytes.js';
 import { maxInnerPacket } from '../dataplane/mtu.js';
 import { Dataplane } from '../dataplane/index.js';
 import type { ChildSaInstall, ChildSaSink, Endpoint } from '../ike/runtime.js';
