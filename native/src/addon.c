@@ -71,6 +71,7 @@ static napi_value snapshot_obj(napi_env env, const struct dp_snapshot *s) {
     set_u64(env, root, "ikeIn", g->ike_in);
     set_u64(env, root, "ikeOut", g->ike_out);
     set_u64(env, root, "ikeDropped", g->ike_dropped);
+    set_u64(env, root, "ikeFiltered", g->ike_filtered);
     set_u64(env, root, "eventsDropped", g->events_dropped);
     set_u64(env, root, "tunPacketsIn", g->tun_packets_in);
     set_u64(env, root, "wakeups", g->wakeups);
@@ -148,8 +149,9 @@ struct js_dataplane {
 
 /* Runs on the JavaScript thread for each queued event. */
 static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
-    (void)context;
+    struct js_dataplane *w = context;
     struct dp_event *ev = data;
+    if (ev->type == DP_EV_IKE && w && w->dp) dp_ike_consumed(w->dp, ev->ike_bucket);
     if (!env || !js_cb) {
         free(ev);
         return;
@@ -256,6 +258,35 @@ static napi_value dataplane_new(napi_env env, napi_callback_info info) {
         get_u32(env, argv[0], "eventQueue", &event_queue) < 0 ||
         get_bool(env, argv[0], "tunOffload", &tun_offload) < 0 || get_bool(env, argv[0], "udpOffload", &udp_offload) < 0)
         return NULL;
+    uint32_t ike_peers[DP_MAX_IKE_PEERS];
+    int ike_peer_count = 0;
+    {
+        bool has = false;
+        napi_value list;
+        if (napi_has_named_property(env, argv[0], "ikePeers", &has) != napi_ok) return NULL;
+        if (has) {
+            bool is_array = false;
+            uint32_t n = 0;
+            napi_get_named_property(env, argv[0], "ikePeers", &list);
+            napi_is_array(env, list, &is_array);
+            if (!is_array || napi_get_array_length(env, list, &n) != napi_ok || n > DP_MAX_IKE_PEERS) {
+                napi_util_throw(env, "DP_BAD_ARG", "ikePeers must be an array of at most 8 IPv4 addresses");
+                return NULL;
+            }
+            for (uint32_t i = 0; i < n; i++) {
+                napi_value item;
+                char text[64] = "";
+                size_t got = 0;
+                napi_get_element(env, list, i, &item);
+                if (napi_get_value_string_utf8(env, item, text, sizeof(text), &got) != napi_ok) {
+                    napi_util_throw(env, "DP_BAD_ARG", "ikePeers must be an array of at most 8 IPv4 addresses");
+                    return NULL;
+                }
+                if (parse_ipv4(env, text, "ikePeers", &ike_peers[i]) != 0) return NULL;
+            }
+            ike_peer_count = (int)n;
+        }
+    }
     if (port > 65535 || batch < 1 || batch > DP_MAX_BATCH || event_queue < 1 || event_queue > 1u << 20) {
         napi_util_throw(env, "DP_BAD_ARG", "port, batch or eventQueue out of range");
         return NULL;
@@ -271,6 +302,9 @@ static napi_value dataplane_new(napi_env env, napi_callback_info info) {
     o.sndbuf = sndbuf;
     o.tun_offload = tun_offload;
     o.udp_offload = udp_offload;
+    o.event_queue = (int)event_queue;
+    o.ike_peer_count = ike_peer_count;
+    for (int i = 0; i < ike_peer_count; i++) o.ike_peers[i] = ike_peers[i];
 
     struct js_dataplane *w = calloc(1, sizeof(*w));
     if (!w) {

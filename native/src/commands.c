@@ -29,6 +29,7 @@ const char *const drop_reason_name[DROP_COUNT] = {
     [DROP_NOT_IPV4] = "not_ipv4",
     [DROP_DUMMY] = "dummy",
     [DROP_UDP_SEND] = "udp_send",
+    [DROP_IKE_FILTERED] = "ike_filtered",
 };
 
 static void cmd_fail(struct dp_cmd *c, int status, int err, const char *fmt, const char *arg) {

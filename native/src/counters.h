@@ -26,6 +26,7 @@ enum dp_drop {
     DROP_NOT_IPV4,        /* inner packet is not IPv4 (IPv6 from the TUN, next header 41) */
     DROP_DUMMY,           /* next header 59: dummy packet (RFC 4303 §2.6), dropped by design */
     DROP_UDP_SEND,        /* sendmmsg failed for another reason */
+    DROP_IKE_FILTERED,    /* non-ESP-marker datagram from a source that is not a configured IKE peer */
     DROP_COUNT
 };
 
@@ -53,7 +54,8 @@ struct dp_global {
     uint64_t keepalives_in;    /* 1-byte 0xFF NAT keepalives (dropped silently) */
     uint64_t ike_in;           /* datagrams with the non-ESP marker passed to JavaScript */
     uint64_t ike_out;          /* sendIke */
-    uint64_t ike_dropped;      /* IKE datagrams lost because the JS queue was full (also in drops.queue_full) */
+    uint64_t ike_dropped;      /* IKE datagrams lost because the JS queue (or their quota of it) was full (also in drops.queue_full) */
+    uint64_t ike_filtered;     /* IKE datagrams from sources other than the configured peers (also in drops.ike_filtered) */
     uint64_t events_dropped;   /* SA events that could not be queued (retried later) */
     uint64_t tun_packets_in;   /* packets read from TUN devices */
     uint64_t wakeups;          /* epoll wakeups of the packet thread */

@@ -27,6 +27,7 @@
 #define DP_MAX_PKT 9216       /* largest inner packet (TUN MTU limit) */
 #define DP_SLOT_SIZE 9344     /* ESP_PREFIX + DP_MAX_PKT + ESP_SUFFIX, rounded up */
 #define DP_MAX_BATCH 256
+#define DP_MAX_IKE_PEERS 8    /* configured IKE peers whose non-ESP-marker datagrams reach JavaScript */
 
 enum dp_status { DP_OK = 0, DP_ERR_ARG, DP_ERR_EXISTS, DP_ERR_NOT_FOUND, DP_ERR_CLOSED, DP_ERR_SYSTEM };
 
@@ -37,6 +38,9 @@ struct dp_options {
     int rcvbuf, sndbuf;      /* UDP socket buffers, bytes */
     int tun_offload;         /* TUN devices with virtio_net_hdr: unfinished checksums, TCP super-packets */
     int udp_offload;         /* UDP GSO for sending, GRO for receiving ESP */
+    int event_queue;         /* capacity of the queue to JavaScript (0: 1024), for the IKE quotas in rx.c */
+    uint32_t ike_peers[DP_MAX_IKE_PEERS]; /* network order; IKE from other sources is dropped in C */
+    int ike_peer_count;      /* 0: no filter (every source shares one quota) */
 };
 
 enum dp_event_type { DP_EV_IKE = 0, DP_EV_SA_SOFT, DP_EV_SA_HARD, DP_EV_SA_SEQ, DP_EV_ERROR };
@@ -48,6 +52,7 @@ struct dp_event {
     int reason;                 /* enum sa_expiry_reason */
     uint64_t seq;               /* DP_EV_SA_SEQ: last sequence number used */
     struct sockaddr_in from;    /* DP_EV_IKE */
+    int ike_bucket;             /* DP_EV_IKE: whose quota it counts against (dp_ike_consumed) */
     char message[160];          /* DP_EV_ERROR */
     size_t len;
     uint8_t data[];             /* DP_EV_IKE: the datagram without the marker */
@@ -138,5 +143,7 @@ void dp_stall(struct dataplane *d, uint32_t ms);
 void dp_destroy(struct dataplane *d);
 
 uint64_t dp_now_ms(void);
+/* The JavaScript side has taken an IKE event off the queue (any thread): frees its quota slot. */
+void dp_ike_consumed(struct dataplane *d, int bucket);
 
 #endif

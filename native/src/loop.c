@@ -258,6 +258,11 @@ static void free_all(struct dataplane *d) {
     free(d);
 }
 
+void dp_ike_consumed(struct dataplane *d, int bucket) {
+    if (!d || bucket < 0 || bucket > DP_MAX_IKE_PEERS) return;
+    __atomic_fetch_sub(&d->ike_queued[bucket], 1, __ATOMIC_RELAXED);
+}
+
 struct dataplane *dp_create(const struct dp_options *o, dp_emit_fn emit, void *emit_ctx, int *status, int *sys_errno,
                             char *err, size_t err_len) {
     struct dataplane *d = calloc(1, sizeof(*d));
@@ -281,6 +286,16 @@ struct dataplane *dp_create(const struct dp_options *o, dp_emit_fn emit, void *e
     d->rx_count = o->udp_offload && d->batch > GRO_MAX_BATCH ? GRO_MAX_BATCH : d->batch;
     d->emit = emit;
     d->emit_ctx = emit_ctx;
+    {
+        /* Three quarters of the queue for IKE (the rest stays for SA events), split evenly between
+         * the configured peers, so a flood spoofing one peer's address cannot starve the other. */
+        int queue = o->event_queue > 0 ? o->event_queue : 1024;
+        int peers = o->ike_peer_count < 0 ? 0 : o->ike_peer_count > DP_MAX_IKE_PEERS ? DP_MAX_IKE_PEERS : o->ike_peer_count;
+        int ike = queue * 3 / 4 > 0 ? queue * 3 / 4 : 1;
+        d->ike_peer_count = peers;
+        for (int i = 0; i < peers; i++) d->ike_peers[i] = o->ike_peers[i];
+        d->ike_quota = peers > 0 ? (ike / peers > 0 ? ike / peers : 1) : ike;
+    }
     sa_table_init(&d->sas);
     iv_pool_init(&d->ivs);
 

@@ -56,6 +56,14 @@ struct dataplane {
     dp_emit_fn emit;
     void *emit_ctx;
 
+    /* IKE to JavaScript (rx.c): the configured peers, and how many of each one's datagrams (the
+     * last bucket: any source, when no peer is configured) wait in the queue. Written by the
+     * packet thread (+) and the JavaScript thread (-, dp_ike_consumed): __atomic builtins. */
+    uint32_t ike_peers[DP_MAX_IKE_PEERS];
+    int ike_peer_count;
+    int ike_quota;                          /* per bucket */
+    int ike_queued[DP_MAX_IKE_PEERS + 1];
+
     struct dp_tunnel tunnels[DP_MAX_TUNNELS + 1];
     struct sa_table sas;
     struct dp_global g;

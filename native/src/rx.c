@@ -6,7 +6,9 @@
  *    UDP GRO a message may hold many datagrams of one size, cut apart here.
  * 2. Classify (inbound): a 1-byte 0xFF NAT keepalive is counted and dropped;
  *    the 4-byte non-ESP marker means IKE, passed to JavaScript without it
- *    (pass_ike); anything else is ESP, its SA found by SPI.
+ *    (pass_ike) if it comes from a configured IKE peer and that peer's share
+ *    of the queue to JavaScript is not used up; anything else is ESP, its SA
+ *    found by SPI.
  * 3. ESP: sa_input decrypts in place and checks replay, ICV, padding, next
  *    header and the inner IPv4 header.
  * 4. Per packet: MSS clamping.
@@ -25,7 +27,28 @@
 
 #include "ipv4.h"
 
+/* Which quota an IKE datagram from `from` counts against: a configured peer's index, the shared
+ * bucket when no peer is configured, or -1 (not a configured peer: dropped). */
+static int ike_bucket(const struct dataplane *d, const struct sockaddr_in *from) {
+    if (d->ike_peer_count == 0) return DP_MAX_IKE_PEERS;
+    for (int i = 0; i < d->ike_peer_count; i++)
+        if (d->ike_peers[i] == from->sin_addr.s_addr) return i;
+    return -1;
+}
+
 static void pass_ike(struct dataplane *d, const uint8_t *p, size_t len, const struct sockaddr_in *from) {
+    int bucket = ike_bucket(d, from);
+    if (bucket < 0) {
+        /* Before any copy or allocation: a flood from elsewhere costs a compare per datagram. */
+        drop(d, NULL, NULL, DROP_IKE_FILTERED);
+        d->g.ike_filtered++;
+        return;
+    }
+    if (__atomic_load_n(&d->ike_queued[bucket], __ATOMIC_RELAXED) >= d->ike_quota) {
+        drop(d, NULL, NULL, DROP_QUEUE_FULL);
+        d->g.ike_dropped++;
+        return;
+    }
     struct dp_event *ev = malloc(sizeof(*ev) + len);
     if (!ev) {
         drop(d, NULL, NULL, DROP_QUEUE_FULL);
@@ -35,9 +58,12 @@ static void pass_ike(struct dataplane *d, const uint8_t *p, size_t len, const st
     memset(ev, 0, sizeof(*ev));
     ev->type = DP_EV_IKE;
     ev->from = *from;
+    ev->ike_bucket = bucket;
     ev->len = len;
     memcpy(ev->data, p, len);
+    __atomic_fetch_add(&d->ike_queued[bucket], 1, __ATOMIC_RELAXED);
     if (d->emit(d->emit_ctx, ev) != 0) {
+        __atomic_fetch_sub(&d->ike_queued[bucket], 1, __ATOMIC_RELAXED);
         free(ev);
         drop(d, NULL, NULL, DROP_QUEUE_FULL);
         d->g.ike_dropped++;

@@ -4,7 +4,8 @@
  * PSKs, proposals, NAT traversal and reachability of the AWS endpoints before
  * going live, and for the lab's interop tests. Prints one line per SA event.
  */
-import { openSync, writeSync, closeSync } from 'node:fs';
+import { writeSync, closeSync } from 'node:fs';
+import { openKeylogFile } from '../ike/connection/keylog.js';
 import { Option, type Command } from 'commander';
 import type { ChildSaInstall } from '../ike/runtime.js';
 import type { KeylogEntry } from '../ike/index.js';
@@ -26,7 +27,7 @@ interface NegotiateOptions extends InputOptions, TimingFlags {
 
 /** Key log lines for the lab and for decrypting captures; never written unless asked for. */
 function keylogWriter(file: string): { write: (tunnel: TunnelIndex, entry: KeylogEntry) => void; close: () => void } {
-  const fd = openSync(file, 'a', 0o600);
+  const fd = openKeylogFile(file); // O_EXCL | O_NOFOLLOW, 0600 (issue 13)
   const hex = (b: Buffer | undefined): string | undefined => b?.toString('hex');
   return {
     write(tunnel, entry) {
@@ -68,7 +69,7 @@ export function registerNegotiateCommand(program: Command, io: CliIo, loggerFor:
     .addOption(new Option('--role <role>', 'customer: initiate as the customer gateway; aws: answer as the AWS side of the same file (lab peer)').choices(['customer', 'aws']).default('customer'))
     .option('--once', 'exit 0 once every selected tunnel has a CHILD SA (exit 3 if one fails for good)')
     .option('--json', 'one JSON object per line instead of text')
-    .option('--keylog <file>', 'append derived IKE and ESP keys to FILE (JSON lines) for decrypting captures; keep it secret')
+    .option('--keylog <file>', 'write derived IKE and ESP keys to FILE, a new file (JSON lines, mode 0600), for decrypting captures; keep it secret')
     .action(async (options: NegotiateOptions, cmd: Command) => {
       const log = loggerFor(cmd);
       const { config, settings } = loadInputs(options, log);

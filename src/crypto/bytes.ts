@@ -5,6 +5,15 @@ export function chunksOf(data: ByteInput): readonly Uint8Array[] {
   return data instanceof Uint8Array ? [data] : data;
 }
 
+/**
+ * Overwrites key material with zeros once it is no longer needed. JavaScript cannot promise the
+ * bytes were never copied (V8 may move small buffers, OpenSSL keeps its own copies), so this
+ * shortens a secret's life in cgwd's own buffers; it is not a guarantee.
+ */
+export function wipe(...buffers: readonly (Uint8Array | undefined)[]): void {
+  for (const b of buffers) b?.fill(0);
+}
+
 /** Big-endian unsigned integer → BigInt (0n for an empty buffer). */
 export function bigintFromBytes(bytes: Uint8Array): bigint {
   return bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')}`);

@@ -20,19 +20,73 @@
  * RFC 5114) it draws 2 × security-strength bits, or from [1, q − 1]; for group 2
  * the full prime length. They live only inside the OpenSSL object held in a
  * private field; DhKeyPair prints, serialises and inspects as a placeholder.
+ *
+ * Cost. A DiffieHellman object made from an explicit prime (createDiffieHellman,
+ * and getDiffieHellman too) runs OpenSSL's DH_check, a primality test of p and
+ * (p − 1)/2: about 30 ms for group 2 on a small VM, paid per IKE_SA_INIT and so
+ * payable by anyone who can spoof one. The safe-prime groups therefore use
+ * OpenSSL's built-in copy of the RFC 2409/3526 parameters through the KeyObject
+ * API (generateKeyPairSync('dh', { group }), crypto.diffieHellman): no prime
+ * check, ~0.3 ms. The peer's value travels to OpenSSL as a SubjectPublicKeyInfo
+ * (RFC 3279 §2.3.3: dhpublicnumber-style parameters SEQUENCE { p, g }, key INTEGER y).
+ * The RFC 5114 groups (non-safe primes) keep createDiffieHellman, which is cheap
+ * for them (no safe-prime test; measured ~0.1–0.3 ms). `respond()` validates the
+ * peer's value before any key pair exists, so an invalid KE costs one range check.
  */
-import { createDiffieHellman, createECDH, type DiffieHellman, type ECDH } from 'node:crypto';
+import {
+  createDiffieHellman,
+  createECDH,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type DiffieHellman,
+  type ECDH,
+  type KeyObject,
+} from 'node:crypto';
 import { inspect } from 'node:util';
 import { bigintFromBytes, leftPad } from './bytes.js';
 import { DH_PARAMETERS, type DhParameters, type EcpParameters, type ModpParameters } from './dh-params.js';
 import { DhInvalidPublicError, DhParameterError } from './errors.js';
 import type { DhGroupNumber } from './transforms.js';
+import { dhSubjectPublicKeyInfo, dhPublicValueFromSpki } from './dh-spki.js';
 
 const UNCOMPRESSED_POINT = 0x04;
 
 type Agreement =
   | { readonly kind: 'modp'; readonly params: ModpParameters; readonly dh: DiffieHellman }
+  | { readonly kind: 'modp-named'; readonly params: ModpParameters; readonly privateKey: KeyObject; readonly publicValue: Buffer }
   | { readonly kind: 'ecp'; readonly params: EcpParameters; readonly ecdh: ECDH };
+
+/**
+ * OpenSSL's names for its built-in copies of the safe-prime groups (RFC 2409 §6.2, RFC 3526);
+ * test/unit/crypto/dh.test.ts checks each against DH_PARAMETERS.
+ */
+const OPENSSL_GROUP_NAME: Partial<Record<DhGroupNumber, string>> = {
+  2: 'modp2',
+  5: 'modp5',
+  14: 'modp14',
+  15: 'modp15',
+  16: 'modp16',
+  17: 'modp17',
+  18: 'modp18',
+};
+
+/** node:crypto's 'dh' key generation, which @types/node does not declare (Node ≥ 15 has it). */
+type DhGroupKeyGeneration = (type: 'dh', options: { readonly group: string }) => { publicKey: KeyObject; privateKey: KeyObject };
+const generateDhGroupKeyPair = generateKeyPairSync as unknown as DhGroupKeyGeneration;
+
+/** How key pairs of `group` are made: 'named-group' pays no per-key prime check (see the module comment). */
+export function dhBackend(group: DhGroupNumber): 'named-group' | 'explicit-parameters' | 'ecp' {
+  const params = parametersOf(group);
+  if (params.kind === 'ecp') return 'ecp';
+  return OPENSSL_GROUP_NAME[group] === undefined ? 'explicit-parameters' : 'named-group';
+}
+
+/** A key pair and the shared secret with a peer's (validated) public value. */
+export interface DhResponse {
+  readonly keyPair: DhKeyPair;
+  readonly sharedSecret: Buffer;
+}
 
 export class DhKeyPair {
   readonly group: DhGroupNumber;
@@ -46,13 +100,21 @@ export class DhKeyPair {
     this.publicValue =
       agreement.kind === 'modp'
         ? leftPad(agreement.dh.getPublicKey(), agreement.params.prime.length)
-        : agreement.ecdh.getPublicKey().subarray(1);
+        : agreement.kind === 'modp-named'
+          ? agreement.publicValue
+          : agreement.ecdh.getPublicKey().subarray(1);
   }
 
   /** A fresh key pair; use one per exchange (RFC 7296 §2.12 allows reuse, cgwd does not). */
   static generate(group: DhGroupNumber): DhKeyPair {
     const params = parametersOf(group);
     if (params.kind === 'modp') {
+      const name = OPENSSL_GROUP_NAME[group];
+      if (name !== undefined) {
+        const { privateKey, publicKey } = generateDhGroupKeyPair('dh', { group: name });
+        const y = dhPublicValueFromSpki(publicKey.export({ type: 'spki', format: 'der' }));
+        return new DhKeyPair(group, { kind: 'modp-named', params, privateKey, publicValue: leftPad(y, params.prime.length) });
+      }
       const dh = createDiffieHellman(params.prime, params.generator);
       dh.generateKeys();
       return new DhKeyPair(group, { kind: 'modp', params, dh });
@@ -87,6 +149,16 @@ export class DhKeyPair {
     return new DhKeyPair(group, { kind: 'ecp', params, ecdh });
   }
 
+  /**
+   * The responder's side: validates the peer's value first (throws DhInvalidPublicError before
+   * any key pair is made), then a fresh key pair and the shared secret.
+   */
+  static respond(group: DhGroupNumber, peerPublic: Uint8Array): DhResponse {
+    validatePublicValue(group, peerPublic);
+    const keyPair = DhKeyPair.generate(group);
+    return { keyPair, sharedSecret: keyPair.computeSharedSecret(peerPublic) };
+  }
+
   /** Validates `peerPublic` (throws DhInvalidPublicError) and returns the fixed-width shared secret. */
   computeSharedSecret(peerPublic: Uint8Array): Buffer {
     const agreement = this.#agreement;
@@ -94,6 +166,11 @@ export class DhKeyPair {
     try {
       if (agreement.kind === 'modp') {
         return leftPad(agreement.dh.computeSecret(peerPublic), agreement.params.prime.length);
+      }
+      if (agreement.kind === 'modp-named') {
+        const { prime, generator } = agreement.params;
+        const publicKey = createPublicKey({ key: dhSubjectPublicKeyInfo(prime, generator, peerPublic), format: 'der', type: 'spki' });
+        return leftPad(diffieHellman({ privateKey: agreement.privateKey, publicKey }), prime.length);
       }
       const point = Buffer.concat([Uint8Array.of(UNCOMPRESSED_POINT), peerPublic]);
       return leftPad(agreement.ecdh.computeSecret(point), agreement.params.coordinateBytes);

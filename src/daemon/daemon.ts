@@ -18,6 +18,7 @@
  */
 import type { Logger } from 'pino';
 import type { Settings, TunnelConfig, VpnConfig } from '../config/index.js';
+import { wipe } from '../crypto/bytes.js';
 import { maxInnerPacket } from '../dataplane/mtu.js';
 import { Dataplane } from '../dataplane/index.js';
 import type { ChildSaInstall, ChildSaSink, Endpoint } from '../ike/runtime.js';
@@ -69,7 +70,8 @@ export interface TunnelRuntime {
   localInside: string;
   peerInside: string;
   keepalive: Keepalive;
-  children: Map<number, ChildSaInstall>;
+  /** What status needs of each installed CHILD SA: no key material (issue 13). */
+  children: Map<number, Pick<ChildSaInstall, 'id' | 'spiIn' | 'spiOut' | 'encryption' | 'createdAt'>>;
   mtu: number;
 }
 
@@ -152,7 +154,9 @@ export class Daemon {
    * bound to one address, behind one IKE demultiplexer.
    */
   private async openSocketSet(bindAddress: string, tunnels: TunnelIndex[]): Promise<void> {
-    const dataplane = Dataplane.open({ local: { address: bindAddress, port: this.options.natTPort ?? NAT_T_PORT } });
+    // Only the peers' non-ESP-marker datagrams reach JavaScript (filtered in C, issue 13).
+    const ikePeers = this.options.config.tunnels.filter((t) => tunnels.includes(t.index)).map((t) => (this.options.role === 'aws' ? t.customer.outsideAddress : t.aws.outsideAddress));
+    const dataplane = Dataplane.open({ local: { address: bindAddress, port: this.options.natTPort ?? NAT_T_PORT }, ikePeers });
     let sockets: UdpIkeSockets | undefined;
     const carrier: IkeCarrier = {
       sendIke: (local: Endpoint, remote: Endpoint, message: Buffer) => {
@@ -327,10 +331,14 @@ export class Daemon {
         const dataplaneId = this.nextDataplaneSaId++;
         this.dataplaneSaIds.set(key(sa.id), dataplaneId);
         this.dataplaneSaOwners.set(dataplaneId, { tunnel: index, child: sa.id });
-        this.setFor(index).dataplane.installChildSa({ ...sa, id: dataplaneId, tunnel: index }, { holdOutbound: sa.holdOutbound === true });
+        try {
+          this.setFor(index).dataplane.installChildSa({ ...sa, id: dataplaneId, tunnel: index }, { holdOutbound: sa.holdOutbound === true });
+        } finally {
+          wipe(sa.encKeyIn, sa.encKeyOut, sa.integKeyIn, sa.integKeyOut); // the data plane holds its own copy
+        }
         // Routes go in at CHILD-up; the keepalive window then confirms the tunnel or moves them.
         if (t.children.size === 0) t.keepalive.presumeHealthy();
-        t.children.set(sa.id, sa);
+        t.children.set(sa.id, { id: sa.id, spiIn: sa.spiIn, spiOut: sa.spiOut, encryption: sa.encryption, createdAt: sa.createdAt });
         const mtu = maxInnerPacket({ encryption: sa.encryption, integrity: sa.integrity }, this.hostRouting.underlayMtu, true);
         if (mtu !== t.mtu && mtu > 0) {
           t.mtu = mtu;

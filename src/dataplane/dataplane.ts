@@ -56,6 +56,8 @@ export class DataplaneFaultError extends DataplaneError {
 }
 
 const NAT_KEEPALIVE = Buffer.from([0xff]);
+/** native/src/dataplane.h DP_MAX_IKE_PEERS. */
+const MAX_IKE_PEERS = 8;
 
 function positiveInt(value: number | undefined, name: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
@@ -90,6 +92,9 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const eventQueue = positiveInt(limits.eventQueue, 'limits.eventQueue', 1, 1 << 20);
     const rcvbuf = positiveInt(limits.udpReceiveBuffer, 'limits.udpReceiveBuffer', 4096, 1 << 30);
     const sndbuf = positiveInt(limits.udpSendBuffer, 'limits.udpSendBuffer', 4096, 1 << 30);
+    const ikePeers = [...(options.ikePeers ?? [])];
+    if (ikePeers.length > MAX_IKE_PEERS) throw new DataplaneOptionsError(`ikePeers: at most ${MAX_IKE_PEERS} addresses`);
+    for (const peer of ikePeers) checkEndpoint({ address: peer, port: 4500 }, 'ikePeers', true);
 
     let addon;
     try {
@@ -110,6 +115,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
           ...(options.netns !== undefined ? { netns: options.netns } : {}),
           ...(batch !== undefined ? { batch } : {}),
           ...(eventQueue !== undefined ? { eventQueue } : {}),
+          ...(ikePeers.length > 0 ? { ikePeers } : {}),
           ...(rcvbuf !== undefined ? { rcvbuf } : {}),
           ...(sndbuf !== undefined ? { sndbuf } : {}),
           tunOffload: options.offload?.tun ?? true,

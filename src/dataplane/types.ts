@@ -40,6 +40,12 @@ export interface DataplaneOptions {
   readonly local?: Partial<Endpoint>;
   readonly limits?: DataplaneLimits;
   readonly offload?: DataplaneOffloads;
+  /**
+   * The IKE peers (AWS outside addresses; at most 8). When given, non-ESP-marker datagrams from
+   * any other source are dropped and counted in C before they are copied, and each peer gets an
+   * equal share of the queue to JavaScript. Absent or empty: no filter.
+   */
+  readonly ikePeers?: readonly string[];
 }
 
 /** Per-packet options from the AWS configuration, per tunnel. */
@@ -108,6 +114,7 @@ export const DROP_REASONS = [
   'not_ipv4',
   'dummy',
   'udp_send',
+  'ike_filtered',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 export type DropCounters = Readonly<Record<DropReason, number>>;
@@ -174,6 +181,8 @@ export interface DataplaneCounters {
   readonly ikeOut: number;
   /** IKE datagrams lost because the queue to JavaScript was full (also in drops.queue_full). */
   readonly ikeDropped: number;
+  /** IKE datagrams on the data plane's socket from sources other than `ikePeers`, dropped in C (also in drops.ike_filtered). */
+  readonly ikeFiltered: number;
   /** SA events that found the queue full (they are retried). */
   readonly eventsDropped: number;
   readonly tunPacketsIn: number;

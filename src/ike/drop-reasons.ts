@@ -15,6 +15,8 @@ export const DropReason = {
   EXCHANGE_NOT_ALLOWED: 'exchange-not-allowed',
   UNSUPPORTED: 'unsupported',
   COOKIE_REQUIRED: 'cookie-required',
+  /** IKEv1: an unverified half-open Main Mode dropped to make room for a newer MM1 (not a datagram). */
+  HALF_OPEN_EVICTED: 'half-open-evicted',
   STALE_RETRANSMISSION: 'stale-retransmission',
   SA_CLOSED: 'sa-closed',
   INTERNAL_ERROR: 'internal-error',

@@ -79,6 +79,20 @@ export class HalfOpenTimeoutError extends IkeError {
   }
 }
 
+/** A responder's unverified half-open SA gave its slot to a newer first message (IKEv1 Main Mode). */
+export class HalfOpenEvictedError extends IkeError {
+  constructor(exchange: string) {
+    super('IKE_HALF_OPEN_EVICTED', `${exchange} slot reused: the initiator never answered our first response`);
+  }
+}
+
+/** A CHILD SA's keys were asked for after the data plane took them (a bug, never a peer's doing). */
+export class KeysReleasedError extends IkeError {
+  constructor(childId: number) {
+    super('IKE_KEYS_RELEASED', `CHILD SA ${childId}: keys already handed to the data plane`);
+  }
+}
+
 /** The connection was stopped locally. */
 export class LocalCloseError extends IkeError {
   constructor(reason: string) {

@@ -51,6 +51,8 @@ export interface IkeTiming {
   readonly natKeepaliveIntervalMs: number;
   /** Half-open responder SAs at or above which IKE_SA_INIT must carry a COOKIE (RFC 7296 §2.6). */
   readonly cookieThreshold: number;
+  /** IKE_SA_INIT requests per second at or above which COOKIEs are demanded too (RFC 7296 §2.6). */
+  readonly cookieRateThreshold: number;
 }
 
 export const TIMING_DEFAULTS = {
@@ -70,6 +72,7 @@ export const TIMING_DEFAULTS = {
   stopTimeoutMs: 3_000,
   natKeepaliveIntervalMs: 20_000,
   cookieThreshold: 32,
+  cookieRateThreshold: 10,
   /** Our lifetimes as a share of the configured (AWS) ones. */
   childLifetimeShare: 0.9,
   ikeLifetimeShare: 0.9375,
@@ -101,6 +104,7 @@ export function resolveTiming(tunnel: TunnelConfig, overrides: Partial<IkeTiming
     stopTimeoutMs: d.stopTimeoutMs,
     natKeepaliveIntervalMs: d.natKeepaliveIntervalMs,
     cookieThreshold: d.cookieThreshold,
+    cookieRateThreshold: d.cookieRateThreshold,
     ...overrides,
   };
 }

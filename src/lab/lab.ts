@@ -12,12 +12,13 @@
  *   4. BIRD in `aws` (BGP files) or static routes to on-prem (static files).
  * Every process is recorded by PID in the state file; `down` stops exactly those.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { CgwdError } from '../errors.js';
 import { birdConf, type BgpNeighbor } from './bird.js';
 import { execIn, execInResult, ipIn, isAlive, run, runCommand, sleep, spawnDaemonIn, stopPid, waitFor } from '../system/exec.js';
 import { ALL_NAMESPACES, NS, buildLabPlan, type LabOptions, type LabPlan, type LabTunnel } from './plan.js';
+import { checkPrivateDirectory, isAbsent, isSameProcess, privateDirectory, processStartTime, readPrivateFile, writePrivateFile } from './state-dir.js';
 import { awsDefaultSuite, strongswanConf, swanctlConf, type Suite, type SwanConnection } from './strongswan.js';
 import type { TunnelConfig, TunnelSettingKey, VpnConfig } from '../config/model.js';
 
@@ -32,6 +33,8 @@ export interface LabState {
   awsLogLevel: number;
   /** Process name → PID, for everything the lab started. */
   pids: Record<string, number>;
+  /** Process name → its start time when recorded (state-dir.ts): a PID is signalled only while it matches. */
+  starts?: Record<string, number>;
   startedAt: string;
 }
 
@@ -43,23 +46,49 @@ function statePath(dir: string): string {
   return path.join(dir, 'lab.json');
 }
 
+/**
+ * The lab's state, or undefined when there is none. A directory that exists but is not private
+ * to us (state-dir.ts) is refused (LabStateDirError): its PIDs and scripts are not ours to trust.
+ */
 export function readLabState(dir = labDir()): LabState | undefined {
+  if (isAbsent(dir)) return undefined;
+  checkPrivateDirectory(dir);
   try {
-    return JSON.parse(readFileSync(statePath(dir), 'utf8')) as LabState;
+    return JSON.parse(readPrivateFile(statePath(dir))) as LabState;
   } catch {
     return undefined;
   }
 }
 
 function writeLabState(state: LabState): void {
-  writeFileSync(statePath(state.stateDir), JSON.stringify(state, null, 2));
+  writePrivateFile(statePath(state.stateDir), JSON.stringify(state, null, 2));
+}
+
+/** Notes `pid` (just started) under `name`, with its start time. */
+function notePid(state: LabState, name: string, pid: number): void {
+  state.pids[name] = pid;
+  const start = processStartTime(pid);
+  state.starts = { ...state.starts };
+  if (start !== undefined) state.starts[name] = start;
+  else delete state.starts[name];
+}
+
+/** True while `name`'s recorded PID is still the process the lab started (not a reused PID). */
+function isOurs(state: LabState, name: string): boolean {
+  const pid = state.pids[name];
+  return pid !== undefined && isSameProcess(pid, state.starts?.[name]);
+}
+
+/** The recorded PIDs that are still the processes the lab started; a PID reused since is left alone. */
+export function pidsToStop(state: LabState): number[] {
+  return Object.entries(state.pids).filter(([name]) => isOurs(state, name)).map(([, pid]) => pid);
 }
 
 /** Records a process started in the lab (e.g. by a test) so that `lab down` stops it too. */
 export function recordLabPid(stateDir: string, name: string, pid: number): void {
   const state = readLabState(stateDir);
   if (!state) throw new CgwdError('LAB_NOT_UP', `no lab state in ${stateDir}`);
-  state.pids[name] = pid;
+  notePid(state, name, pid);
   writeLabState(state);
 }
 
@@ -212,7 +241,7 @@ function ikeVersionNumber(versions: readonly ('ikev1' | 'ikev2')[]): 0 | 1 | 2 {
 function writeStaticUpdown(plan: LabPlan, t: LabTunnel, stateDir: string): string {
   const file = path.join(stateDir, `aws${t.index}`, 'updown.sh');
   const route = `${plan.onprem.prefix} dev ${t.awsTun} metric ${100 * t.index}`;
-  writeFileSync(
+  writePrivateFile(
     file,
     `#!/bin/sh
 case "$PLUTO_VERB" in
@@ -221,7 +250,7 @@ case "$PLUTO_VERB" in
 esac
 exit 0
 `,
-    { mode: 0o755 },
+    0o700,
   );
   return file;
 }
@@ -257,13 +286,13 @@ export interface CharonInstance {
 /** Starts a charon in a namespace with its own strongswan.conf, /run and vici socket. */
 export async function startCharon(stateDir: string, name: string, namespace: string, logLevel = 1): Promise<CharonInstance> {
   const dir = path.join(stateDir, name);
-  mkdirSync(path.join(dir, 'run'), { recursive: true });
+  mkdirSync(path.join(dir, 'run'), { recursive: true, mode: 0o700 });
   rmSync(path.join(dir, 'charon.vici'), { force: true });
-  writeFileSync(path.join(dir, 'strongswan.conf'), strongswanConf({ stateDir: dir, logLevel }));
+  writePrivateFile(path.join(dir, 'strongswan.conf'), strongswanConf({ stateDir: dir, logLevel }));
   // charon writes /var/run/charon.pid; give each instance a private /run. The
   // AWS router's namespace handle is carried into it so that updown scripts can reach cgwd-aws.
-  mkdirSync(path.join(dir, 'run', 'netns'), { recursive: true });
-  writeFileSync(path.join(dir, 'run', 'netns', NS.aws), '');
+  mkdirSync(path.join(dir, 'run', 'netns'), { recursive: true, mode: 0o700 });
+  writePrivateFile(path.join(dir, 'run', 'netns', NS.aws), '');
   const pid = spawnDaemonIn(
     namespace,
     ['sh', '-c', `mount --bind /run/netns/${NS.aws} ${dir}/run/netns/${NS.aws} && mount --rbind ${dir}/run /run && exec ${CHARON}`],
@@ -296,7 +325,7 @@ export async function swanctl(instance: Pick<CharonInstance, 'vici'>, ...args: s
 
 export async function loadSwanctl(instance: CharonInstance, connections: readonly SwanConnection[]): Promise<void> {
   const file = path.join(instance.dir, 'swanctl.conf');
-  writeFileSync(file, swanctlConf(connections), { mode: 0o600 });
+  writePrivateFile(file, swanctlConf(connections));
   await swanctl(instance, '--load-all', '--noprompt', '--file', file);
 }
 
@@ -323,8 +352,8 @@ export async function startAwsEndpoint(plan: LabPlan, stateDir: string, t: LabTu
 
 export async function startBird(stateDir: string, name: string, namespace: string, conf: string): Promise<number> {
   const dir = path.join(stateDir, name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'bird.conf'), conf);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writePrivateFile(path.join(dir, 'bird.conf'), conf);
   const pid = spawnDaemonIn(
     namespace,
     ['bird', '-f', '-c', path.join(dir, 'bird.conf'), '-s', path.join(dir, 'bird.ctl')],
@@ -373,7 +402,7 @@ export async function labUp(request: LabUpRequest): Promise<LabState> {
   const plan = buildLabPlan(request.config, request.options);
   await ensureLabPackages(log);
   await labDown(stateDir);
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  privateDirectory(stateDir); // 0700, ours, or refused (LabStateDirError)
   const state: LabState = {
     stateDir,
     configPath: request.configPath,
@@ -389,12 +418,12 @@ export async function labUp(request: LabUpRequest): Promise<LabState> {
     for (const t of request.options.awsSide === 'cgwd' ? [] : plan.tunnels) {
       log(`starting the AWS endpoint of tunnel ${t.index} (${t.awsOutside})`);
       const charon = await startAwsEndpoint(plan, stateDir, t, request.awsLogLevel);
-      state.pids[charon.name] = charon.pid;
+      notePid(state, charon.name, charon.pid);
       writeLabState(state);
     }
     if (plan.config.routing === 'bgp' && request.options.awsSide !== 'cgwd') {
       log(`starting BIRD as the AWS router (AS ${plan.amazonAsn ?? '?'})`);
-      state.pids['bird-aws'] = await startBird(stateDir, 'bird-aws', NS.aws, awsRouterBird(plan));
+      notePid(state, 'bird-aws', await startBird(stateDir, 'bird-aws', NS.aws, awsRouterBird(plan)));
       writeLabState(state);
     }
     return state;
@@ -421,7 +450,7 @@ export async function reconfigureAws(config: VpnConfig, options: LabOptions, sta
   for (const t of plan.tunnels) {
     const instance = { vici: `unix://${path.join(stateDir, `aws${t.index}`, 'charon.vici')}` };
     const file = path.join(stateDir, `aws${t.index}`, 'swanctl.conf');
-    writeFileSync(file, swanctlConf([awsConnection(plan, t, stateDir)]), { mode: 0o600 });
+    writePrivateFile(file, swanctlConf([awsConnection(plan, t, stateDir)]));
     await swanctl(instance, '--load-all', '--noprompt', '--file', file);
     await swanctl(instance, '--terminate', '--ike', 'aws', '--force', '--timeout', '2').catch(() => undefined);
   }
@@ -433,7 +462,7 @@ export async function reconfigureAws(config: VpnConfig, options: LabOptions, sta
 export async function stopAwsEndpoint(index: 1 | 2, stateDir = labDir()): Promise<void> {
   const state = requireState(stateDir);
   const pid = state.pids[`aws${index}`];
-  if (pid === undefined || !isAlive(pid)) return;
+  if (pid === undefined || !isOurs(state, `aws${index}`)) return;
   process.kill(pid, 'SIGKILL');
   await waitFor(`charon aws${index} to die`, async () => (isAlive(pid) ? undefined : true), 5_000);
 }
@@ -446,7 +475,7 @@ export async function restartAwsEndpoint(config: VpnConfig, index: 1 | 2, stateD
   const t = plan.tunnels[index - 1];
   if (!t) return;
   const charon = await startAwsEndpoint(plan, stateDir, t, state.awsLogLevel);
-  state.pids[charon.name] = charon.pid;
+  notePid(state, charon.name, charon.pid);
   writeLabState(state);
 }
 
@@ -472,9 +501,9 @@ export async function cutTunnel(awsOutside: string, cut: boolean): Promise<void>
 export async function restartAwsBird(config: VpnConfig, stateDir = labDir()): Promise<void> {
   const state = requireState(stateDir);
   const pid = state.pids['bird-aws'];
-  if (pid !== undefined) await stopPid(pid);
+  if (pid !== undefined && isOurs(state, 'bird-aws')) await stopPid(pid);
   rmSync(path.join(stateDir, 'bird-aws', 'bird.ctl'), { force: true });
-  state.pids['bird-aws'] = await startBird(stateDir, 'bird-aws', NS.aws, awsRouterBird(buildLabPlan(config, state.options)));
+  notePid(state, 'bird-aws', await startBird(stateDir, 'bird-aws', NS.aws, awsRouterBird(buildLabPlan(config, state.options))));
   writeLabState(state);
 }
 
@@ -482,7 +511,7 @@ export async function restartAwsBird(config: VpnConfig, stateDir = labDir()): Pr
 export async function labDown(stateDir = labDir()): Promise<void> {
   const state = readLabState(stateDir);
   if (state) {
-    await Promise.all(Object.values(state.pids).map((pid) => stopPid(pid)));
+    await Promise.all(pidsToStop(state).map((pid) => stopPid(pid)));
   }
   for (const name of ALL_NAMESPACES) {
     if (await namespaceExists(name)) await run('ip', ['netns', 'del', name]);
@@ -506,7 +535,7 @@ export async function labStatus(stateDir = labDir()): Promise<LabStatus> {
   const namespaces: Record<string, boolean> = {};
   for (const name of ALL_NAMESPACES) namespaces[name] = await namespaceExists(name);
   const processes: LabStatus['processes'] = {};
-  for (const [name, pid] of Object.entries(state?.pids ?? {})) processes[name] = { pid, alive: isAlive(pid) };
+  for (const [name, pid] of Object.entries(state?.pids ?? {})) processes[name] = { pid, alive: state !== undefined && isOurs(state, name) };
   const tunnels: LabStatus['tunnels'] = [];
   const bgp: LabStatus['bgp'] = [];
   if (state) {

@@ -58,6 +58,7 @@ export interface NativeDataplaneOptions {
   rcvbuf?: number;
   sndbuf?: number;
   eventQueue?: number;
+  ikePeers?: string[];
   tunOffload?: boolean;
   udpOffload?: boolean;
 }
@@ -114,6 +115,7 @@ export interface NativeCounters {
   ikeIn: number;
   ikeOut: number;
   ikeDropped: number;
+  ikeFiltered: number;
   eventsDropped: number;
   tunPacketsIn: number;
   wakeups: number;

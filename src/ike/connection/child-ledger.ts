@@ -39,6 +39,19 @@ export interface LedgerChild {
   readonly initiatedByUs: boolean;
   /** The data plane holds it (the redundant SA of a rekey collision never gets there). */
   handedToSink: boolean;
+  /** Drops the SA's references to its keys once the sink has them. */
+  releaseKeys?(): void;
+}
+
+function copyInstallKeys(install: ChildSaInstall): ChildSaInstall {
+  const copy = (b: Buffer | undefined): Buffer | undefined => (b === undefined ? undefined : Buffer.from(b));
+  return {
+    ...install,
+    encKeyIn: Buffer.from(install.encKeyIn),
+    encKeyOut: Buffer.from(install.encKeyOut),
+    ...(install.integKeyIn ? { integKeyIn: copy(install.integKeyIn) } : {}),
+    ...(install.integKeyOut ? { integKeyOut: copy(install.integKeyOut) } : {}),
+  };
 }
 
 export interface ChildLedgerParams {
@@ -98,12 +111,14 @@ export class ChildLedger {
     };
     child.handedToSink = true;
     this.#installed.set(child.id, { child, timer: undefined, held: holdOutbound });
+    // The key log first: a sink may wipe the key buffers once the data plane has copied them.
+    this.#params.keylog?.({ kind: 'child', install: copyInstallKeys(install) });
     try {
       this.#params.sink.installChildSa(install);
     } catch (error) {
       this.#params.logger.error({ child: child.id, err: describeError(error) }, 'data plane refused the CHILD SA');
     }
-    this.#params.keylog?.({ kind: 'child', install });
+    child.releaseKeys?.(); // the sink owns the key buffers now; the IKE side keeps no reference
     return install;
   }
 

@@ -33,6 +33,7 @@
  */
 import type { Logger } from 'pino';
 import type { DhGroupNumber } from '../../crypto/transforms.js';
+import { RefusalSummary } from '../connection/admission.js';
 import { IkeConnectionBase } from '../connection/base.js';
 import { setChildTimer } from '../connection/child-ledger.js';
 import { connectionContext } from '../connection/context.js';
@@ -40,6 +41,7 @@ import type { IkeConnectionOptions } from '../connection/options.js';
 import { childSaStatus, ikeSaStatus, spiText, type IkeSaStatus } from '../connection/status.js';
 import { DropReason } from '../drop-reasons.js';
 import {
+  HalfOpenEvictedError,
   LifetimeExpiredError,
   LocalCloseError,
   NoProposalChosenError,
@@ -51,7 +53,7 @@ import {
 } from '../errors.js';
 import { proposalPolicyFor } from '../proposals/policy.js';
 import { describeChildSuite, describeIkeSuite } from '../proposals/suites.js';
-import type { IkeDatagram, TimerHandle } from '../runtime.js';
+import type { Endpoint, IkeDatagram, TimerHandle } from '../runtime.js';
 import { ourChildLifetime, ourIkeLifetime, saSchedule, type SaLifetime, type SaSchedule } from '../timing.js';
 import { COOKIE_LENGTH, DOI_IPSEC, ExchangeType, ISAKMP_HEADER_LENGTH, MIN_ESP_SPI, ProtocolId } from './constants.js';
 import { IsakmpVersionError, V1WireErrorCode, WireError } from './wire/errors.js';
@@ -85,8 +87,18 @@ const EARLY_DELETE_MEMORY_MS = 10_000;
 const OUTBOUND_HOLD_MS = 500;
 /** Between our Delete of the IPsec SAs and of the ISAKMP SA (see #sendDeletes). */
 const DELETE_SPACING_MS = 200;
-/** Bound on responder ISAKMP SAs still in Main Mode (beyond it new MM1s are dropped). */
+/**
+ * Responder Main Modes still open. IKEv1 has no stateless cookie exchange, so the bound alone
+ * would let 64 spoofed MM1s lock the configured peer out for the half-open timeout. Instead
+ * (see #admitMainMode): an SA whose initiator has not yet answered our MM2 with a valid MM3 is
+ * "unverified" (it never proved it receives at its address) and may give its slot to a newer
+ * MM1 — oldest first, those from other sources than the configured peer before the peer's own;
+ * each source endpoint holds at most MAX_HALF_OPEN_PER_SOURCE unverified ones; sources other
+ * than the configured peer share MAX_HALF_OPEN_OTHER_SOURCES and are refused beyond it.
+ */
 const MAX_HALF_OPEN = 64;
+const MAX_HALF_OPEN_PER_SOURCE = 16;
+const MAX_HALF_OPEN_OTHER_SOURCES = 16;
 
 /** IKEv1 lifetimes are what the exchange agreed on (RFC 2407 §4.5; timing.ts SaLifetime). */
 function agreed(seconds: number): SaLifetime {
@@ -98,9 +110,16 @@ interface ChildBookkeeping {
   rekeyTask?: QuickModeInitiator;
 }
 
+/** A responder Main Mode whose initiator never answered our MM2 (possibly a spoofed source). */
+function isUnverified(sa: IsakmpSa): boolean {
+  return !sa.originalInitiator && !sa.establishedAt && sa.mainMode instanceof MainModeResponder && !sa.mainMode.verified;
+}
+
 export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> implements IsakmpSaHost {
   readonly #options: IkeConnectionOptions;
   readonly #log: Logger;
+  /** Unverified Main Modes that died or were refused: one line, then a summary per period. */
+  readonly #refusals: RefusalSummary;
   /** For a phase 1 re-establishment we started: the ISAKMP SA it replaces. */
   readonly #rekeyOf = new WeakMap<IsakmpSa, IsakmpSa>();
   /** The IPsec SAs, oldest first: the connection's, not an ISAKMP SA's (RFC 2409 §5.5). */
@@ -122,6 +141,7 @@ export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> impl
     super(options, { ...connectionContext(options, policy, log), phase1, phase2, pfsGroups: pfsGroupsOf(policy) }, 'main mode');
     this.#options = options;
     this.#log = log;
+    this.#refusals = new RefusalSummary(this.ctx.clock, log, 'Main Mode (unanswered MM1s)');
   }
 
   // -------------------------------------------------------------------------------------------
@@ -255,13 +275,14 @@ export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> impl
       existing.receive(datagram, decoded);
       return;
     }
-    if (this.life.halfOpenCount() >= MAX_HALF_OPEN) {
-      this.countDrop(DropReason.COOKIE_REQUIRED);
-      return;
-    }
     // Unauthenticated: an MM1 that breaks the rules creates no state and gets no answer.
     if (!checkMessageRules('MM1', decoded.entries).ok) {
       this.countDrop(DropReason.PAYLOAD_RULE);
+      return;
+    }
+    if (!this.#admitMainMode(datagram.remote)) {
+      this.countDrop(DropReason.COOKIE_REQUIRED);
+      this.#refusals.note('half-open-full', { source: datagram.remote.address });
       return;
     }
     const sa = new IsakmpSa(this, {
@@ -276,6 +297,30 @@ export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> impl
     sa.receive(datagram, decoded);
     if (mainMode.state !== 'sa-sent' || sa.state === 'dead') return; // refused
     this.life.registerHalfOpen(sa);
+  }
+
+  /** Makes room for a new responder Main Mode from `source`, or says there is none (see MAX_HALF_OPEN). */
+  #admitMainMode(source: Endpoint): boolean {
+    const peer = this.#options.remote.address;
+    const halfOpen = [...this.life.sas].filter((s) => !s.originalInitiator && s.state === 'connecting');
+    const unverified = halfOpen.filter(isUnverified);
+    const sameSource = unverified.filter((s) => s.remote.address === source.address && s.remote.port === source.port);
+    if (source.address !== peer && halfOpen.filter((s) => s.remote.address !== peer).length >= MAX_HALF_OPEN_OTHER_SOURCES) return false;
+    if (sameSource.length >= MAX_HALF_OPEN_PER_SOURCE) {
+      this.#evict(sameSource[0]);
+      return true;
+    }
+    if (halfOpen.length < MAX_HALF_OPEN) return true;
+    const victim = unverified.find((s) => s.remote.address !== peer) ?? (source.address === peer ? unverified[0] : undefined);
+    if (!victim) return false;
+    this.#evict(victim);
+    return true;
+  }
+
+  #evict(sa: IsakmpSa | undefined): void {
+    if (!sa) return;
+    this.countDrop(DropReason.HALF_OPEN_EVICTED);
+    sa.die(new HalfOpenEvictedError('main mode'));
   }
 
   #newCookie(): Buffer {
@@ -415,6 +460,9 @@ export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> impl
       if (!keepChildren) this.#forgetAllChildren(`ISAKMP SA down: ${error.code}`);
       this.life.noteError(error);
       this.life.emit('ike-down', { spiI: hex(sa.cookieI), spiR: hex(sa.cookieR), established: true, code: error.code, reason: error.message });
+    } else if (isUnverified(sa)) {
+      // Unanswered MM1s (spoofed, or a peer that went away) are no tunnel event: summarised only.
+      this.#refusals.note(error.code === 'IKE_HALF_OPEN_EVICTED' ? 'evicted' : 'unanswered');
     } else if (!sa.establishedAt && (wasConnecting || !sa.originalInitiator)) {
       this.life.noteError(error);
       if (rekeyOf && this.life.current?.state === 'established') {
@@ -821,6 +869,7 @@ export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> impl
 
   protected tearDown(): void {
     for (const sa of [...this.life.sas]) sa.die(new LocalCloseError('connection stopped'));
+    this.#refusals.close();
     for (const child of this.#children.splice(0)) {
       child.state = 'deleted';
       child.cancelTimers();

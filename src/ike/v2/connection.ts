@@ -36,12 +36,14 @@ import type { IkeDatagram, TimerHandle } from '../runtime.js';
 import { ourChildLifetime, ourIkeLifetime, saSchedule, type SaLifetime } from '../timing.js';
 import type { ChildSa } from './sa/child-sa.js';
 import { IkeSa, type IkeSaHost, type IkeSaParams } from './sa/ike-sa.js';
-import { notify, spiHex, type InboundMessage } from './sa/payload-helpers.js';
+import { findNotify, firstOf, notify, spiHex, type InboundMessage } from './sa/payload-helpers.js';
 import { ChildCreateInitiator, CreateChildResponder } from './tasks/child-create.js';
 import { ChildDeleteInitiator } from './tasks/child-delete.js';
 import { IkeAuthResponder } from './tasks/ike-auth.js';
 import { IkeDeleteInitiator } from './tasks/ike-delete.js';
-import { IkeInitInitiator, IkeInitResponder, computeCookie, type CookiePolicy } from './tasks/ike-init.js';
+import { IkeInitInitiator, IkeInitResponder, type CookiePolicy } from './tasks/ike-init.js';
+import { CookieJar } from './cookies.js';
+import { LoadGate, RefusalSummary } from '../connection/admission.js';
 import { IkeRekeyInitiator } from './tasks/ike-rekey.js';
 import { DpdInitiator, InformationalResponder } from './tasks/informational.js';
 import type { InitiatorTask, ResponderTask } from './tasks/task.js';
@@ -54,6 +56,8 @@ import { checkHeaderRules, checkPayloadRules } from './wire/rules.js';
 const ZERO_SPI = Buffer.alloc(8);
 /** Bound on responder SAs still in IKE_SA_INIT/IKE_AUTH (beyond it new requests are dropped). */
 const MAX_HALF_OPEN = 256;
+/** How long COOKIEs stay demanded after the IKE_SA_INIT rate falls below its threshold. */
+const COOKIE_LOAD_HOLD_MS = 10_000;
 /** IKEv2 lifetimes are ours alone, never negotiated (RFC 7296 §2.8; timing.ts SaLifetime). */
 const LIFETIMES: SaLifetime = { rule: 'local-policy' };
 
@@ -63,14 +67,19 @@ export class IkeV2Connection extends IkeConnectionBase<IkeSa, ConnectionContext>
   #childIds = 0;
   readonly #childRecreate: { timer: TimerHandle | undefined } = { timer: undefined };
   readonly #requeueTimers = new Set<TimerHandle>();
-  readonly #cookieSecret: Buffer;
+  readonly #cookies: CookieJar;
+  /** IKE_SA_INIT requests per second at or above which COOKIEs are demanded (held 10 s). */
+  readonly #initLoad: LoadGate;
+  readonly #refusals: RefusalSummary;
 
   constructor(options: IkeConnectionOptions) {
     const log = options.logger.child({ tunnel: options.tunnel.index, role: options.role, ike: 'v2' });
     super(options, connectionContext(options, options.policy ?? proposalPolicyFor(options.tunnel), log), 'IKE_AUTH');
     this.#options = options;
     this.#log = log;
-    this.#cookieSecret = options.random.bytes(32);
+    this.#cookies = new CookieJar(this.ctx.clock, this.ctx.random);
+    this.#initLoad = new LoadGate(this.ctx.clock, this.ctx.timing.cookieRateThreshold, COOKIE_LOAD_HOLD_MS);
+    this.#refusals = new RefusalSummary(this.ctx.clock, log, 'IKE_SA_INIT');
   }
 
   // -------------------------------------------------------------------------------------------
@@ -240,10 +249,12 @@ export class IkeV2Connection extends IkeConnectionBase<IkeSa, ConnectionContext>
       existing.receiveInitRequest(message);
       return;
     }
+    this.#initLoad.note();
     if (this.life.halfOpenCount() >= MAX_HALF_OPEN) {
       this.countDrop(DropReason.COOKIE_REQUIRED);
       return;
     }
+    if (this.#demandCookie(message)) return;
     const sa = new IkeSa(this, {
       originalInitiator: false,
       spiI: Buffer.from(message.header.spiI),
@@ -254,6 +265,24 @@ export class IkeV2Connection extends IkeConnectionBase<IkeSa, ConnectionContext>
     sa.receiveInitRequest(message);
     if (sa.spiR.equals(ZERO_SPI) || sa.state !== 'connecting') return; // refused statelessly
     this.life.registerHalfOpen(sa);
+  }
+
+  /**
+   * Under load, a request without a valid COOKIE is answered N(COOKIE) here, before any SA object
+   * (logger, timers) exists: the whole cost is one decode and one SHA-256 (RFC 7296 §2.6).
+   */
+  #demandCookie(message: InboundMessage): boolean {
+    const policy = this.#cookiePolicy;
+    if (!policy.required()) return false;
+    const nonce = firstOf(message.payloads, 'Nonce');
+    if (!nonce) return false; // the payload rules already require one
+    const { spiI } = message.header;
+    const offered = findNotify(message.payloads, NotifyType.COOKIE);
+    if (offered && policy.accepts(offered.data, nonce.nonce, message.remote.address, spiI)) return false;
+    policy.refused(offered ? 'bad-cookie' : 'cookie-demanded');
+    const cookie = policy.cookieFor(nonce.nonce, message.remote.address, spiI);
+    this.#statelessAnswer({ local: message.local, remote: message.remote, data: message.datagram }, ExchangeType.IKE_SA_INIT, 0, ZERO_SPI, notify(NotifyType.COOKIE, cookie));
+    return true;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -593,6 +622,7 @@ export class IkeV2Connection extends IkeConnectionBase<IkeSa, ConnectionContext>
   }
 
   protected tearDown(): void {
+    this.#refusals.close();
     for (const sa of [...this.life.sas]) sa.die(new LocalCloseError('connection stopped'));
     this.ledger.removeAll('connection stopped');
     this.#childRecreate.timer?.cancel();
@@ -602,8 +632,10 @@ export class IkeV2Connection extends IkeConnectionBase<IkeSa, ConnectionContext>
 
   get #cookiePolicy(): CookiePolicy {
     return {
-      required: () => this.life.halfOpenCount() >= this.ctx.timing.cookieThreshold,
-      cookieFor: (nonce, address, spiI) => computeCookie(this.#cookieSecret, 1, nonce, address, spiI),
+      required: () => this.life.halfOpenCount() >= this.ctx.timing.cookieThreshold || this.#initLoad.loaded(),
+      cookieFor: (nonce, address, spiI) => this.#cookies.cookieFor(nonce, address, spiI),
+      accepts: (offered, nonce, address, spiI) => this.#cookies.accepts(offered, nonce, address, spiI),
+      refused: (reason, detail) => this.#refusals.note(reason, detail),
     };
   }
 }

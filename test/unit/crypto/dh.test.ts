@@ -3,11 +3,12 @@
  * @noble/curves, MODP against BigInt modpow), one test per RFC 6989 rejection
  * rule, fixed-width padding, a round trip for every group, and redaction.
  */
+import { createDiffieHellman } from 'node:crypto';
 import { format, inspect } from 'node:util';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DH_PARAMETERS, type EcpParameters, type ModpParameters } from '../../../src/crypto/dh-params.js';
-import { computeSharedSecret, DhKeyPair, generateKeyPair, validatePublicValue } from '../../../src/crypto/dh.js';
+import { computeSharedSecret, dhBackend, DhKeyPair, generateKeyPair, validatePublicValue } from '../../../src/crypto/dh.js';
 import { DhInvalidPublicError, DhParameterError, type DhInvalidPublicReason } from '../../../src/crypto/errors.js';
 import { DH_GROUPS, type DhGroupNumber } from '../../../src/crypto/transforms.js';
 import { CgwdError } from '../../../src/errors.js';
@@ -346,3 +347,44 @@ describe('private values', () => {
     expect(JSON.parse(JSON.stringify(keyPair))).toEqual({ group, privateKey: '[redacted]' });
   });
 });
+
+describe('cost of an unauthenticated key exchange (issue 13, finding 1)', () => {
+  it.each(SAFE_PRIME_GROUPS)('group %i uses OpenSSL’s built-in parameters: no prime check per key pair', (group) => {
+    expect(dhBackend(group)).toBe('named-group');
+  });
+
+  it.each(SAFE_PRIME_GROUPS)('group %i: the built-in parameters are the RFC’s and agree with the explicit-parameter path', (group) => {
+    const params = modp(group);
+    const ours = DhKeyPair.generate(group);
+    expect(ours.publicValue.length).toBe(params.prime.length);
+    const legacy = createDiffieHellman(params.prime, params.generator);
+    legacy.generateKeys();
+    const theirs = leftPadded(legacy.getPublicKey(), params.prime.length);
+    const viaLegacy = leftPadded(legacy.computeSecret(ours.publicValue), params.prime.length);
+    expect(b2h(ours.computeSharedSecret(theirs))).toBe(b2h(viaLegacy));
+    // The public value is g^x mod p in the RFC's group: y^((p-1)/2) = 1 (a quadratic residue, as 2 is for these primes).
+    expect(modPow(toBigInt(ours.publicValue), (params.p - 1n) / 2n, params.p)).toBe(1n);
+  });
+
+  it('respond() refuses an invalid peer value before making a key pair', () => {
+    const generate = vi.spyOn(DhKeyPair, 'generate');
+    try {
+      const bogus = Buffer.alloc(modp(2).prime.length);
+      expect(() => DhKeyPair.respond(2, bogus)).toThrow(DhInvalidPublicError);
+      expect(generate).not.toHaveBeenCalled();
+      const peer = DhKeyPair.generate(2);
+      generate.mockClear();
+      const { keyPair, sharedSecret } = DhKeyPair.respond(2, peer.publicValue);
+      expect(generate).toHaveBeenCalledTimes(1);
+      expect(b2h(peer.computeSharedSecret(keyPair.publicValue))).toBe(b2h(sharedSecret));
+    } finally {
+      generate.mockRestore();
+    }
+  });
+});
+
+function leftPadded(bytes: Buffer, length: number): Buffer {
+  return Buffer.concat([Buffer.alloc(Math.max(0, length - bytes.length)), bytes]);
+}
+
+const b2h = (b: Buffer): string => b.toString('hex');

@@ -149,10 +149,10 @@ describe('a packet thread on 127.0.0.1 (no TUN)', () => {
     for (const s of sockets.splice(0)) s.close();
   });
 
-  async function peer(): Promise<Socket> {
+  async function peer(address = '127.0.0.1'): Promise<Socket> {
     const s = createSocket('udp4');
     sockets.push(s);
-    s.bind(0, '127.0.0.1');
+    s.bind(0, address);
     await once(s, 'listening');
     return s;
   }
@@ -275,5 +275,59 @@ describe('a packet thread on 127.0.0.1 (no TUN)', () => {
     expect(c.ikeDropped).toBeGreaterThan(0);
     expect(c.drops.queue_full).toBe(c.ikeDropped);
     expect(seen).toBe(c.ikeIn);
+  });
+
+  // Issue 13, finding 3. Loopback is 127.0.0.0/8: senders bind 127.0.0.x without adding addresses.
+  it('drops IKE from sources other than the configured peers in C, before JavaScript sees it', async () => {
+    const dp = Dataplane.open({ local: { address: '127.0.0.1', port: 0 }, ikePeers: ['127.0.0.2'] });
+    open.push(dp);
+    const stranger = await peer('127.0.0.1');
+    const aws = await peer('127.0.0.2');
+    const seen: string[] = [];
+    dp.onIkeDatagram((d) => seen.push(d.remote.address));
+    const msg = Buffer.concat([Buffer.alloc(4), Buffer.alloc(60, 2)]);
+    for (let i = 0; i < 20; i++) stranger.send(msg, dp.local.port, '127.0.0.1');
+    for (let i = 0; i < 3; i++) aws.send(msg, dp.local.port, '127.0.0.1');
+    const c = await until(() => {
+      const now = dp.counters();
+      return now.udpDatagramsIn >= 23 && seen.length >= 3 ? now : undefined;
+    });
+    expect(c.ikeFiltered).toBe(20);
+    expect(c.drops.ike_filtered).toBe(20);
+    expect(c.ikeIn).toBe(3);
+    expect(seen).toEqual(['127.0.0.2', '127.0.0.2', '127.0.0.2']);
+  });
+
+  it('a flood "from" one configured peer cannot take the other peer’s share of the queue', async () => {
+    const dp = Dataplane.open({ local: { address: '127.0.0.1', port: 0 }, limits: { eventQueue: 8 }, ikePeers: ['127.0.0.2', '127.0.0.3'] });
+    open.push(dp);
+    const flooder = await peer('127.0.0.2');
+    const other = await peer('127.0.0.3');
+    const seen: string[] = [];
+    dp.onIkeDatagram((d) => seen.push(d.remote.address));
+    const msg = Buffer.concat([Buffer.alloc(4), Buffer.alloc(100, 1)]);
+    for (let i = 0; i < 50; i++) flooder.send(msg, dp.local.port, '127.0.0.1');
+    await null;
+    const spin = Date.now() + 150;
+    while (Date.now() < spin) {
+      /* the JavaScript thread is busy: nothing drains the queue */
+    }
+    for (let i = 0; i < 2; i++) other.send(msg, dp.local.port, '127.0.0.1');
+    await null;
+    const spin2 = Date.now() + 150;
+    while (Date.now() < spin2) {
+      /* still busy while the other peer's datagrams arrive */
+    }
+    await until(() => (dp.counters().udpDatagramsIn >= 52 ? true : undefined));
+    await until(() => (seen.filter((a) => a === '127.0.0.3').length >= 2 ? true : undefined));
+    const c = dp.counters();
+    expect(seen.filter((a) => a === '127.0.0.3')).toHaveLength(2);
+    expect(seen.filter((a) => a === '127.0.0.2').length).toBeLessThanOrEqual(3); // (8 × 3/4) / 2 peers
+    expect(c.ikeDropped).toBeGreaterThanOrEqual(47);
+  });
+
+  it('refuses more than 8 IKE peers or one that is not an IPv4 address', () => {
+    expect(() => Dataplane.open({ local: { address: '127.0.0.1', port: 0 }, ikePeers: Array.from({ length: 9 }, (_, i) => `127.0.0.${i + 2}`) })).toThrow(DataplaneOptionsError);
+    expect(() => Dataplane.open({ local: { address: '127.0.0.1', port: 0 }, ikePeers: ['aws.example'] })).toThrow(DataplaneOptionsError);
   });
 });

@@ -12,6 +12,7 @@
  * `handedToSink` says whether the data plane holds it: the redundant SA of a rekey collision is
  * never installed.
  */
+import { KeysReleasedError } from '../../errors.js';
 import type { DirectionalKeys } from '../../connection/child-ledger.js';
 import type { Endpoint, TimerHandle } from '../../runtime.js';
 import type { Phase2Suite } from '../proposals.js';
@@ -47,7 +48,7 @@ export class IpsecSa {
   readonly local: Endpoint;
   readonly remote: Endpoint;
   readonly replaces: IpsecSa | undefined;
-  readonly #keys: DirectionalKeys;
+  #keys: DirectionalKeys | undefined;
   state: IpsecSaState = 'installed';
   handedToSink = false;
   rekeyAt: number | undefined;
@@ -73,7 +74,13 @@ export class IpsecSa {
 
   /** KEYMAT by direction: our inbound SA uses our SPI (RFC 2409 §5.5). */
   get directionalKeys(): DirectionalKeys {
+    if (!this.#keys) throw new KeysReleasedError(this.id);
     return this.#keys;
+  }
+
+  /** After the data plane has the keys: the IKE side keeps none (ChildLedger.install). */
+  releaseKeys(): void {
+    this.#keys = undefined;
   }
 
   /** Still carrying traffic (not replaced, not being deleted). */

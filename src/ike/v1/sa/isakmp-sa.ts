@@ -553,7 +553,9 @@ export class IsakmpSa {
     this.mainMode?.abort();
     for (const exchange of this.quickModes.values()) exchange.abort();
     this.quickModes.clear();
-    this.log.info({ sa: this.describe(), code: error.code }, 'ISAKMP SA gone');
+    // A responder SA whose initiator never got past MM1 is not worth a line each (floods).
+    const quiet = !this.originalInitiator && this.establishedAt === undefined;
+    this.log[quiet ? 'debug' : 'info']({ sa: this.describe(), code: error.code }, 'ISAKMP SA gone');
     this.host.saDead(this, error);
   }
 

@@ -331,6 +331,8 @@ export class MainModeInitiator extends ExchangeMemory implements Exchange {
 // ---------------------------------------------------------------------------------------------
 
 export class MainModeResponder extends ExchangeMemory implements Exchange {
+  /** The initiator answered our MM2 (a valid MM3 with our cookie): not a spoofed source. */
+  verified = false;
   readonly name = 'MAIN_MODE' as const;
   readonly role = 'responder' as const;
   readonly messageId = 0;
@@ -420,10 +422,10 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
     const ke = firstOf(m.entries, 'KE');
     const nonce = firstOf(m.entries, 'NONCE');
     if (!ke || !nonce) return;
-    const dh = DhKeyPair.generate(suite.dhGroup);
+    let dh: DhKeyPair;
     let shared: Buffer;
     try {
-      shared = dh.computeSharedSecret(ke.data);
+      ({ keyPair: dh, sharedSecret: shared } = DhKeyPair.respond(suite.dhGroup, ke.data)); // validates before generating
     } catch (error) {
       if (!(error instanceof DhInvalidPublicError)) throw error;
       this.#refuse(NotifyType.INVALID_KEY_INFORMATION, new InvalidKeyInformationError(`initiator KE refused: ${error.reason}`));
@@ -454,6 +456,7 @@ export class MainModeResponder extends ExchangeMemory implements Exchange {
     const bytes = sa.encodePlain(ExchangeType.IDENTITY_PROTECTION, 0, payloads);
     this.answered(bytes);
     this.#state = 'ke-sent';
+    this.verified = true; // MM3 came back with our cookie: the initiator receives at its address
     sa.transmit(bytes);
   }
 

@@ -362,9 +362,10 @@ export class QuickModeResponder extends ExchangeMemory implements Exchange {
     }
     let dh: DhKeyPair | undefined;
     if (selection.suite.dhGroup !== undefined) {
-      dh = DhKeyPair.generate(selection.suite.dhGroup);
       try {
-        this.#shared = dh.computeSharedSecret(ke?.data ?? Buffer.alloc(0));
+        const response = DhKeyPair.respond(selection.suite.dhGroup, ke?.data ?? Buffer.alloc(0)); // validates before generating
+        dh = response.keyPair;
+        this.#shared = response.sharedSecret;
       } catch (error) {
         if (!(error instanceof DhInvalidPublicError)) throw error;
         this.#refuse(NotifyType.INVALID_KEY_INFORMATION, peerSpiBytes, `KE refused: ${error.reason}`);

@@ -11,6 +11,7 @@
  * collision is never installed (its initiator deletes it at once, RFC 7296 §2.8.1), so the
  * outbound path stays on the surviving SA.
  */
+import { KeysReleasedError } from '../../errors.js';
 import type { TimerHandle } from '../../runtime.js';
 import type { ChildKeys } from '../crypto/keys.js';
 import type { ChildSuite } from '../../proposals/suites.js';
@@ -40,7 +41,7 @@ export class ChildSa {
   readonly nonceI: Buffer;
   readonly nonceR: Buffer;
   readonly createdAt: number;
-  readonly #keys: ChildKeys;
+  #keys: ChildKeys | undefined;
   state: ChildSaState = 'installed';
   handedToSink = false;
   rekeyAt: number | undefined;
@@ -64,9 +65,15 @@ export class ChildSa {
   /** Keys by direction: the exchange initiator sends with the "i" keys (RFC 7296 §2.17). */
   get directionalKeys(): { encIn: Buffer; encOut: Buffer; integIn: Buffer | undefined; integOut: Buffer | undefined } {
     const k = this.#keys;
+    if (!k) throw new KeysReleasedError(this.id);
     return this.initiatedByUs
       ? { encOut: k.encI, integOut: k.integI, encIn: k.encR, integIn: k.integR }
       : { encOut: k.encR, integOut: k.integR, encIn: k.encI, integIn: k.integI };
+  }
+
+  /** After the data plane has the keys: the IKE side keeps none (ChildLedger.install). */
+  releaseKeys(): void {
+    this.#keys = undefined;
   }
 
   /** Still carrying traffic (not replaced, not being deleted). */

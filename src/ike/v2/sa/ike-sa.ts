@@ -20,6 +20,7 @@
  * Sending: one initiator task at a time (window size 1, §2.3); its request is retransmitted
  * on the task's schedule and, unanswered, the SA is declared dead (§2.4).
  */
+import { wipe } from '../../../crypto/bytes.js';
 import type { Logger } from 'pino';
 import type { ConnectionContext } from '../../connection/context.js';
 import { DropReason } from '../../drop-reasons.js';
@@ -234,7 +235,7 @@ export class IkeSa {
       spiR: spiHex(this.spiR),
       originalInitiator: this.originalInitiator,
       suite,
-      keys,
+      keys: copyKeys(keys), // the SA wipes its own when it dies
     });
   }
 
@@ -254,6 +255,7 @@ export class IkeSa {
     if (this.state === 'dead') return;
     this.state = 'dead';
     this.deathReason = error;
+    if (this.keys) wipe(...Object.values(this.keys)); // SK_* die with the SA (its CHILD SAs have their own keys)
     this.#log.info({ sa: this.describe(), code: error.code, reason: error.message }, 'IKE SA down');
     const inFlight = this.#inFlight;
     this.#inFlight = undefined;
@@ -671,4 +673,8 @@ export class IkeSa {
     this.local = { address: this.local.address, port };
     this.remote = { address: this.remote.address, port };
   }
+}
+
+function copyKeys(keys: IkeKeys): IkeKeys {
+  return { skD: Buffer.from(keys.skD), skAi: Buffer.from(keys.skAi), skAr: Buffer.from(keys.skAr), skEi: Buffer.from(keys.skEi), skEr: Buffer.from(keys.skEr), skPi: Buffer.from(keys.skPi), skPr: Buffer.from(keys.skPr) };
 }

@@ -34,6 +34,7 @@
  * names that SPI, the new SA was deleted before we heard of it and never comes to life here
  * (the case strongSwan's test_child_rekey.c leaves open).
  */
+import { wipe } from '../../../crypto/bytes.js';
 import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import type { DhGroupNumber } from '../../../crypto/transforms.js';
@@ -201,12 +202,14 @@ export class ChildCreateInitiator implements InitiatorTask {
       if (!sa.children.some((c) => c.isLive)) sa.host.childSaMissing(sa);
       return DONE;
     }
+    const keys = deriveChildKeys(prfOf(sa), skDOf(sa), suite, this.#nonce, nonce.nonce, sharedSecret);
+    wipe(sharedSecret); // the PFS g^ir is only an input to KEYMAT (§2.17)
     const child = new ChildSa({
       id: sa.host.allocateChildId(),
       spiIn: (this.#spiIn as Buffer).readUInt32BE(0),
       spiOut: spi.readUInt32BE(0),
       suite,
-      keys: deriveChildKeys(prfOf(sa), skDOf(sa), suite, this.#nonce, nonce.nonce, sharedSecret),
+      keys,
       initiatedByUs: true,
       nonceI: this.#nonce,
       nonceR: nonce.nonce,
@@ -362,9 +365,9 @@ export class CreateChildResponder implements ResponderTask {
     let ourKe: Payload | undefined;
     if (group !== undefined) {
       if (!ke || ke.group !== group) return [notify(NotifyType.INVALID_KE_PAYLOAD, u16(group))];
-      const dh = DhKeyPair.generate(group);
+      let dh: DhKeyPair;
       try {
-        sharedSecret = dh.computeSharedSecret(ke.data);
+        ({ keyPair: dh, sharedSecret } = DhKeyPair.respond(group, ke.data)); // validates before generating
       } catch (e) {
         if (!(e instanceof DhInvalidPublicError)) throw e;
         sa.log.info({ group, reason: e.reason }, 'peer KE value rejected');
@@ -377,12 +380,14 @@ export class CreateChildResponder implements ResponderTask {
     }
     const spiIn = newChildSpi(sa);
     const nr = sa.ctx.random.bytes(NONCE_LENGTH);
+    const keys = deriveChildKeys(prfOf(sa), skDOf(sa), selection.suite, nonce.nonce, nr, sharedSecret);
+    wipe(sharedSecret); // the PFS g^ir is only an input to KEYMAT (§2.17)
     const child = new ChildSa({
       id: sa.host.allocateChildId(),
       spiIn: spiIn.readUInt32BE(0),
       spiOut: selection.offered.spi.readUInt32BE(0),
       suite: selection.suite,
-      keys: deriveChildKeys(prfOf(sa), skDOf(sa), selection.suite, nonce.nonce, nr, sharedSecret),
+      keys,
       initiatedByUs: false,
       nonceI: nonce.nonce,
       nonceR: nr,

@@ -21,7 +21,7 @@
  * The responder half is stateless until it accepts: a COOKIE demand, INVALID_KE_PAYLOAD and
  * NO_PROPOSAL_CHOSEN are answered with SPIr zero and no state kept (§2.6).
  */
-import { createHash } from 'node:crypto';
+import { wipe } from '../../../crypto/bytes.js';
 import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import { dhGroupByNumber, type DhGroupNumber } from '../../../crypto/transforms.js';
@@ -69,6 +69,7 @@ function deriveInitialKeys(sa: IkeSa, suite: IkeSuite, sharedSecret: Buffer, ni:
   sa.nonceI = ni;
   sa.nonceR = nr;
   sa.installKeys(suite, expandIkeKeys(suite, skeyseed, ni, nr, sa.spiI, sa.spiR));
+  wipe(skeyseed, sharedSecret); // g^ir and SKEYSEED are not needed once SK_* exist (§2.14)
 }
 
 export class IkeInitInitiator implements InitiatorTask {
@@ -159,18 +160,16 @@ function fatal(error: InvalidResponseError | NoProposalChosenError | PeerErrorNo
   return { status: 'failed', error, fatal: true };
 }
 
-/** The responder's COOKIE policy (RFC 7296 §2.6), owned by the connection. */
+/** The responder's admission policy for IKE_SA_INIT (RFC 7296 §2.6), owned by the connection. */
 export interface CookiePolicy {
   /** True when IKE_SA_INIT requests must prove their address with a cookie now. */
   required(): boolean;
   /** The cookie for this initiator: depends on Ni, IPi, SPIi and a local secret. */
   cookieFor(nonce: Buffer, address: string, spiI: Buffer): Buffer;
-}
-
-/** Cookie = <secret version> | SHA-256(Ni | IPi | SPIi | secret) (RFC 7296 §2.6). */
-export function computeCookie(secret: Buffer, version: number, nonce: Buffer, address: string, spiI: Buffer): Buffer {
-  const digest = createHash('sha256').update(nonce).update(addressBytes(address)).update(spiI).update(secret).digest();
-  return Buffer.concat([Buffer.from([0, 0, 0, version & 0xff]), digest]);
+  /** Whether `offered` is a valid cookie for this initiator (constant-time). */
+  accepts(offered: Buffer, nonce: Buffer, address: string, spiI: Buffer): boolean;
+  /** A stateless refusal, for the rate-limited log (no per-request log line). */
+  refused(reason: string, detail?: Record<string, unknown>): void;
 }
 
 export class IkeInitResponder implements ResponderTask {
@@ -194,26 +193,32 @@ export class IkeInitResponder implements ResponderTask {
     if (!ke || !saPayload) return this.#refuse(notify(NotifyType.NO_PROPOSAL_CHOSEN)); // unreachable after the rules check
 
     if (this.#cookies.required()) {
-      const expected = this.#cookies.cookieFor(nonce.nonce, request.remote.address, request.header.spiI);
       const offered = findNotify(request.payloads, NotifyType.COOKIE);
-      if (!offered || !offered.data.equals(expected)) return this.#refuse(notify(NotifyType.COOKIE, expected));
+      if (!offered || !this.#cookies.accepts(offered.data, nonce.nonce, request.remote.address, request.header.spiI)) {
+        this.#cookies.refused(offered ? 'bad-cookie' : 'cookie-demanded');
+        return this.#refuse(notify(NotifyType.COOKIE, this.#cookies.cookieFor(nonce.nonce, request.remote.address, request.header.spiI)));
+      }
     }
     const selection = selectIkeProposal(saPayload.proposals, sa.ctx.policy.ike, ke.group);
-    if (!selection) return this.#refuse(notify(NotifyType.NO_PROPOSAL_CHOSEN));
+    if (!selection) {
+      this.#cookies.refused('no-proposal-chosen');
+      return this.#refuse(notify(NotifyType.NO_PROPOSAL_CHOSEN));
+    }
     const suite = selection.suite;
     if (ke.group !== suite.dhGroup) {
       // Unknown, unsupported or simply different group: name the one we chose (§1.2, §3.10.1).
-      sa.log.info({ offered: dhGroupByNumber(ke.group)?.group ?? ke.group, wanted: suite.dhGroup }, 'INVALID_KE_PAYLOAD');
+      this.#cookies.refused('invalid-ke-payload', { offered: dhGroupByNumber(ke.group)?.group ?? ke.group, wanted: suite.dhGroup });
       return this.#refuse(notify(NotifyType.INVALID_KE_PAYLOAD, u16(suite.dhGroup)));
     }
-    const dh = DhKeyPair.generate(suite.dhGroup);
+    let dh: DhKeyPair;
     let sharedSecret: Buffer;
     try {
-      sharedSecret = dh.computeSharedSecret(ke.data);
+      // The peer's value is checked before our key pair is made: a bogus KE costs a range check.
+      ({ keyPair: dh, sharedSecret } = DhKeyPair.respond(suite.dhGroup, ke.data));
     } catch (e) {
       if (!(e instanceof DhInvalidPublicError)) throw e;
       // RFC 6989 §2.5: fail the exchange; INVALID_SYNTAX may only go in an encrypted message.
-      sa.log.info({ group: ke.group, reason: e.reason }, 'peer KE value rejected');
+      this.#cookies.refused('peer-ke-rejected', { group: ke.group, why: e.reason });
       return this.#refuse(notify(NotifyType.NO_PROPOSAL_CHOSEN));
     }
     const nr = sa.ctx.random.bytes(NONCE_LENGTH);

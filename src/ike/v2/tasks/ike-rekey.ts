@@ -29,6 +29,7 @@
  *   an IKE SA born in a rekey that nobody ends up using (its initiator never heard the answer)
  *                                 → deleted by the connection's sweep
  */
+import { wipe } from '../../../crypto/bytes.js';
 import { DhKeyPair } from '../../../crypto/dh.js';
 import { DhInvalidPublicError } from '../../../crypto/errors.js';
 import type { DhGroupNumber } from '../../../crypto/transforms.js';
@@ -61,7 +62,9 @@ function newSaKeys(old: IkeSa, suite: IkeSuite, sharedSecret: Buffer, ni: Buffer
   const oldKeys = old.keys;
   if (!oldSuite || !oldKeys) throw new InvalidResponseError('CREATE_CHILD_SA', 'old IKE SA without keys');
   const skeyseed = rekeySkeyseed(oldSuite.prf, oldKeys.skD, sharedSecret, ni, nr);
-  return expandIkeKeys(suite, skeyseed, ni, nr, spiI, spiR);
+  const keys = expandIkeKeys(suite, skeyseed, ni, nr, spiI, spiR);
+  wipe(skeyseed, sharedSecret); // §2.18: only SK_* of the new SA are kept
+  return keys;
 }
 
 export class IkeRekeyInitiator implements InitiatorTask {
@@ -229,10 +232,10 @@ export function respondToIkeRekey(sa: IkeSa, request: InboundMessage): { answer:
     return refuse(NotifyType.NO_PROPOSAL_CHOSEN);
   }
   if (ke.group !== selection.suite.dhGroup) return refuse(NotifyType.INVALID_KE_PAYLOAD, u16(selection.suite.dhGroup));
-  const dh = DhKeyPair.generate(selection.suite.dhGroup);
+  let dh: DhKeyPair;
   let sharedSecret: Buffer;
   try {
-    sharedSecret = dh.computeSharedSecret(ke.data);
+    ({ keyPair: dh, sharedSecret } = DhKeyPair.respond(selection.suite.dhGroup, ke.data)); // validates before generating
   } catch (e) {
     if (!(e instanceof DhInvalidPublicError)) throw e;
     return refuse(NotifyType.NO_PROPOSAL_CHOSEN);

@@ -12,6 +12,7 @@ import { WireError } from '../../../../src/wire/buffer.js';
 import { Forger, inject, rawMessage, rawPayload } from './harness/forge.js';
 import { exchangeOf, ofExchange } from './harness/messages.js';
 import { AWS_IP, CGW_IP, Pair, expectMirrored } from '../harness/pair.js';
+import { createLogger } from '../../../../src/log/index.js';
 
 const COOKIE = Buffer.from('0102030405060708', 'hex');
 
@@ -355,7 +356,70 @@ describe('state gates', () => {
       inject(pair, 'aws', mm1([phase1Transform(GOOD)], cookie), 500);
     }
     expect(pair.aws.connection.status().ikeSas.length).toBeLessThanOrEqual(64);
-    expect(pair.aws.connection.status().counters.drops['cookie-required']).toBeGreaterThan(0);
+    // From the configured peer's own address: the oldest unverified ones give up their slots.
+    expect(pair.aws.connection.status().counters.drops['half-open-evicted']).toBeGreaterThan(0);
+  });
+});
+
+describe('spoofed Main Mode floods (issue 13, finding 4)', () => {
+  function spoofBurst(pair: Pair, burst: number, count: number, from: { address: string; port: number }): void {
+    for (let i = 0; i < count; i++) {
+      const cookie = Buffer.alloc(8);
+      cookie.writeUInt32BE(burst * 1000 + i + 1, 4);
+      pair.aws.connection.handleDatagram({ local: { address: AWS_IP, port: 500 }, remote: from, data: mm1([phase1Transform(GOOD)], cookie) });
+    }
+  }
+
+  it('64 spoofed MM1s from the peer’s address every 30 s do not keep the real peer out', () => {
+    const pair = new Pair('ikev1');
+    pair.aws.connection.start();
+    for (let burst = 0; burst < 5; burst++) {
+      pair.clock.setTimer(burst * 29_900, () => spoofBurst(pair, burst, 64, { address: CGW_IP, port: 500 }));
+    }
+    pair.run(1_000);
+    pair.cgw.connection.start();
+    pair.run(10_000);
+    expect(pair.cgw.connection.state).toBe('established');
+    expectMirrored(pair);
+    expect(pair.aws.connection.status().ikeSas.length).toBeLessThanOrEqual(65);
+  });
+
+  it('the real peer gets in while the spoofed bursts keep coming (a burst right after its MM1)', () => {
+    const pair = new Pair('ikev1');
+    pair.aws.connection.start();
+    spoofBurst(pair, 0, 64, { address: CGW_IP, port: 500 });
+    pair.cgw.connection.start();
+    spoofBurst(pair, 1, 64, { address: CGW_IP, port: 4500 }); // another source endpoint: capped on its own
+    pair.run(10_000);
+    expect(pair.cgw.connection.state).toBe('established');
+    expectMirrored(pair);
+  });
+
+  it('unanswered MM1s are summarised in the log, not logged one by one, and are no tunnel event', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', output: { write: (line: string) => void lines.push(line) } });
+    const pair = new Pair('ikev1', { aws: { extra: { logger } } });
+    pair.aws.connection.start();
+    for (let burst = 0; burst < 10; burst++) pair.clock.setTimer(burst * 30_000, () => spoofBurst(pair, burst, 64, { address: CGW_IP, port: 500 }));
+    pair.run(330_000);
+    expect(pair.aws.events.filter((e) => e.name === 'ike-down')).toHaveLength(0);
+    expect(lines.filter((l) => l.includes('ISAKMP SA gone'))).toHaveLength(0);
+    const summaries = lines.filter((l) => l.includes('Main Mode (unanswered MM1s)'));
+    expect(summaries.length).toBeLessThanOrEqual(330_000 / 10_000 + 2);
+    const counted = summaries.map((l) => JSON.parse(l) as { refused?: number }).reduce((n, l) => n + (l.refused ?? 1), 0);
+    expect(counted).toBeGreaterThanOrEqual(600);
+  });
+
+  it('sources other than the configured peer share a small quota and are refused beyond it', () => {
+    const pair = new Pair('ikev1');
+    pair.aws.connection.start();
+    for (let n = 0; n < 8; n++) spoofBurst(pair, n, 16, { address: `192.0.2.${10 + n}`, port: 500 });
+    const sas = pair.aws.connection.status().ikeSas;
+    expect(sas.length).toBeLessThanOrEqual(16);
+    expect(pair.aws.connection.status().counters.drops['cookie-required']).toBeGreaterThanOrEqual(128 - 16);
+    pair.cgw.connection.start();
+    pair.run(10_000);
+    expect(pair.cgw.connection.state).toBe('established');
   });
 });
 
