@@ -74,31 +74,7 @@ struct fuzz_dp *fuzz_dp_new(int suite) {
     d->udp_gso = 1;
     d->udp_gro = 0;
     d->emit = discard_emit;
-    size_t b = (size_t)d->batch;
-    d->rx_bufs = malloc(b * d->rx_slot_size);
-    d->rx_msgs = calloc(b, sizeof(*d->rx_msgs));
-    d->rx_iov = calloc(b, sizeof(*d->rx_iov));
-    d->rx_addr = calloc(b, sizeof(*d->rx_addr));
-    d->rx_ctrl = calloc(b, CTRL_SIZE);
-    d->gso_msgs = calloc(b, sizeof(*d->gso_msgs));
-    d->gso_ctrl = calloc(b, CTRL_SIZE);
-    d->gso_first = calloc(b, sizeof(int));
-    d->gso_count = calloc(b, sizeof(int));
-    d->tun_buf = malloc(TUN_BUF_SIZE);
-    d->gro.buf = malloc(TUN_BUF_SIZE);
-    d->tx_bufs = malloc(b * DP_SLOT_SIZE);
-    d->tx_iov = calloc(b, sizeof(*d->tx_iov));
-    d->tx_addr = calloc(b, sizeof(*d->tx_addr));
-    d->tx_tunnel = calloc(b, sizeof(*d->tx_tunnel));
-    d->scratch = malloc(DP_SLOT_SIZE);
-    for (size_t i = 0; i < b; i++) {
-        d->rx_iov[i].iov_base = rx_slot(d, (int)i);
-        d->rx_iov[i].iov_len = d->rx_slot_size;
-        d->rx_msgs[i].msg_hdr.msg_iov = &d->rx_iov[i];
-        d->rx_msgs[i].msg_hdr.msg_iovlen = 1;
-        d->rx_msgs[i].msg_hdr.msg_name = &d->rx_addr[i];
-        d->rx_msgs[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
-    }
+    FUZZ_ASSERT(alloc_buffers(d) == 0);
     sa_table_init(&d->sas);
     iv_pool_init(&d->ivs);
 

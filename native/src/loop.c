@@ -200,7 +200,7 @@ static void free_buffers(struct dataplane *d) {
     free(d->gro.buf);
 }
 
-static int alloc_buffers(struct dataplane *d) {
+int alloc_buffers(struct dataplane *d) {
     size_t b = (size_t)d->batch;
     size_t rb = (size_t)d->rx_count;
     d->rx_bufs = malloc(rb * d->rx_slot_size);

@@ -133,6 +133,8 @@ static inline int tun_write(struct dp_tunnel *t, uint8_t *pkt, size_t len) {
 
 /* loop.c */
 void emit_error(struct dataplane *d, int tunnel, const char *message);
+/* The batch buffers for d->batch and d->rx_count (loop.c; the fuzz harness uses it too). 0, or -1 out of memory. */
+int alloc_buffers(struct dataplane *d);
 /* tx.c: reads, encrypts and sends what the TUN has. */
 void tun_readable(struct dataplane *d, struct dp_tunnel *t);
 /* rx.c: receives, decrypts and delivers what the UDP socket has. */
