@@ -124,6 +124,7 @@ function settingsRows(s: EffectiveView['settings']): string[][] {
     ['failback', s.failback, src('failback')],
     ['learned default route', s.defaultRoute.accept ? `accepted, metric ${s.defaultRoute.metric}` : 'refused', src('defaultRoute.accept')],
     ['route metric', String(s.routeMetric), src('routeMetric')],
+    ['extra AS-path prepend', String(s.asPathPrepend), src('asPathPrepend')],
   ];
 }
 

@@ -41,7 +41,8 @@ export function addSettingsOptions(command: Command): Command {
     )
     .option('--accept-default-route', 'install a 0.0.0.0/0 learned over BGP (refused by default); the AWS outside addresses are then pinned to the underlay')
     .option('--default-route-metric <n>', `metric of an accepted default route (default ${SETTINGS_DEFAULTS.defaultRouteMetric}); a route of that metric cgwd did not create is never replaced`)
-    .option('--route-metric <n>', `metric of the routes cgwd installs into the tunnels (default ${SETTINGS_DEFAULTS.routeMetric})`);
+    .option('--route-metric <n>', `metric of the routes cgwd installs into the tunnels (default ${SETTINGS_DEFAULTS.routeMetric})`)
+    .option('--as-path-prepend <n>', 'prepend our AS n more times on everything advertised (0–10, default 0): set it on the standby box of a redundant pair so AWS prefers the other box');
 }
 
 /** commander's option names → SettingsFlags (only what was given). */
@@ -62,5 +63,6 @@ export function settingsFlagsFrom(options: InputOptions & { staticRoute?: string
   if (options.acceptDefaultRoute === true) flags.acceptDefaultRoute = true;
   if (options.defaultRouteMetric !== undefined) flags.defaultRouteMetric = options.defaultRouteMetric;
   if (options.routeMetric !== undefined) flags.routeMetric = options.routeMetric;
+  if (options.asPathPrepend !== undefined) flags.asPathPrepend = options.asPathPrepend;
   return flags;
 }

@@ -17,7 +17,8 @@
  *     "ikeVersion": "ikev2",
  *     "failback": "auto",
  *     "defaultRoute": { "accept": false, "metric": 50 },  a learned 0.0.0.0/0: refused unless accepted
- *     "routeMetric": 100                      metric of the routes cgwd installs into the tunnels
+ *     "routeMetric": 100,                     metric of the routes cgwd installs into the tunnels
+ *     "asPathPrepend": 0                      extra prepends on all this box advertises (the standby box of an HA pair)
  *   }
  */
 import { isIPv6 } from 'node:net';
@@ -50,13 +51,18 @@ export interface Settings {
   defaultRoute: { accept: boolean; metric: number };
   /** Metric of the VPC routes cgwd installs (kernel route key: prefix + metric). */
   routeMetric: number;
+  /**
+   * Our AS prepended this many more times on everything this box advertises (both tunnels): on the
+   * standby box of a redundant pair, so AWS prefers the other box's VPN connection (AS_PATH length).
+   */
+  asPathPrepend: number;
   origins: Readonly<Record<SettingName, SettingsOrigin>>;
 }
 
 export const SETTING_NAMES = [
   'advertise', 'staticRoutes', 'localAddress', 'localId', 'interfaces', 'keepalive.target',
   'keepalive.intervalSeconds', 'keepalive.window', 'metrics.listen', 'controlSocket', 'ikeVersion', 'failback',
-  'defaultRoute.accept', 'defaultRoute.metric', 'routeMetric',
+  'defaultRoute.accept', 'defaultRoute.metric', 'routeMetric', 'asPathPrepend',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
@@ -77,6 +83,7 @@ export interface SettingsFlags {
   acceptDefaultRoute?: boolean;
   defaultRouteMetric?: string;
   routeMetric?: string;
+  asPathPrepend?: string;
 }
 
 /** The command-line flag for each setting, for messages and help. */
@@ -96,6 +103,7 @@ export const SETTING_FLAGS: Readonly<Record<SettingName, { flag: string; key: ke
   'defaultRoute.accept': { flag: '--accept-default-route', key: 'acceptDefaultRoute' },
   'defaultRoute.metric': { flag: '--default-route-metric', key: 'defaultRouteMetric' },
   routeMetric: { flag: '--route-metric', key: 'routeMetric' },
+  asPathPrepend: { flag: '--as-path-prepend', key: 'asPathPrepend' },
 };
 
 export const SETTINGS_DEFAULTS = {
@@ -107,7 +115,11 @@ export const SETTINGS_DEFAULTS = {
   failback: 'auto' as const,
   defaultRouteMetric: 50,
   routeMetric: 100,
+  asPathPrepend: 0,
 };
+
+/** More than this is never needed against AWS (one extra hop decides) and makes paths long for nothing. */
+export const MAX_BOX_AS_PATH_PREPEND = 10;
 
 const IFNAME_MAX = 15;
 const SUN_PATH_MAX = 107;
@@ -159,6 +171,7 @@ export function resolveSettings(fileContents: string | undefined, cliFlags: Sett
       metric: metricSetting(raw('defaultRoute.metric'), SETTINGS_DEFAULTS.defaultRouteMetric, problems),
     },
     routeMetric: metricSetting(raw('routeMetric'), SETTINGS_DEFAULTS.routeMetric, problems),
+    asPathPrepend: prependSetting(raw('asPathPrepend'), problems),
     origins,
   };
   const target = ipv4Setting(raw('keepalive.target'), problems);
@@ -170,7 +183,7 @@ export function resolveSettings(fileContents: string | undefined, cliFlags: Sett
 const KNOWN_KEYS: Readonly<Record<string, readonly string[] | null>> = {
   advertise: null, staticRoutes: null, localAddress: null, localId: null, interfaces: null,
   keepalive: ['target', 'intervalSeconds', 'window'], metrics: ['listen'], controlSocket: null, ikeVersion: null, failback: null,
-  defaultRoute: ['accept', 'metric'], routeMetric: null,
+  defaultRoute: ['accept', 'metric'], routeMetric: null, asPathPrepend: null,
 };
 
 function parseSettingsFile(text: string, problems: ProblemList): JsonObject {
@@ -362,6 +375,16 @@ function metricSetting(raw: RawSetting | undefined, fallback: number, problems: 
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 0xffffffff) {
     problems.add(raw.path, 'route-metric', `must be a whole number from 1 to 4294967295, found ${quote(String(raw.value))}`);
     return fallback;
+  }
+  return n;
+}
+
+function prependSetting(raw: RawSetting | undefined, problems: ProblemList): number {
+  if (!raw) return SETTINGS_DEFAULTS.asPathPrepend;
+  const n = typeof raw.value === 'string' && /^[0-9]{1,3}$/.test(raw.value) ? Number(raw.value) : raw.value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > MAX_BOX_AS_PATH_PREPEND) {
+    problems.add(raw.path, 'as-path-prepend', `must be a whole number from 0 to ${MAX_BOX_AS_PATH_PREPEND}, found ${quote(String(raw.value))}`);
+    return SETTINGS_DEFAULTS.asPathPrepend;
   }
   return n;
 }

@@ -395,7 +395,7 @@ export class Daemon {
         metric: settings.routeMetric,
         defaultRouteMetric: settings.defaultRoute.metric,
         safety: this.hostRouting.safety,
-        ...(asAws ? { standbyAsPathPrepend: 0, moreSpecificsOnFailover: false } : {}),
+        ...(asAws ? { standbyAsPathPrepend: 0, moreSpecificsOnFailover: false } : { boxAsPathPrepend: settings.asPathPrepend }),
       },
       speakers: [s1, s2],
       routeTable: this.routeTable,
@@ -605,8 +605,8 @@ export class Daemon {
       applySettings: async (plan: ReloadPlan) => {
         const done: string[] = [];
         if (plan.advertise && this.bgp) {
-          this.bgp.setPolicy({ sitePrefixes: next.advertise });
-          done.push(`advertising ${next.advertise.join(', ') || 'nothing'}`);
+          this.bgp.setPolicy({ sitePrefixes: next.advertise, ...(this.options.role === 'customer' ? { boxAsPathPrepend: next.asPathPrepend } : {}) });
+          done.push(`advertising ${next.advertise.join(', ') || 'nothing'}${next.asPathPrepend > 0 ? ` with ${next.asPathPrepend} extra prepends` : ''}`);
         }
         if (plan.target && this.bgp) this.bgp.setPolicy({ maxAdvertisedPrefixes: MAX_ADVERTISED_PREFIXES[this.options.config.target] });
         if (plan.staticRoutes || plan.failback) {

@@ -59,6 +59,8 @@ export interface BgpRoutingPolicy {
   readonly maxAdvertisedPrefixes: number;
   /** Prepend on the standby tunnel's advertisements (default 3). */
   readonly standbyAsPathPrepend?: number;
+  /** Prepends on top of that on both tunnels: the standby box of a redundant pair (default 0). */
+  readonly boxAsPathPrepend?: number;
   /** Kernel route metric (default 100). */
   readonly metric?: number;
   /** Announce more-specific halves on the survivor while the preferred tunnel is down (default true). */
@@ -223,6 +225,8 @@ export function decideBgpRouting(tunnels: readonly [BgpTunnelView, BgpTunnelView
       }
     }
   }
+  const box = policy.boxAsPathPrepend ?? 0;
+  if (box > 0) for (const t of [1, 2] as const) advertisements[t] = { ...advertisements[t], asPathPrepend: advertisements[t].asPathPrepend + box };
   return { routes, choices, advertisements, activeTunnel, moreSpecifics, notes, refused };
 }
 
@@ -294,7 +298,7 @@ export class BgpRouting extends EventEmitter<BgpRoutingEvents> {
    * A reload: new site prefixes or limits. Only the advertisements change (UPDATEs and
    * withdrawals on the running sessions, no reset); an invalid policy throws and changes nothing.
    */
-  setPolicy(policy: Partial<Pick<BgpRoutingPolicy, 'sitePrefixes' | 'maxAdvertisedPrefixes'>>): void {
+  setPolicy(policy: Partial<Pick<BgpRoutingPolicy, 'sitePrefixes' | 'maxAdvertisedPrefixes' | 'boxAsPathPrepend'>>): void {
     const next = { ...this.#policy, ...policy };
     checkPolicy(next);
     this.#policy = next;

@@ -96,13 +96,23 @@ describe('cgwd reload, against strongSwan and BIRD as AWS', () => {
     writeFileSync(configPath, original);
   });
 
-  it('a new advertise list reaches AWS as an UPDATE, without a session reset', async () => {
+  it('a new advertise list (and the standby-box prepend) reaches AWS as UPDATEs, without a session reset', async () => {
     const before = await status();
-    writeFileSync(settingsPath, JSON.stringify({ advertise: ['192.0.2.0/24', '198.18.5.0/24'] }));
+    writeFileSync(settingsPath, JSON.stringify({ advertise: ['192.0.2.0/24', '198.18.5.0/24'], asPathPrepend: 2 }));
     const r = await reload();
     expect(r.code, r.stderr).toBe(0);
     expect(r.result?.outcome).toBe('applied');
-    await waitFor('AWS learns 198.18.5.0/24', async () => ((await birdc(state.stateDir, 'bird-aws', 'show', 'route', '198.18.5.0/24')).includes('198.18.5.0/24') ? true : undefined), 20_000, 250);
+    const learned = await waitFor(
+      'AWS learns 198.18.5.0/24 with two extra prepends on both tunnels',
+      async () => {
+        const routes = await birdc(state.stateDir, 'bird-aws', 'show', 'route', 'all', '198.18.5.0/24');
+        return routes.includes('BGP.as_path: 65000 65000 65000\n') ? routes : undefined;
+      },
+      20_000,
+      250,
+    );
+    // Tunnel 1: our AS and 2 extra; tunnel 2 (the standby tunnel): and its own 3 on top.
+    expect(learned).toMatch(/BGP\.as_path: (65000 ){5}65000\n/);
     const after = await status();
     for (const [i, t] of after.tunnels.entries()) {
       expect(t.bgp?.state).toBe('Established');

@@ -186,6 +186,8 @@ const settingsCases: SettingsCase[] = [
   { rule: 'keepalive-interval', name: 'flag not a number', flags: { keepaliveInterval: 'often' }, path: '--keepalive-interval' },
   { rule: 'route-metric', name: 'metric 0 (the connected routes\' metric)', file: { routeMetric: 0 }, path: 'routeMetric' },
   { rule: 'route-metric', name: 'default-route metric past u32', flags: { defaultRouteMetric: '4294967296' }, path: '--default-route-metric' },
+  { rule: 'as-path-prepend', name: 'prepend past 10', file: { asPathPrepend: 11 }, path: 'asPathPrepend' },
+  { rule: 'as-path-prepend', name: 'prepend flag not a number', flags: { asPathPrepend: 'two' }, path: '--as-path-prepend' },
   { rule: 'listen-address', name: 'host name instead of address', file: { metrics: { listen: 'localhost:9580' } }, path: 'metrics.listen' },
   { rule: 'listen-address', name: 'port 70000', flags: { metricsListen: '127.0.0.1:70000' }, path: '--metrics-listen' },
   { rule: 'control-socket', name: 'relative path', file: { controlSocket: 'cgwd.sock' }, path: 'controlSocket' },

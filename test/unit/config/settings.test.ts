@@ -21,6 +21,7 @@ describe('resolveSettings', () => {
       failback: 'auto',
       defaultRoute: { accept: false, metric: 50 },
       routeMetric: 100,
+      asPathPrepend: 0,
       origins: {
         advertise: 'default',
         staticRoutes: 'default',
@@ -37,6 +38,7 @@ describe('resolveSettings', () => {
         'defaultRoute.accept': 'default',
         'defaultRoute.metric': 'default',
         routeMetric: 'default',
+        asPathPrepend: 'default',
       },
     });
   });

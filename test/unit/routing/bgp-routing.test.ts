@@ -83,6 +83,15 @@ describe('inbound: what each tunnel advertises', () => {
     ]);
   });
 
+  it('the standby box of a redundant pair prepends more on both tunnels, the tunnel order inside the box kept', () => {
+    expect(plans({}, {}, policy({ boxAsPathPrepend: 2 }))).toEqual([
+      { prefixes: SITE, asPathPrepend: 2 },
+      { prefixes: SITE, asPathPrepend: 5 },
+    ]);
+    // While one tunnel is down the survivor still carries the box's prepend: AWS keeps preferring the other box.
+    expect(plans({ healthy: false }, {}, policy({ boxAsPathPrepend: 2 }))[1].asPathPrepend).toBe(2);
+  });
+
   it('active-active: equal advertisements', () => {
     expect(plans({}, {}, policy({ mode: 'active-active' }))).toEqual([
       { prefixes: SITE, asPathPrepend: 0 },
