@@ -98,7 +98,7 @@ export function registerUpCommand(program: Command, io: CliIo, setExit: (code: E
     .summary('re-read the AWS file and the settings and apply the difference, tunnel by tunnel')
     .description(
       'Ask the running cgwd to re-read its AWS file and local settings (as SIGHUP does) and apply what changed: a tunnel whose ' +
-        'pre-shared key, addresses, algorithms or lifetimes changed is renegotiated while the other carries the traffic; BGP ' +
+        'pre-shared key, algorithms, lifetimes or DPD settings changed is renegotiated while the other carries the traffic; BGP ' +
         'sessions restart one at a time for a new Amazon ASN or target gateway; advertised prefixes and static routes change ' +
         'without a session reset. An invalid file changes nothing: the problems are listed and the exit status is 1.',
     )

@@ -557,6 +557,13 @@ export class Daemon {
     const plan = planReload(this.runningInputs(), next);
     const refused = [...plan.refused];
     if (plan.tunnels.some((t) => t.readdress)) refused.push('a tunnel inside CIDR changed: AWS replaced that tunnel, restart cgwd to take it');
+    // The sockets are bound, and the data plane filters IKE by peer, for the addresses cgwd started with.
+    if (plan.tunnels.some((t) => t.fields.includes('aws.outsideAddress') || t.fields.includes('customer.outsideAddress'))) {
+      refused.push('a tunnel outside address changed (another VPN connection or customer gateway): restart cgwd to bind and filter for it');
+    }
+    if (JSON.stringify(next.settings.localAddress) !== JSON.stringify(this.options.settings.localAddress)) {
+      refused.push('localAddress changed: the sockets are bound at start; restart cgwd');
+    }
     const maxAdvertised = MAX_ADVERTISED_PREFIXES[next.config.target];
     if (next.config.routing === 'bgp' && next.settings.advertise.length > maxAdvertised) {
       refused.push(`${next.settings.advertise.length} advertised prefixes, but AWS accepts at most ${maxAdvertised} per session`);

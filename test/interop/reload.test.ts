@@ -81,7 +81,7 @@ afterAll(async () => {
 });
 
 describe('cgwd reload, against strongSwan and BIRD as AWS', () => {
-  it('a broken file changes nothing: exit 1 with the problems, status says why', async () => {
+  it('a broken file, or one a running cgwd cannot take, changes nothing: exit 1 with the problems, status says why', async () => {
     const before = await status();
     writeFileSync(configPath, original.replace(/<pre_shared_key>[^<]*<\/pre_shared_key>/, '<pre_shared_key>Zq7x</pre_shared_key>').replace('<asn>64512</asn>', '<asn>not-a-number</asn>'));
     const r = await reload();
@@ -93,6 +93,15 @@ describe('cgwd reload, against strongSwan and BIRD as AWS', () => {
     expect(after.reload.last).toMatchObject({ outcome: 'invalid' });
     expect(after.reload.last?.problems?.length).toBeGreaterThan(0);
     expect(after.tunnels.map(spis)).toEqual(before.tunnels.map(spis));
+
+    // A valid file that a running cgwd cannot take (another AWS endpoint address): refused, nothing changed.
+    writeFileSync(configPath, original.replaceAll('203.0.113.20', '203.0.113.21'));
+    const moved = await reload();
+    expect(moved.code).toBe(1);
+    expect(moved.stderr).toMatch(/reload refused, nothing changed \(1 reason\):\n {2}a tunnel outside address changed/);
+    const still = await status();
+    expect(still.reload.last).toMatchObject({ outcome: 'refused' });
+    expect(still.tunnels.map(spis)).toEqual(before.tunnels.map(spis));
     writeFileSync(configPath, original);
   });
 
