@@ -380,7 +380,8 @@ export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> impl
       originalInitiator: sa.originalInitiator,
       suite: asIkeSuite(suite),
       // IKEv1 keys in the IKEv2 keylog shape: SK_d = SKEYID_d, SK_a* = SKEYID_a, SK_e* = Ka, SK_p* = SKEYID.
-      keys: { skD: keys.skeyidD, skAi: keys.skeyidA, skAr: keys.skeyidA, skEi: keys.encKey, skEr: keys.encKey, skPi: keys.skeyid, skPr: keys.skeyid },
+      // Copies: the ISAKMP SA wipes its own when it dies.
+      keys: { skD: Buffer.from(keys.skeyidD), skAi: Buffer.from(keys.skeyidA), skAr: Buffer.from(keys.skeyidA), skEi: Buffer.from(keys.encKey), skEr: Buffer.from(keys.encKey), skPi: Buffer.from(keys.skeyid), skPr: Buffer.from(keys.skeyid) },
     });
     this.#log.info({ sa: sa.describe(), suite: describePhase1(suite), natLocal: sa.natLocal, natRemote: sa.natRemote, udp: sa.udp }, 'ISAKMP SA established');
 

@@ -31,6 +31,7 @@ import { PeerUnreachableError, describeError, type IkeError } from '../../errors
 import { retransmitTimeouts } from '../../timing.js';
 import { ExchangeType, ISAKMP_SPI_LENGTH, NotifyType, ProtocolId, DOI_IPSEC } from '../constants.js';
 import { InvalidPayloadTypeError } from '../wire/errors.js';
+import { wipe } from '../../../crypto/bytes.js';
 import { informationalHash, u32, type Phase1Keys } from '../crypto/keys.js';
 import type { MessageProtection } from '../crypto/protection.js';
 import type { Phase1Suite } from '../proposals.js';
@@ -553,6 +554,8 @@ export class IsakmpSa {
     this.mainMode?.abort();
     for (const exchange of this.quickModes.values()) exchange.abort();
     this.quickModes.clear();
+    // SKEYID, SKEYID_d, SKEYID_a and Ka die with the SA: the IPsec SAs it made have their own keys.
+    if (this.keys) wipe(...Object.values(this.keys));
     // A responder SA whose initiator never got past MM1 is not worth a line each (floods).
     const quiet = !this.originalInitiator && this.establishedAt === undefined;
     this.log[quiet ? 'debug' : 'info']({ sa: this.describe(), code: error.code }, 'ISAKMP SA gone');

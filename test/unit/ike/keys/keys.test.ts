@@ -42,6 +42,26 @@ describe('IKEv2 key material', () => {
   });
 });
 
+describe('IKEv1 key material', () => {
+  it('SKEYID, SKEYID_d, SKEYID_a and Ka of an ISAKMP SA are zeroed when it dies (a rekey replaces it)', () => {
+    const pair = new Pair('ikev1').establish();
+    const sas = (pair.cgw.connection as unknown as { life: { sas: Set<{ keys?: Record<string, Buffer>; state: string }> } }).life.sas;
+    const first = [...sas][0];
+    const keys = first?.keys;
+    const zero = (k: Record<string, Buffer>): boolean => Object.values(k).every((b) => b.every((x) => x === 0));
+    expect(keys && !zero(keys)).toBe(true);
+    pair.cgw.connection.rekeyIke();
+    pair.run(60_000);
+    expect(first?.state).toBe('dead');
+    expect(keys && zero(keys)).toBe(true);
+    const live = [...sas].find((s) => s.state === 'established');
+    expect(live?.keys && !zero(live.keys)).toBe(true);
+    // The IPsec SA outlived its ISAKMP SA with keys of its own.
+    expect(pair.cgw.sink.list.length).toBeGreaterThan(0);
+    expect(pair.cgw.sink.list.every((s) => s.encKeyIn.some((b) => b !== 0))).toBe(true);
+  });
+});
+
 describe('--keylog file', () => {
   let dir: string;
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
