@@ -106,7 +106,9 @@ async function measure(pair: string, gateways: GatewayProcess[], options: BenchO
   const trial = async (length: number, rate: string): Promise<{ sent: number; lost: number; seconds: number }> => {
     // A flood can cost iperf3 its control connection; one retry, then the trial counts as lost.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const j = await iperf(['-u', '-b', rate, '-l', String(length)], options.udpSeconds).catch(() => undefined);
+      // -w 4M: iperf3's receiver in the VPC namespace otherwise overflows its default socket buffer
+      // (measured: at 40,000 packets/s every lost datagram was a UdpRcvbufErrors there, none in either gateway).
+      const j = await iperf(['-u', '-w', '4M', '-b', rate, '-l', String(length)], options.udpSeconds).catch(() => undefined);
       const sent = pick(j, 'end', 'sum', 'packets');
       const lost = pick(j, 'end', 'sum', 'lost_packets');
       const seconds = pick(j, 'end', 'sum', 'seconds');
