@@ -33,6 +33,13 @@
       "cflags": ["<@(dataplane_cflags)"],
       "defines": ["<@(dataplane_defines)"],
       "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "cgwd-loadgen",
+      "type": "executable",
+      "sources": ["loadgen/loadgen.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
+      "libraries": ["-lpthread"]
     }
   ]
 }
