@@ -4,12 +4,12 @@
  *   (a) cgwd ↔ cgwd            (cgwd --role aws plays the AWS endpoints)
  *   (b) strongSwan ↔ strongSwan (kernel-libipsec on both ends, AWS's own recipe)
  *   (c) cgwd ↔ strongSwan
- * For each: iperf3 TCP (median of N runs), iperf3 UDP at saturating offered load
- * with 1400-byte and 64-byte payloads (the highest rate of a ladder that crosses
- * with ≤ 0.1 % loss, and what arrives under an unlimited flood), CPU seconds
- * per million packets of each gateway process over the UDP runs, and peak RSS
- * of each gateway process after the UDP flood. Figures, not assertions; bounded
- * in time; every process it starts is stopped by PID.
+ * For each: iperf3 TCP (median of N runs); the UDP ladder of udp-ladder.ts with the
+ * native generator (cgwd-loadgen) for 1,400- and 1,350-byte payloads in both
+ * directions (packets/s at ≤ 0.1 % loss with three agreeing runs, what arrives under
+ * a flood, CPU µs per packet of each gateway process and its data-plane thread);
+ * peak RSS of each gateway process after the floods. Progress is printed per pair and
+ * step. Figures, not assertions; bounded in time; every process it starts is stopped by PID.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import { execInResult, isAlive, runCommand, sleep, spawnDaemonIn, stopPid, waitF
 import { birdc, cutTunnel, labDown, labUp, recordLabPid, restartAwsEndpoint, type LabState } from './lab.js';
 import { NS, buildLabPlan } from './plan.js';
 import { startReferenceCustomer, useTunnel } from './reference.js';
+import { DEFAULT_RATES, LADDER_HEADER, renderLadder, runLadder, type Direction, type LadderResult } from './udp-ladder.js';
 
 export interface BenchOptions {
   configPath: string;
@@ -26,6 +27,12 @@ export interface BenchOptions {
   runs: number;
   tcpSeconds: number;
   udpSeconds: number;
+  /** Only the UDP ladder (no TCP runs, no failover figure). */
+  udpOnly?: boolean;
+  /** Which pairs: any of 'a', 'b', 'c' (default all). */
+  pairs?: readonly string[];
+  /** Ladder steps (packets/s), lowest first. */
+  rates?: readonly number[];
   log: (line: string) => void;
 }
 
@@ -46,33 +53,25 @@ export interface FailoverGap {
 export interface BenchRow {
   pair: string;
   tcpMbps: number[];
-  udp1400: UdpResult;
-  udp64: UdpResult;
-  cpuSecondsPerMillionPackets: Record<string, number>;
+  udp: LadderResult[];
   peakRssMb: Record<string, number>;
   failover?: FailoverGap;
 }
 
-interface UdpResult {
-  /** Received packets/s with an unlimited offered load, and the loss there. */
-  receivedPps: number;
-  lossPercent: number;
-  /** The highest offered rate of the ladder that crossed with at most 0.1 % loss. */
-  losslessPps: number;
-  packets: number;
-}
-
-/** Offered rates (packets/s) tried for the lossless figure, lowest first. */
-const UDP_LADDER = [10_000, 20_000, 40_000, 70_000, 100_000, 140_000];
+/**
+ * UDP payloads of the ladder: 1,400 B makes 1,428-byte packets, over the 1,422-byte tunnel MTU of
+ * AES-CBC + HMAC-SHA1-96 with NAT-T, so every one is fragmented before encryption (AWS: fragment
+ * before encryption, no PMTUD); 1,350 B (1,378-byte packets) fits.
+ */
+const UDP_SIZES = [1400, 1350];
 
 const VPC_HOST = '198.19.0.10';
+const SITE_HOST = '192.0.2.10';
 
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of /proc/PID/stat (1-based), in clock ticks of 1/100 s.
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+const DIRECTIONS: Direction[] = [
+  { name: 'site→VPC', senderNetns: NS.onprem, sinkNetns: NS.vpc, dst: `${VPC_HOST}:5301` },
+  { name: 'VPC→site', senderNetns: NS.vpc, sinkNetns: NS.onprem, dst: `${SITE_HOST}:5301` },
+];
 
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -97,53 +96,23 @@ function pick(obj: unknown, ...keys: string[]): number {
 
 async function measure(pair: string, gateways: GatewayProcess[], options: BenchOptions): Promise<BenchRow> {
   const tcpMbps: number[] = [];
-  for (let i = 0; i < options.runs; i++) {
+  for (let i = 0; i < (options.udpOnly ? 0 : options.runs); i++) {
     const j = await iperf([], options.tcpSeconds);
     tcpMbps.push(Math.round(pick(j, 'end', 'sum_received', 'bits_per_second') / 1e6));
+    options.log(`${pair}: TCP run ${i + 1}: ${tcpMbps[i]} Mbit/s`);
   }
-  const cpuBefore = gateways.map((g) => cpuSeconds(g.pid));
-  let packets = 0;
-  const trial = async (length: number, rate: string): Promise<{ sent: number; lost: number; seconds: number }> => {
-    // A flood can cost iperf3 its control connection; one retry, then the trial counts as lost.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      // -w 4M: iperf3's receiver in the VPC namespace otherwise overflows its default socket buffer
-      // (measured: at 40,000 packets/s every lost datagram was a UdpRcvbufErrors there, none in either gateway).
-      const j = await iperf(['-u', '-w', '4M', '-b', rate, '-l', String(length)], options.udpSeconds).catch(() => undefined);
-      const sent = pick(j, 'end', 'sum', 'packets');
-      const lost = pick(j, 'end', 'sum', 'lost_packets');
-      const seconds = pick(j, 'end', 'sum', 'seconds');
-      if ([sent, lost, seconds].every(Number.isFinite)) {
-        packets += sent;
-        return { sent, lost, seconds };
-      }
-      await sleep(1_000);
-    }
-    return { sent: 0, lost: 0, seconds: 1 };
-  };
-  const udp = async (length: number): Promise<UdpResult> => {
-    let losslessPps = 0;
-    for (const pps of UDP_LADDER) {
-      const t = await trial(length, String(pps * length * 8));
-      if (t.sent === 0 || t.lost / t.sent > 0.001) break;
-      losslessPps = pps;
-    }
-    const flood = await trial(length, '0');
-    return {
-      receivedPps: Math.round((flood.sent - flood.lost) / flood.seconds),
-      lossPercent: Math.round((1000 * flood.lost) / Math.max(1, flood.sent)) / 10,
-      losslessPps,
-      packets: flood.sent,
-    };
-  };
-  const udp1400 = await udp(1400);
-  const udp64 = await udp(64);
-  const cpu: Record<string, number> = {};
-  const rss: Record<string, number> = {};
-  gateways.forEach((g, i) => {
-    cpu[g.name] = Math.round((100 * (cpuSeconds(g.pid) - (cpuBefore[i] ?? 0)) * 1e6) / Math.max(1, packets)) / 100;
-    rss[g.name] = peakRssMb(g.pid);
+  const udp = await runLadder({
+    seconds: options.udpSeconds,
+    sizes: UDP_SIZES,
+    rates: options.rates ?? DEFAULT_RATES,
+    directions: DIRECTIONS,
+    gateways,
+    namespaces: [NS.onprem, NS.cgw, NS.inet, NS.aws, NS.vpc],
+    log: options.log,
   });
-  const row = { pair, tcpMbps, udp1400, udp64, cpuSecondsPerMillionPackets: cpu, peakRssMb: rss };
+  const rss: Record<string, number> = {};
+  for (const g of gateways) rss[g.name] = peakRssMb(g.pid);
+  const row = { pair, tcpMbps, udp, peakRssMb: rss };
   options.log(`${pair}: ${JSON.stringify(row)}`);
   return row;
 }
@@ -181,8 +150,9 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const customerArgs = ['--config', options.configPath, '--static-route', '198.19.0.0/16', '--control-socket', '/tmp/cgwd-bench-customer.sock', '--log-level', 'warn'];
   try {
+    const want = (p: string): boolean => !options.pairs || options.pairs.includes(p);
     // (a) cgwd ↔ cgwd
-    {
+    if (want('a')) {
       const state = await labUp({ config, configPath: options.configPath, options: { nat: false, awsSide: 'cgwd' }, log: options.log });
       const aws = startCgwd(state, NS.aws, ['--role', 'aws', '--config', options.configPath, '--static-route', '192.0.2.0/24', '--interfaces', 'tun1,tun2', '--control-socket', '/tmp/cgwd-bench-aws.sock', '--log-level', 'warn'], 'cgwd-aws', options.cli);
       const customer = startCgwd(state, NS.cgw, customerArgs, 'cgwd-customer', options.cli);
@@ -192,7 +162,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
       await labDown();
     }
     // (b) strongSwan ↔ strongSwan
-    {
+    if (want('b')) {
       const state = await labUp({ config, configPath: options.configPath, options: { nat: false }, log: options.log });
       const ref = await startReferenceCustomer(buildLabPlan(config, { nat: false }), state.stateDir);
       await useTunnel(ref, 1);
@@ -205,15 +175,17 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
       await labDown();
     }
     // (c) cgwd ↔ strongSwan
-    {
+    if (want('c')) {
       const state = await labUp({ config, configPath: options.configPath, options: { nat: false }, log: options.log });
       const customer = startCgwd(state, NS.cgw, customerArgs, 'cgwd-customer', options.cli);
       await waitFor('routes on tunnel 1', () => routedVia(NS.cgw, '198.19.0.0/16', 'cgw-t1'), 60_000, 250);
       await waitFor('traffic through the tunnel', pingable, 30_000, 250);
       const row = await withIperfServer(state, () => measure('(c) cgwd ↔ strongSwan', [{ name: 'cgwd (customer)', pid: customer }, { name: 'charon (aws)', pid: state.pids.aws1 ?? -1 }], options));
       if (!isAlive(customer)) throw new CgwdError('BENCH_CGWD_EXITED', 'cgwd exited during the benchmark');
-      row.failover = await measureFailover(state);
-      options.log(`failover: ${JSON.stringify(row.failover)}`);
+      if (!options.udpOnly) {
+        row.failover = await measureFailover(state);
+        options.log(`failover: ${JSON.stringify(row.failover)}`);
+      }
       rows.push(row);
     }
   } finally {
@@ -353,16 +325,10 @@ const median = (values: number[]): number => {
 };
 
 export function renderBench(rows: BenchRow[]): string {
-  const lines = [
-    '| pair | TCP Mbit/s (median; runs) | UDP 1400 B pps: ≤0.1 % loss / flood received (loss) | UDP 64 B pps: ≤0.1 % loss / flood received (loss) | CPU s per Mpkt | peak RSS MB after flood |',
-    '|---|---|---|---|---|---|',
-  ];
-  for (const r of rows) {
-    const fmt = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join('; ');
-    lines.push(
-      `| ${r.pair} | ${median(r.tcpMbps)} (${r.tcpMbps.join(', ')}) | ${r.udp1400.losslessPps} / ${r.udp1400.receivedPps} (${r.udp1400.lossPercent} %) | ${r.udp64.losslessPps} / ${r.udp64.receivedPps} (${r.udp64.lossPercent} %) | ${fmt(r.cpuSecondsPerMillionPackets)} | ${fmt(r.peakRssMb)} |`,
-    );
-  }
+  const lines = ['| pair | TCP Mbit/s (median; runs) | peak RSS MB after the floods |', '|---|---|---|'];
+  const fmt = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join('; ');
+  for (const r of rows) lines.push(`| ${r.pair} | ${r.tcpMbps.length ? `${median(r.tcpMbps)} (${r.tcpMbps.join(', ')})` : '–'} | ${fmt(r.peakRssMb)} |`);
+  const udp = [...LADDER_HEADER, ...rows.flatMap((r) => renderLadder(r.pair, r.udp))];
   const failover = rows.filter((r) => r.failover).map((r) => `${r.pair}: tunnel 1 cut silently → routes on tunnel 2 after ${r.failover?.routesMovedMs} ms; traffic lost site→VPC ${r.failover?.siteToVpcMs} ms, VPC→site ${r.failover?.vpcToSiteMs} ms (10 ms pings)`);
-  return `${lines.join('\n')}\n${failover.length ? `\n${failover.join('\n')}\n` : ''}`;
+  return `${lines.join('\n')}\n\n${udp.join('\n')}\n${failover.length ? `\n${failover.join('\n')}\n` : ''}`;
 }

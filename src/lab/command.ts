@@ -201,11 +201,21 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
     .option('--tcp-seconds <s>', 'seconds per TCP run', '10')
     .option('--udp-seconds <s>', 'seconds per UDP run', '5')
     .option('--failover-only', 'only the route-programming figures and the failover gaps (static and BGP, 1 and 1,000 routes)')
-    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean }) => {
+    .option('--udp-only', 'only the UDP ladder (native generator), no TCP, route or failover figures')
+    .option('--pairs <list>', 'which pairs, e.g. a or a,c (a cgwd ↔ cgwd, b strongSwan ↔ strongSwan, c cgwd ↔ strongSwan)', 'a,b,c')
+    .option('--rates <list>', 'UDP ladder steps in packets/s, lowest first')
+    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; udpOnly?: boolean; pairs: string; rates?: string }) => {
       requireRoot();
       printBenchIntro(io);
       const cli = path.join(packageRoot, 'dist', 'cli', 'main.js');
       const log = (l: string): void => io.err(`bench: ${l}`);
+      const rates = flags.rates?.split(',').map(Number);
+      if (rates && !rates.every((r) => Number.isInteger(r) && r > 0 && r <= 5_000_000)) throw new CgwdError('USAGE', '--rates: packets/s, 1..5000000, comma-separated');
+      if (flags.udpOnly) {
+        const rows = await runBench({ configPath: LAB_CONFIG_STATIC, cli, runs: 0, tcpSeconds: 0, udpSeconds: Number(flags.udpSeconds), udpOnly: true, pairs: flags.pairs.split(','), ...(rates ? { rates } : {}), log });
+        io.out(renderBench(rows));
+        return;
+      }
       io.out(renderRouteBench(await runRouteBench()));
       const failover = [
         await runStaticFailoverBench(LAB_CONFIG_STATIC, cli, log),
@@ -221,6 +231,8 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
         runs: Number(flags.runs),
         tcpSeconds: Number(flags.tcpSeconds),
         udpSeconds: Number(flags.udpSeconds),
+        pairs: flags.pairs.split(','),
+        ...(rates ? { rates } : {}),
         log: (l) => io.err(`bench: ${l}`),
       });
       io.out(renderBench(rows));
