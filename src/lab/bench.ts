@@ -33,6 +33,8 @@ export interface BenchOptions {
   pairs?: readonly string[];
   /** Ladder steps (packets/s), lowest first. */
   rates?: readonly number[];
+  /** UDP payload sizes (default 1,400 and 1,350). */
+  sizes?: readonly number[];
   log: (line: string) => void;
 }
 
@@ -103,7 +105,7 @@ async function measure(pair: string, gateways: GatewayProcess[], options: BenchO
   }
   const udp = await runLadder({
     seconds: options.udpSeconds,
-    sizes: UDP_SIZES,
+    sizes: options.sizes ?? UDP_SIZES,
     rates: options.rates ?? DEFAULT_RATES,
     directions: DIRECTIONS,
     gateways,

@@ -204,15 +204,18 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
     .option('--udp-only', 'only the UDP ladder (native generator), no TCP, route or failover figures')
     .option('--pairs <list>', 'which pairs, e.g. a or a,c (a cgwd ↔ cgwd, b strongSwan ↔ strongSwan, c cgwd ↔ strongSwan)', 'a,b,c')
     .option('--rates <list>', 'UDP ladder steps in packets/s, lowest first')
-    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; udpOnly?: boolean; pairs: string; rates?: string }) => {
+    .option('--sizes <list>', 'UDP payload sizes in bytes', '1400,1350')
+    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; udpOnly?: boolean; pairs: string; rates?: string; sizes: string }) => {
       requireRoot();
       printBenchIntro(io);
       const cli = path.join(packageRoot, 'dist', 'cli', 'main.js');
       const log = (l: string): void => io.err(`bench: ${l}`);
       const rates = flags.rates?.split(',').map(Number);
       if (rates && !rates.every((r) => Number.isInteger(r) && r > 0 && r <= 5_000_000)) throw new CgwdError('USAGE', '--rates: packets/s, 1..5000000, comma-separated');
+      const sizes = flags.sizes.split(',').map(Number);
+      if (!sizes.every((b) => Number.isInteger(b) && b >= 24 && b <= 8972)) throw new CgwdError('USAGE', '--sizes: UDP payload bytes, 24..8972, comma-separated');
       if (flags.udpOnly) {
-        const rows = await runBench({ configPath: LAB_CONFIG_STATIC, cli, runs: 0, tcpSeconds: 0, udpSeconds: Number(flags.udpSeconds), udpOnly: true, pairs: flags.pairs.split(','), ...(rates ? { rates } : {}), log });
+        const rows = await runBench({ configPath: LAB_CONFIG_STATIC, cli, runs: 0, tcpSeconds: 0, udpSeconds: Number(flags.udpSeconds), udpOnly: true, pairs: flags.pairs.split(','), sizes, ...(rates ? { rates } : {}), log });
         io.out(renderBench(rows));
         return;
       }
@@ -232,6 +235,7 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
         tcpSeconds: Number(flags.tcpSeconds),
         udpSeconds: Number(flags.udpSeconds),
         pairs: flags.pairs.split(','),
+        sizes,
         ...(rates ? { rates } : {}),
         log: (l) => io.err(`bench: ${l}`),
       });
