@@ -223,6 +223,7 @@ export async function runLadder(o: LadderOptions): Promise<LadderResult[]> {
         if (runs.length === 3) break;
         best--;
       }
+      if (best < 0) runs = [];
       const flood = await trial(o, dir, size, FLOOD_RATE, port++);
       const cpu: Record<string, GatewayCpu> = {};
       for (const g of o.gateways) {
