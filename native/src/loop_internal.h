@@ -27,7 +27,7 @@ struct dp_tunnel {
     int used;
     int fd;
     int failed; /* the fd reported an error; out of epoll until removed */
-    int vnet;   /* packets carry a virtio_net_hdr (TUN offloads on) */
+    int vnet;   /* packets carry a virtio_net_hdr (TUN offloads on); 2: UDP segmentation offload (USO) too */
     struct dp_tunnel_options o;
     int ifindex;
     struct dp_sa *out;
@@ -101,6 +101,7 @@ struct dataplane {
         size_t len, ihl, hlen, seg, bytes;
         uint32_t next_seq;
         int count, closed;
+        int udp;            /* a run of UDP datagrams (USO), not TCP segments */
     } gro;
     uint8_t icmp[TUN_VNET_HDR_LEN + 640];
 };

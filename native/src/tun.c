@@ -47,8 +47,14 @@ int tun_open(const struct tun_config *c, int *ifindex, int *vnet, char *err, siz
     if (c->offload) {
         int hdr = TUN_VNET_HDR_LEN;
         /* Checksums may arrive unfinished and TCP as 64 KB super-packets: the
-         * kernel's TCP stack then does one pass per 64 KB instead of per MTU. */
-        if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) == 0 && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) == 0) {
+         * kernel's TCP stack then does one pass per 64 KB instead of per MTU.
+         * UDP segmentation offload (Linux >= 6.2, both USO flags or neither) lets
+         * a run of one flow's datagrams go in as one write (gro.c): the kernel
+         * routes and forwards it once and splits it where it leaves. */
+        if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) == 0 &&
+            ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_USO4 | TUN_F_USO6) == 0) {
+            *vnet = 2;
+        } else if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) == 0 && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) == 0) {
             *vnet = 1;
         } else {
             /* Offloads refused: reopen without vnet headers. */

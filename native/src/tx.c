@@ -31,6 +31,7 @@
 #include <sys/epoll.h>
 
 #include "ipv4.h"
+#include "tun.h"
 
 #define GSO_MAX_SEGMENTS 64
 #define GSO_MAX_BYTES 65000
@@ -228,8 +229,39 @@ static void tun_failed(struct dataplane *d, struct dp_tunnel *t, int err) {
     emit_error(d, t->o.tunnel, message);
 }
 
+/* A UDP super-packet (TUN USO on: a local sender's UDP_SEGMENT, or datagrams the
+ * kernel joined on the way in) back into datagrams of gso bytes of payload, each
+ * with its own IP header (ID counting up from the first) and full checksums. */
+static void uso_split(struct dataplane *d, struct dp_tunnel *t, const uint8_t *pkt, size_t len, size_t gso) {
+    if (len <= 28 || pkt[0] != 0x45 || pkt[9] != 17 || gso == 0 || gso > DP_MAX_PKT - 28) {
+        drop(d, t, NULL, DROP_MALFORMED);
+        return;
+    }
+    uint16_t id = (uint16_t)((pkt[4] << 8) | pkt[5]);
+    for (size_t off = 28; off < len; off += gso, id++) {
+        size_t n = len - off < gso ? len - off : gso, total = 28 + n;
+        if (d->tx_count == d->batch) flush_tx(d);
+        uint8_t *o = tx_slot(d, d->tx_count) + ESP_PREFIX;
+        memcpy(o, pkt, 28);
+        memcpy(o + 28, pkt + off, n);
+        o[2] = (uint8_t)(total >> 8), o[3] = (uint8_t)total;
+        o[4] = (uint8_t)(id >> 8), o[5] = (uint8_t)id;
+        o[10] = o[11] = 0;
+        uint16_t ipc = inet_checksum(o, 20);
+        o[10] = (uint8_t)(ipc >> 8), o[11] = (uint8_t)ipc;
+        o[24] = (uint8_t)((8 + n) >> 8), o[25] = (uint8_t)(8 + n);
+        uint32_t sum = 17u + (uint32_t)(8 + n);
+        for (int k = 12; k < 20; k += 2) sum += (uint32_t)((o[k] << 8) | o[k + 1]);
+        while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+        o[26] = (uint8_t)(sum >> 8), o[27] = (uint8_t)sum;
+        l4_checksum_finish(o, total, 20, 6);
+        if (o[26] == 0 && o[27] == 0) o[26] = o[27] = 0xff; /* UDP sends a computed 0 as all ones (RFC 768) */
+        outbound(d, t, total);
+    }
+}
+
 /* A packet read with a virtio_net_hdr in front: finish a partial checksum,
- * or split a TCP super-packet, into transmit slots for outbound(). */
+ * or split a TCP or UDP super-packet, into transmit slots for outbound(). */
 static void tun_offloaded(struct dataplane *d, struct dp_tunnel *t, uint8_t *buf, size_t n) {
     if (n < TUN_VNET_HDR_LEN) return;
     struct virtio_net_hdr h;
@@ -249,6 +281,10 @@ static void tun_offloaded(struct dataplane *d, struct dp_tunnel *t, uint8_t *buf
         if (d->tx_count == d->batch) flush_tx(d);
         memcpy(tx_slot(d, d->tx_count) + ESP_PREFIX, pkt, len);
         outbound(d, t, len);
+        return;
+    }
+    if (gso == VIRTIO_NET_HDR_GSO_UDP_L4) {
+        uso_split(d, t, pkt, len, h.gso_size);
         return;
     }
     struct tso_iter it;

@@ -13,6 +13,7 @@ import type { IkeDatagram } from '../../../src/ike/runtime.js';
 import { execInResult, ipIn, sleep, stopPid } from '../../../src/system/exec.js';
 import { spawn } from 'node:child_process';
 import { icmpEcho } from '../../unit/dataplane/packets.js';
+import { runLoadgen } from '../../../src/lab/loadgen.js';
 import {
   ADDR_A,
   ADDR_B,
@@ -118,6 +119,36 @@ describe.skipIf(!root)('data plane between two namespaces (root)', () => {
       t.a.removeChildSa(id);
       t.b.removeChildSa(id);
     }
+  });
+
+  it('carries UDP intact: runs of one flow into the TUN as one USO write, a local UDP_SEGMENT sender split into datagrams', async () => {
+    const pair = saPair(nextId++, { encryption: 'aes128-gcm16' });
+    t.a.installChildSa(pair.a);
+    t.b.installChildSa(pair.b);
+    const before = t.b.counters().tunnels[0]!.groPackets;
+    const r = await runLoadgen({ dst: `${INSIDE_B}:5501`, rate: 20_000, size: 1300, seconds: 1, senderNetns: t.nsA, sinkNetns: t.nsB });
+    expect(r.sent).toBeGreaterThan(10_000);
+    expect(r.unique).toBe(r.sent);
+    expect(r.lost + r.duplicated + r.stray).toBe(0);
+    expect(t.b.counters().tunnels[0]!.groPackets).toBeGreaterThan(before);
+    // 10 sends of 7,000 bytes with UDP_SEGMENT 1,000: 70 datagrams of 1,000 bytes each, each its own slice.
+    const sink = spawn('ip', ['netns', 'exec', t.nsB, 'python3', '-c', [
+      'import socket,sys', 's=socket.socket(2,2)', `s.bind(("${INSIDE_B}",5502))`, 's.settimeout(2)', 'print("ready",flush=True)', 'got=[]',
+      'try:', '  while len(got)<70: got.append(s.recv(65535))', 'except OSError: pass',
+      'ok=sum(1 for d in got if len(d)==1000 and d==bytes([d[0]])*1000)', 'print(len(got),ok,len(set(d[0] for d in got)),flush=True)',
+    ].join('\n')]);
+    let out = '';
+    sink.stdout.on('data', (b: Buffer) => void (out += b.toString()));
+    await until(() => (out.includes('ready') ? true : undefined));
+    const send = await execInResult(t.nsA, 'python3', ['-c', [
+      'import socket', 's=socket.socket(2,2)', 's.setsockopt(17,103,1000)',
+      `for i in range(10): s.sendto(b"".join(bytes([i*7+k])*1000 for k in range(7)),("${INSIDE_B}",5502))`,
+    ].join('\n')]);
+    expect(send.code, send.stderr).toBe(0);
+    await new Promise((resolve) => sink.on('exit', resolve));
+    expect(out.trim().split('\n').pop()).toBe('70 70 70');
+    t.a.removeChildSa(pair.a.id);
+    t.b.removeChildSa(pair.b.id);
   });
 
   it('carries 24 MB of TCP intact in both directions: TSO split, encrypted, coalesced (GRO) on arrival', async () => {
