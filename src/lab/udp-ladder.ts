@@ -46,6 +46,8 @@ export interface LadderResult {
   /** Loss of the first failing step (%), and that step. */
   failedPps?: number;
   failedLossPercent?: number;
+  /** Set when that step failed because the generator could not offer it (packets/s it did offer): the sender's limit, not the path's. */
+  failedOfferedPps?: number;
   floodReceivedPps: number;
   floodLossPercent: number;
   /** Per gateway, median over the three lossless runs. */
@@ -198,12 +200,14 @@ export async function runLadder(o: LadderOptions): Promise<LadderResult[]> {
       let best = -1;
       let failedPps: number | undefined;
       let failedLossPercent: number | undefined;
+      let failedOfferedPps: number | undefined;
       let bestTrial: Trial | undefined;
       for (let i = 0; i < o.rates.length; i++) {
         const t = await trial(o, dir, size, o.rates[i] as number, port++);
         if (!passes(t)) {
           failedPps = o.rates[i];
           failedLossPercent = round2(100 * t.lossRatio);
+          if (!t.offered) failedOfferedPps = Math.round(t.result.sent / Math.max(0.001, t.result.seconds));
           if (!t.offered) o.log(`    the generator offered only ${t.result.sent} of ${(o.rates[i] as number) * o.seconds}: this step measures the sender`);
           break;
         }
@@ -237,6 +241,7 @@ export async function runLadder(o: LadderOptions): Promise<LadderResult[]> {
         losslessPps: best >= 0 ? (o.rates[best] as number) : 0,
         losslessRuns: runs.map((t) => t.receivedPps),
         ...(failedPps !== undefined ? { failedPps, failedLossPercent: failedLossPercent as number } : {}),
+        ...(failedOfferedPps !== undefined ? { failedOfferedPps } : {}),
         floodReceivedPps: flood.receivedPps,
         floodLossPercent: round2(100 * flood.lossRatio),
         cpu,
@@ -253,7 +258,8 @@ export function renderLadder(pair: string, rows: readonly LadderResult[]): strin
     const cpu = Object.entries(r.cpu)
       .map(([k, v]) => `${k} ${v.processUs}${v.threadUs !== undefined ? ` (thread ${v.threadUs})` : ''}`)
       .join('; ');
-    const failed = r.failedPps !== undefined ? `${r.failedPps} (${r.failedLossPercent} %)` : '–';
+    const failed =
+      r.failedPps === undefined ? '–' : `${r.failedPps} (${r.failedLossPercent} %${r.failedOfferedPps !== undefined ? `; generator-bound: offered ${r.failedOfferedPps}/s` : ''})`;
     return `| ${pair} | ${r.size} | ${r.direction} | ${r.losslessPps} (${r.losslessRuns.join(', ')}) | ${failed} | ${r.floodReceivedPps} (${r.floodLossPercent} %) | ${cpu} |`;
   });
 }
