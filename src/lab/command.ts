@@ -14,6 +14,7 @@ import { isAlive, runCommand, spawnDaemonIn, stopPid, waitFor } from '../system/
 import { labDir, labDown, labStatus, labUp, recordLabPid, type LabStatus } from './lab.js';
 import { manyPrefixes, renderBench, renderBgpFailover, runBench, runBgpFailoverBench, runStaticFailoverBench } from './bench.js';
 import { renderRouteBench, runRouteBench } from './route-bench.js';
+import { renderEcmpBench, runEcmpBench } from './ecmp-bench.js';
 import { buildLabPlan, NS } from './plan.js';
 import { ensureContainerImage, removeContainer, startContainer } from './container.js';
 import { awsEndpointCounters, ping, startReferenceCustomer, stopReferenceCustomer, useTunnel, type PingResult } from './reference.js';
@@ -201,11 +202,16 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
     .option('--tcp-seconds <s>', 'seconds per TCP run', '10')
     .option('--udp-seconds <s>', 'seconds per UDP run', '5')
     .option('--failover-only', 'only the route-programming figures and the failover gaps (static and BGP, 1 and 1,000 routes)')
-    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean }) => {
+    .option('--ecmp-only', 'only one tunnel against both at once: TCP with 8 flows, and 32 flows while tunnel 1 is cut')
+    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; ecmpOnly?: boolean }) => {
       requireRoot();
       printBenchIntro(io);
       const cli = path.join(packageRoot, 'dist', 'cli', 'main.js');
       const log = (l: string): void => io.err(`bench: ${l}`);
+      if (flags.ecmpOnly) {
+        io.out(renderEcmpBench(await runEcmpBench(LAB_CONFIG_BGP, cli, log, Number(flags.runs), Number(flags.tcpSeconds))));
+        return;
+      }
       io.out(renderRouteBench(await runRouteBench()));
       const failover = [
         await runStaticFailoverBench(LAB_CONFIG_STATIC, cli, log),
