@@ -60,8 +60,8 @@ export interface Settings {
   /**
    * Both tunnels at once: one multipath route over the tunnels AWS announces equally, and equal
    * advertisements. `auto` turns it on for a transit gateway with BGP, the one AWS target that spreads
-   * its own traffic over both tunnels (ECMP needs dynamic routing: Transit Gateways Guide, "VPN
-   * attachments"); a virtual private gateway sends back on one tunnel whatever the box does.
+   * its own traffic over both tunnels (VpnEcmpSupport, BGP only: Transit Gateway Guide, "How AWS
+   * Transit Gateway works", Equal Cost Multipath routing); a virtual private gateway sends back on one tunnel whatever the box does.
    */
   ecmp: EcmpSetting;
   origins: Readonly<Record<SettingName, SettingsOrigin>>;
