@@ -1,5 +1,5 @@
 /* routeBatch(changes, netns?) for JavaScript: [{ verb: 'add'|'replace'|'delete', dst, dstLen, gateway?, dev?,
- * metric, protocol, table? }] → one errno per change (0 = done). See rtnl.h. */
+ * metric, protocol, table?, nexthops?: [{ gateway, dev }] }] (nexthops: 2..RTNL_MAX_NEXTHOPS, a multipath route) → one errno per change (0 = done). See rtnl.h. */
 #include "napi_rtnl.h"
 
 #include <arpa/inet.h>
@@ -23,6 +23,38 @@ static int parse_verb(const char *s, uint8_t *verb) {
     else if (strcmp(s, "delete") == 0) *verb = RTNL_ROUTE_DELETE;
     else return -1;
     return 0;
+}
+
+/* Reads the next hops of a multipath route; same return convention as read_change. */
+static int read_nexthops(napi_env env, napi_value item, struct rtnl_route_op *op) {
+    napi_value list;
+    int has = get_prop(env, item, "nexthops", &list);
+    if (has < 0) return -1;
+    if (has > 0) return 0;
+    bool is_array = false;
+    uint32_t n = 0;
+    if (napi_is_array(env, list, &is_array) != napi_ok || !is_array || napi_get_array_length(env, list, &n) != napi_ok ||
+        n < 2 || n > RTNL_MAX_NEXTHOPS) {
+        napi_util_throw(env, "ERR_INVALID_ARG", "route change: nexthops must list 2 to 4 next hops");
+        return -1;
+    }
+    int gone = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        napi_value nh;
+        char gateway[32] = "", dev[IF_NAMESIZE] = "";
+        struct in_addr a;
+        if (napi_get_element(env, list, i, &nh) != napi_ok || get_string(env, nh, "gateway", gateway, sizeof(gateway)) != 0 ||
+            get_string(env, nh, "dev", dev, sizeof(dev)) != 0 || inet_pton(AF_INET, gateway, &a) != 1) {
+            napi_util_throw(env, "ERR_INVALID_ARG", "route change: every next hop needs a gateway and a dev");
+            return -1;
+        }
+        op->nexthops[i].gateway = a.s_addr;
+        op->nexthops[i].ifindex = if_nametoindex(dev);
+        if (op->nexthops[i].ifindex == 0) gone = 1;
+    }
+    op->nexthop_count = (uint8_t)n;
+    /* A delete matches without the next hops; any other change needs every interface. */
+    return gone && op->verb != RTNL_ROUTE_DELETE ? ENODEV : 0;
 }
 
 /* Reads change i; returns 0, -1 after throwing, or a positive errno that belongs to this change only. */
@@ -56,7 +88,9 @@ static int read_change(napi_env env, napi_value item, struct rtnl_route_op *op) 
         }
         op->gateway = a.s_addr;
     }
-    if (dev[0]) {
+    int nexthops = read_nexthops(env, item, op);
+    if (nexthops != 0) return nexthops;
+    if (dev[0] && op->nexthop_count == 0) {
         op->ifindex = if_nametoindex(dev);
         if (op->ifindex == 0) return ENODEV;
     }

@@ -24,8 +24,10 @@
 #define CHUNK_BYTES (32 * 1024)
 #define RECV_BYTES (64 * 1024)
 #define ACK_TIMEOUT_MS 2000
-/* One request: header, rtmsg, and five IPv4/u32 attributes. */
-#define REQ_MAX (NLMSG_SPACE(sizeof(struct rtmsg)) + 5 * RTA_SPACE(sizeof(uint32_t)))
+/* One request: header, rtmsg, five IPv4/u32 attributes, and a multipath attribute whose every
+ * rtnexthop carries one gateway attribute. */
+#define NEXTHOP_SPACE (RTNH_ALIGN(sizeof(struct rtnexthop)) + RTA_SPACE(sizeof(uint32_t)))
+#define REQ_MAX (NLMSG_SPACE(sizeof(struct rtmsg)) + 5 * RTA_SPACE(sizeof(uint32_t)) + RTA_SPACE(RTNL_MAX_NEXTHOPS * NEXTHOP_SPACE))
 
 static void add_attr_u32(struct nlmsghdr *h, unsigned short type, uint32_t value) {
     struct rtattr *rta = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
@@ -33,6 +35,27 @@ static void add_attr_u32(struct nlmsghdr *h, unsigned short type, uint32_t value
     rta->rta_len = RTA_LENGTH(sizeof(uint32_t));
     memcpy(RTA_DATA(rta), &value, sizeof(value));
     h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_SPACE(sizeof(uint32_t));
+}
+
+/* RTA_MULTIPATH: a list of rtnexthop, each followed by its own RTA_GATEWAY (rtnetlink(7)). */
+static void add_multipath(struct nlmsghdr *h, const struct rtnl_route_op *op) {
+    struct rtattr *mp = (struct rtattr *)((char *)h + NLMSG_ALIGN(h->nlmsg_len));
+    mp->rta_type = RTA_MULTIPATH;
+    size_t used = 0;
+    for (uint8_t i = 0; i < op->nexthop_count && i < RTNL_MAX_NEXTHOPS; i++) {
+        struct rtnexthop *nh = (struct rtnexthop *)((char *)RTA_DATA(mp) + used);
+        memset(nh, 0, sizeof(*nh));
+        nh->rtnh_ifindex = (int)op->nexthops[i].ifindex;
+        nh->rtnh_hops = 0; /* weight 1 */
+        struct rtattr *gw = RTNH_DATA(nh);
+        gw->rta_type = RTA_GATEWAY;
+        gw->rta_len = RTA_LENGTH(sizeof(uint32_t));
+        memcpy(RTA_DATA(gw), &op->nexthops[i].gateway, sizeof(uint32_t));
+        nh->rtnh_len = (unsigned short)(RTNH_ALIGN(sizeof(struct rtnexthop)) + RTA_SPACE(sizeof(uint32_t)));
+        used += RTNH_ALIGN(nh->rtnh_len);
+    }
+    mp->rta_len = (unsigned short)RTA_LENGTH(used);
+    h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + RTA_ALIGN(mp->rta_len);
 }
 
 static size_t build_request(char *buf, const struct rtnl_route_op *op, uint32_t seq) {
@@ -54,10 +77,14 @@ static size_t build_request(char *buf, const struct rtnl_route_op *op, uint32_t 
     r->rtm_type = RTN_UNICAST;
     r->rtm_table = op->table == 0 ? RT_TABLE_MAIN : (op->table < 256 ? (unsigned char)op->table : RT_TABLE_UNSPEC);
     if (op->verb == RTNL_ROUTE_DELETE) r->rtm_scope = RT_SCOPE_NOWHERE;
-    else r->rtm_scope = op->gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+    else r->rtm_scope = op->gateway || op->nexthop_count >= 2 ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
     if (op->dst_len > 0) add_attr_u32(h, RTA_DST, op->dst);
-    if (op->gateway) add_attr_u32(h, RTA_GATEWAY, op->gateway);
-    if (op->ifindex) add_attr_u32(h, RTA_OIF, op->ifindex);
+    if (op->nexthop_count >= 2) {
+        if (op->verb != RTNL_ROUTE_DELETE) add_multipath(h, op);
+    } else {
+        if (op->gateway) add_attr_u32(h, RTA_GATEWAY, op->gateway);
+        if (op->ifindex) add_attr_u32(h, RTA_OIF, op->ifindex);
+    }
     add_attr_u32(h, RTA_PRIORITY, op->metric);
     if (op->table >= 256) add_attr_u32(h, RTA_TABLE, op->table);
     return NLMSG_ALIGN(h->nlmsg_len);

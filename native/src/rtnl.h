@@ -14,6 +14,14 @@ enum rtnl_route_verb {
     RTNL_ROUTE_DELETE = 2,  /* matches protocol, metric, gateway and device: never someone else's */
 };
 
+/* An equal-cost multipath route (RTA_MULTIPATH): up to this many next hops, equal weights. */
+#define RTNL_MAX_NEXTHOPS 4
+
+struct rtnl_nexthop {
+    uint32_t gateway; /* network byte order */
+    uint32_t ifindex;
+};
+
 struct rtnl_route_op {
     uint8_t verb;
     uint8_t dst_len;
@@ -23,6 +31,10 @@ struct rtnl_route_op {
     uint32_t ifindex; /* 0 = any (delete only) */
     uint32_t metric;
     uint32_t table;   /* 0 = main */
+    /* 2..RTNL_MAX_NEXTHOPS: a multipath route over these next hops, and gateway/ifindex are unused.
+     * A delete of a multipath route names none (prefix, metric, protocol and table match it). */
+    uint8_t nexthop_count;
+    struct rtnl_nexthop nexthops[RTNL_MAX_NEXTHOPS];
 };
 
 /* Applies n changes; errors[i] = 0 or a positive errno for change i. Returns 0, or a positive errno

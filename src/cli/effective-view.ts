@@ -3,7 +3,7 @@
  * value cgwd will use and where it came from. The PSK appears only masked.
  * Used as-is for --json and rendered as tables otherwise.
  */
-import { maskSecret, type Settings, type SettingsOrigin, type SettingOrigin, type TunnelConfig, type VpnConfig } from '../config/index.js';
+import { ecmpActive, maskSecret, type Settings, type SettingsOrigin, type SettingOrigin, type TunnelConfig, type VpnConfig } from '../config/index.js';
 
 export interface TunnelView extends Omit<TunnelConfig, 'psk' | 'explicit'> {
   interface: string;
@@ -105,7 +105,7 @@ function tunnelRows(t: TunnelView, routing: VpnConfig['routing'], ikeVersionSour
   return rows;
 }
 
-function settingsRows(s: EffectiveView['settings']): string[][] {
+function settingsRows(s: EffectiveView['settings'], connection: Pick<EffectiveView, 'target' | 'routing'>): string[][] {
   const src = (key: keyof EffectiveView['settings']['sources']): string => SETTINGS_SOURCE[s.sources[key]];
   const local = s.localAddress.mode === 'fixed' ? s.localAddress.address : `auto (${s.localAddress.preferred} if on this host, else ${s.localAddress.fallback})`;
   return [
@@ -125,6 +125,7 @@ function settingsRows(s: EffectiveView['settings']): string[][] {
     ['learned default route', s.defaultRoute.accept ? `accepted, metric ${s.defaultRoute.metric}` : 'refused', src('defaultRoute.accept')],
     ['route metric', String(s.routeMetric), src('routeMetric')],
     ['extra AS-path prepend', String(s.asPathPrepend), src('asPathPrepend')],
+    ['both tunnels at once (ECMP)', `${s.ecmp} → ${ecmpActive(s, connection) ? 'on' : 'off'}`, src('ecmp')],
   ];
 }
 
@@ -144,7 +145,7 @@ export function renderEffectiveView(view: EffectiveView): string {
   view.tunnels.forEach((t) => {
     parts.push('', `Tunnel ${t.index} (ipsec_tunnel[${t.index}]) on interface ${t.interface}`, renderTable(tunnelRows(t, view.routing, SETTINGS_SOURCE[view.settings.sources.ikeVersion])));
   });
-  parts.push('', 'Local settings', renderTable(settingsRows(view.settings)));
+  parts.push('', 'Local settings', renderTable(settingsRows(view.settings, view)));
   const fromXmlMinimum = view.tunnels.some((t) =>
     (['ike.encryption', 'ike.integrity', 'ike.dhGroups', 'ipsec.encryption', 'ipsec.integrity', 'ipsec.pfsGroups'] as const).some(
       (k) => t.sources[k] === 'xml',

@@ -7,7 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, formatProblem, SettingsError, type Problem } from '../config/index.js';
+import { ConfigError, ecmpActive, formatProblem, SettingsError, type Problem } from '../config/index.js';
 import { ControlCommandError } from '../control/client.js';
 import { CgwdError } from '../errors.js';
 import { CGWD_VERSION } from '../version.js';
@@ -87,7 +87,7 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       io.stdout.write(`${okSummary(inputs)}\n`);
       log.info({ connection: inputs.config.connectionId }, 'configuration valid');
       if (options.host) {
-        const checks = await hostReport(inputs.config.tunnels.map((t) => t.aws.outsideAddress), inputs.settings.interfaces);
+        const checks = await hostReport(inputs.config.tunnels.map((t) => t.aws.outsideAddress), inputs.settings.interfaces, ecmpActive(inputs.settings, inputs.config));
         for (const c of checks) io.stdout.write(`host ${c.level.padEnd(4)} ${c.check.padEnd(12)} ${c.message}\n`);
         if (checks.some((c) => c.level === 'fail')) {
           setExit(EXIT.invalidConfiguration);

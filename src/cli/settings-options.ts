@@ -42,7 +42,14 @@ export function addSettingsOptions(command: Command): Command {
     .option('--accept-default-route', 'install a 0.0.0.0/0 learned over BGP (refused by default); the AWS outside addresses are then pinned to the underlay')
     .option('--default-route-metric <n>', `metric of an accepted default route (default ${SETTINGS_DEFAULTS.defaultRouteMetric}); a route of that metric cgwd did not create is never replaced`)
     .option('--route-metric <n>', `metric of the routes cgwd installs into the tunnels (default ${SETTINGS_DEFAULTS.routeMetric})`)
-    .option('--as-path-prepend <n>', 'prepend our AS n more times on everything advertised (0–10, default 0): set it on the standby box of a redundant pair so AWS prefers the other box');
+    .option('--as-path-prepend <n>', 'prepend our AS n more times on everything advertised (0–10, default 0): set it on the standby box of a redundant pair so AWS prefers the other box')
+    .addOption(
+      new Option('--ecmp <mode>', 'use both tunnels at once (one multipath route, equal advertisements): auto = on for a transit gateway with BGP (default)').choices([
+        'auto',
+        'on',
+        'off',
+      ]),
+    );
 }
 
 /** commander's option names → SettingsFlags (only what was given). */
@@ -64,5 +71,6 @@ export function settingsFlagsFrom(options: InputOptions & { staticRoute?: string
   if (options.defaultRouteMetric !== undefined) flags.defaultRouteMetric = options.defaultRouteMetric;
   if (options.routeMetric !== undefined) flags.routeMetric = options.routeMetric;
   if (options.asPathPrepend !== undefined) flags.asPathPrepend = options.asPathPrepend;
+  if (options.ecmp !== undefined) flags.ecmp = options.ecmp;
   return flags;
 }

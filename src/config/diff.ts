@@ -128,7 +128,7 @@ export function planReload(running: { config: VpnConfig; settings: Settings }, n
   const plan = {
     tunnels,
     target,
-    advertise: !same(a.advertise, b.advertise) || a.asPathPrepend !== b.asPathPrepend,
+    advertise: !same(a.advertise, b.advertise) || a.asPathPrepend !== b.asPathPrepend || a.ecmp !== b.ecmp,
     staticRoutes: !same(a.staticRoutes, b.staticRoutes),
     keepalive: !same(a.keepalive, b.keepalive),
     metrics: a.metrics.listen !== b.metrics.listen,

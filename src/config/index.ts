@@ -20,6 +20,7 @@ export { MAX_INPUT_BYTES, readBoundedFile } from './read-input.js';
 export { AWS_DEFAULTS, AWS_RANGES } from './aws-limits.js';
 export {
   resolveSettings,
+  ecmpActive,
   SETTINGS_DEFAULTS,
   SETTING_FLAGS,
   SETTING_NAMES,

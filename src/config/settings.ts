@@ -18,7 +18,8 @@
  *     "failback": "auto",
  *     "defaultRoute": { "accept": false, "metric": 50 },  a learned 0.0.0.0/0: refused unless accepted
  *     "routeMetric": 100,                     metric of the routes cgwd installs into the tunnels
- *     "asPathPrepend": 0                      extra prepends on all this box advertises (the standby box of an HA pair)
+ *     "asPathPrepend": 0,                     extra prepends on all this box advertises (the standby box of an HA pair)
+ *     "ecmp": "auto"                          both tunnels at once (multipath); auto = on for a transit gateway with BGP
  *   }
  */
 import { isIPv6 } from 'node:net';
@@ -56,15 +57,31 @@ export interface Settings {
    * standby box of a redundant pair, so AWS prefers the other box's VPN connection (AS_PATH length).
    */
   asPathPrepend: number;
+  /**
+   * Both tunnels at once: one multipath route over the tunnels AWS announces equally, and equal
+   * advertisements. `auto` turns it on for a transit gateway with BGP, the one AWS target that spreads
+   * its own traffic over both tunnels (VpnEcmpSupport, BGP only: Transit Gateway Guide, "How AWS
+   * Transit Gateway works", Equal Cost Multipath routing); a virtual private gateway sends back on one tunnel whatever the box does.
+   */
+  ecmp: EcmpSetting;
   origins: Readonly<Record<SettingName, SettingsOrigin>>;
 }
 
 export const SETTING_NAMES = [
   'advertise', 'staticRoutes', 'localAddress', 'localId', 'interfaces', 'keepalive.target',
   'keepalive.intervalSeconds', 'keepalive.window', 'metrics.listen', 'controlSocket', 'ikeVersion', 'failback',
-  'defaultRoute.accept', 'defaultRoute.metric', 'routeMetric', 'asPathPrepend',
+  'defaultRoute.accept', 'defaultRoute.metric', 'routeMetric', 'asPathPrepend', 'ecmp',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
+
+export const ECMP_SETTINGS = ['auto', 'on', 'off'] as const;
+export type EcmpSetting = (typeof ECMP_SETTINGS)[number];
+
+/** Whether the tunnels run active/active: the `ecmp` setting resolved against the connection. */
+export function ecmpActive(settings: Pick<Settings, 'ecmp'>, config: Pick<VpnConfig, 'target' | 'routing'>): boolean {
+  if (config.routing !== 'bgp') return false;
+  return settings.ecmp === 'on' || (settings.ecmp === 'auto' && config.target === 'tgw');
+}
 
 /** Values as given on the command line (strings; lists already split). */
 export interface SettingsFlags {
@@ -84,6 +101,7 @@ export interface SettingsFlags {
   defaultRouteMetric?: string;
   routeMetric?: string;
   asPathPrepend?: string;
+  ecmp?: string;
 }
 
 /** The command-line flag for each setting, for messages and help. */
@@ -104,6 +122,7 @@ export const SETTING_FLAGS: Readonly<Record<SettingName, { flag: string; key: ke
   'defaultRoute.metric': { flag: '--default-route-metric', key: 'defaultRouteMetric' },
   routeMetric: { flag: '--route-metric', key: 'routeMetric' },
   asPathPrepend: { flag: '--as-path-prepend', key: 'asPathPrepend' },
+  ecmp: { flag: '--ecmp', key: 'ecmp' },
 };
 
 export const SETTINGS_DEFAULTS = {
@@ -116,6 +135,7 @@ export const SETTINGS_DEFAULTS = {
   defaultRouteMetric: 50,
   routeMetric: 100,
   asPathPrepend: 0,
+  ecmp: 'auto' as EcmpSetting,
 };
 
 /** More than this is never needed against AWS (one extra hop decides) and makes paths long for nothing. */
@@ -172,6 +192,7 @@ export function resolveSettings(fileContents: string | undefined, cliFlags: Sett
     },
     routeMetric: metricSetting(raw('routeMetric'), SETTINGS_DEFAULTS.routeMetric, problems),
     asPathPrepend: prependSetting(raw('asPathPrepend'), problems),
+    ecmp: ecmpSetting(raw('ecmp'), config, problems),
     origins,
   };
   const target = ipv4Setting(raw('keepalive.target'), problems);
@@ -183,7 +204,7 @@ export function resolveSettings(fileContents: string | undefined, cliFlags: Sett
 const KNOWN_KEYS: Readonly<Record<string, readonly string[] | null>> = {
   advertise: null, staticRoutes: null, localAddress: null, localId: null, interfaces: null,
   keepalive: ['target', 'intervalSeconds', 'window'], metrics: ['listen'], controlSocket: null, ikeVersion: null, failback: null,
-  defaultRoute: ['accept', 'metric'], routeMetric: null, asPathPrepend: null,
+  defaultRoute: ['accept', 'metric'], routeMetric: null, asPathPrepend: null, ecmp: null,
 };
 
 function parseSettingsFile(text: string, problems: ProblemList): JsonObject {
@@ -389,6 +410,14 @@ function prependSetting(raw: RawSetting | undefined, problems: ProblemList): num
   return n;
 }
 
+function ecmpSetting(raw: RawSetting | undefined, config: VpnConfig, problems: ProblemList): EcmpSetting {
+  const value = choice(raw, ECMP_SETTINGS, 'ecmp', problems) ?? SETTINGS_DEFAULTS.ecmp;
+  if (raw && value === 'on' && config.routing !== 'bgp') {
+    problems.add(raw.path, 'ecmp-needs-bgp', 'this connection uses static routing: AWS spreads traffic over both tunnels only with BGP (ECMP), so cgwd keeps one tunnel active');
+  }
+  return value;
+}
+
 function listenAddress(raw: RawSetting | undefined, problems: ProblemList): string {
   if (!raw) return SETTINGS_DEFAULTS.metricsListen;
   const value = stringOf(raw, problems);
@@ -435,7 +464,7 @@ function ikeVersion(raw: RawSetting | undefined, config: VpnConfig, problems: Pr
   return version;
 }
 
-function choice<T extends string>(raw: RawSetting | undefined, allowed: readonly T[], rule: 'failback' | 'ike-version', problems: ProblemList): T | undefined {
+function choice<T extends string>(raw: RawSetting | undefined, allowed: readonly T[], rule: 'failback' | 'ike-version' | 'ecmp', problems: ProblemList): T | undefined {
   if (!raw) return undefined;
   const value = stringOf(raw, problems);
   if (value === undefined) return undefined;

@@ -27,7 +27,7 @@ import type { IkeConnection, IkeTiming } from '../ike/index.js';
 import { BgpSpeaker } from '../bgp/index.js';
 import { MAX_ADVERTISED_PREFIXES } from '../config/aws-limits.js';
 import { BgpRouting } from '../routing/bgp-routing.js';
-import { CountingRouteTable } from '../routing/kernel-routes.js';
+import { CountingRouteTable, routeDevices } from '../routing/kernel-routes.js';
 import { HostRouting } from '../routing/host-routing.js';
 import { detailFor } from '../metrics/aws-tunnel-log.js';
 import { CgwdMetrics } from '../metrics/metrics.js';
@@ -43,7 +43,7 @@ import type { TunnelIndex } from '../config/model.js';
 import type { DaemonStatus, FailoverRecord, ReloadRecord, TunnelStatus } from './status.js';
 import { applyReload, type ReloadResult, type ReloadTarget } from './reload.js';
 import { planReload, type ReloadPlan, type TunnelChanges } from '../config/diff.js';
-import { ConfigError, formatProblem, SettingsError } from '../config/index.js';
+import { ConfigError, ecmpActive, formatProblem, SettingsError } from '../config/index.js';
 import { controlSocketAnswers } from '../control/client.js';
 import { ControlServer } from '../control/server.js';
 import { systemClock } from '../time/clock.js';
@@ -395,7 +395,7 @@ export class Daemon {
         { index: 2, ifname: t2.ifname, gateway: t2.peerInside },
       ],
       policy: {
-        mode: 'active-standby',
+        mode: ecmpActive(settings, config) ? 'active-active' : 'active-standby',
         sitePrefixes: settings.advertise,
         maxAdvertisedPrefixes: maxAdvertised,
         metric: settings.routeMetric,
@@ -473,7 +473,7 @@ export class Daemon {
         ike: this.ikePair?.connections.get(t.index)?.status(),
         keepalive: t.keepalive.status(),
         bgp: this.speakers.get(t.index)?.status(),
-        routes: [...(this.bgpRouting?.status().installed ?? []), ...(this.staticRouting?.installed ?? [])].filter((r) => r.dev === t.ifname).map((r) => r.prefix),
+        routes: [...(this.bgpRouting?.status().installed ?? []), ...(this.staticRouting?.installed ?? [])].filter((r) => routeDevices(r).includes(t.ifname)).map((r) => r.prefix),
         traffic: trafficView,
         cloudWatch: { tunnelState: this.tunnelState(t) },
         awsTunnelLog: this.activity.fields(this.activityTunnel(t), this.ikePair?.connections.get(t.index)?.status()),
@@ -617,11 +617,12 @@ export class Daemon {
       activeTunnel: () => this.activeTunnel,
       applySettings: async (plan: ReloadPlan) => {
         const done: string[] = [];
+        const mode = ecmpActive(next, this.options.config) ? 'active-active' : 'active-standby';
         if (plan.advertise && this.bgp) {
-          this.bgp.setPolicy({ sitePrefixes: next.advertise, ...(this.options.role === 'customer' ? { boxAsPathPrepend: next.asPathPrepend } : {}) });
-          done.push(`advertising ${next.advertise.join(', ') || 'nothing'}${next.asPathPrepend > 0 ? ` with ${next.asPathPrepend} extra prepends` : ''}`);
+          this.bgp.setPolicy({ sitePrefixes: next.advertise, mode, ...(this.options.role === 'customer' ? { boxAsPathPrepend: next.asPathPrepend } : {}) });
+          done.push(`advertising ${next.advertise.join(', ') || 'nothing'}${next.asPathPrepend > 0 ? ` with ${next.asPathPrepend} extra prepends` : ''}, ${mode}`);
         }
-        if (plan.target && this.bgp) this.bgp.setPolicy({ maxAdvertisedPrefixes: MAX_ADVERTISED_PREFIXES[this.options.config.target] });
+        if (plan.target && this.bgp) this.bgp.setPolicy({ maxAdvertisedPrefixes: MAX_ADVERTISED_PREFIXES[this.options.config.target], mode });
         if (plan.staticRoutes || plan.failback) {
           if (this.failover) this.failover.update({ prefixes: this.hostRouting.staticPrefixes(next), failback: next.failback });
           else if (this.options.config.routing === 'static') this.startStaticRouting();

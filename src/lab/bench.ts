@@ -81,7 +81,7 @@ function peakRssMb(pid: number): number {
   return Math.round(kb / 102.4) / 10;
 }
 
-async function iperf(args: string[], seconds: number): Promise<Record<string, unknown>> {
+export async function iperf(args: string[], seconds: number): Promise<Record<string, unknown>> {
   const r = await execInResult(NS.onprem, 'iperf3', ['-c', VPC_HOST, '-J', '-t', String(seconds), ...args], (seconds + 30) * 1000);
   try {
     return JSON.parse(r.stdout) as Record<string, unknown>;
@@ -90,7 +90,7 @@ async function iperf(args: string[], seconds: number): Promise<Record<string, un
   }
 }
 
-function pick(obj: unknown, ...keys: string[]): number {
+export function pick(obj: unknown, ...keys: string[]): number {
   let v: unknown = obj;
   for (const k of keys) v = typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined;
   return typeof v === 'number' ? v : NaN;
@@ -119,7 +119,7 @@ async function measure(pair: string, gateways: GatewayProcess[], options: BenchO
   return row;
 }
 
-function startCgwd(state: LabState, ns: string, args: string[], name: string, cli: string): number {
+export function startCgwd(state: LabState, ns: string, args: string[], name: string, cli: string): number {
   const pid = spawnDaemonIn(ns, [process.execPath, cli, 'up', ...args], path.join(state.stateDir, `${name}.log`));
   recordLabPid(state.stateDir, name, pid);
   return pid;
@@ -130,12 +130,12 @@ async function routedVia(ns: string, prefix: string, dev: string): Promise<boole
   return r.stdout.includes(`dev ${dev}`) ? true : undefined;
 }
 
-async function pingable(): Promise<true | undefined> {
+export async function pingable(): Promise<true | undefined> {
   const r = await execInResult(NS.onprem, 'ping', ['-c', '1', '-W', '1', VPC_HOST]);
   return r.code === 0 ? true : undefined;
 }
 
-async function withIperfServer<T>(state: LabState, fn: () => Promise<T>): Promise<T> {
+export async function withIperfServer<T>(state: LabState, fn: () => Promise<T>): Promise<T> {
   const pid = spawnDaemonIn(NS.vpc, ['iperf3', '-s'], path.join(state.stateDir, 'iperf3.log'));
   recordLabPid(state.stateDir, 'iperf3', pid);
   await sleep(500);

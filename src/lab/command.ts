@@ -14,6 +14,7 @@ import { isAlive, runCommand, spawnDaemonIn, stopPid, waitFor } from '../system/
 import { labDir, labDown, labStatus, labUp, recordLabPid, type LabStatus } from './lab.js';
 import { manyPrefixes, renderBench, renderBgpFailover, runBench, runBgpFailoverBench, runStaticFailoverBench } from './bench.js';
 import { renderRouteBench, runRouteBench } from './route-bench.js';
+import { renderEcmpBench, runEcmpBench } from './ecmp-bench.js';
 import { buildLabPlan, NS } from './plan.js';
 import { ensureContainerImage, removeContainer, startContainer } from './container.js';
 import { awsEndpointCounters, ping, startReferenceCustomer, stopReferenceCustomer, useTunnel, type PingResult } from './reference.js';
@@ -201,15 +202,20 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
     .option('--tcp-seconds <s>', 'seconds per TCP run', '10')
     .option('--udp-seconds <s>', 'seconds per UDP run', '5')
     .option('--failover-only', 'only the route-programming figures and the failover gaps (static and BGP, 1 and 1,000 routes)')
+    .option('--ecmp-only', 'only one tunnel against both at once: TCP with 8 flows, and 32 flows while tunnel 1 is cut')
     .option('--udp-only', 'only the UDP ladder (native generator), no TCP, route or failover figures')
     .option('--pairs <list>', 'which pairs, e.g. a or a,c (a cgwd ↔ cgwd, b strongSwan ↔ strongSwan, c cgwd ↔ strongSwan)', 'a,b,c')
     .option('--rates <list>', 'UDP ladder steps in packets/s, lowest first')
     .option('--sizes <list>', 'UDP payload sizes in bytes', '1400,1350')
-    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; udpOnly?: boolean; pairs: string; rates?: string; sizes: string }) => {
+    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; ecmpOnly?: boolean; udpOnly?: boolean; pairs: string; rates?: string; sizes: string }) => {
       requireRoot();
       printBenchIntro(io);
       const cli = path.join(packageRoot, 'dist', 'cli', 'main.js');
       const log = (l: string): void => io.err(`bench: ${l}`);
+      if (flags.ecmpOnly) {
+        io.out(renderEcmpBench(await runEcmpBench(LAB_CONFIG_BGP, cli, log, Number(flags.runs), Number(flags.tcpSeconds))));
+        return;
+      }
       const rates = flags.rates?.split(',').map(Number);
       if (rates && !rates.every((r) => Number.isInteger(r) && r > 0 && r <= 5_000_000)) throw new CgwdError('USAGE', '--rates: packets/s, 1..5000000, comma-separated');
       const sizes = flags.sizes.split(',').map(Number);

@@ -161,6 +161,8 @@ export interface NativeRouteChange {
   metric: number;
   protocol: number;
   table?: number;
+  /** 2–4 next hops: one multipath route (gateway/dev above then unused). */
+  nexthops?: { gateway: string; dev: string }[];
 }
 
 export interface DataplaneAddon {

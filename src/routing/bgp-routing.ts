@@ -9,9 +9,11 @@
  * wins: shortest AS path, then lowest MED (absent = 0, RFC 4271 §9.1.2.2; AWS
  * lowers the MED on the surviving tunnel during maintenance: User Guide,
  * "Tunnel endpoint replacements"),
- * then tunnel 1. In active-active mode every tunnel tied with the best on AS
- * path and MED gets a route with the same metric (ECMP). The `via` is the
- * tunnel's AWS inside address, the only neighbour on its /30.
+ * then tunnel 1. In active-active mode (ECMP, for a transit gateway) the
+ * tunnels tied with the best on AS path and MED share one multipath kernel
+ * route; a tunnel that loses health or is marked down by AWS's MED leaves it
+ * in the next batch, an atomic replace. The `via` is the tunnel's AWS inside
+ * address, the only neighbour on its /30.
  *
  * Inbound (what AWS is told). Active/standby by default: the active tunnel
  * (tunnel 1 while it is healthy) advertises the site prefixes plainly, the
@@ -34,7 +36,7 @@ import type { Logger } from 'pino';
 import { CgwdError } from '../errors.js';
 import type { BgpSpeaker, BgpStateEvent, LearnedRoute } from '../bgp/speaker.js';
 import { splitPrefix, parsePrefix, formatPrefix } from '../bgp/prefix.js';
-import { NetlinkRouteTable, type OwnedRoute, type RouteTable } from './kernel-routes.js';
+import { NetlinkRouteTable, routeOver, type OwnedRoute, type RouteTable } from './kernel-routes.js';
 import { OwnedRouteSet } from './owned-routes.js';
 import { RouteSafety, countRefusals, type RefusedRoute, type RouteSafetyPolicy } from './route-safety.js';
 import type { TunnelIndex } from '../config/model.js';
@@ -155,10 +157,12 @@ function chooseRoutes(
     const best = list[0];
     if (!best) continue;
     const chosen = mode === 'active-active' ? list.filter((c) => compareRoutes({ ...c, tunnel: best.tunnel }, best) === 0) : [best];
-    for (const c of chosen) {
+    // Tied tunnels share one multipath route (the kernel hashes each flow onto one of them).
+    const hops = chosen.flatMap((c) => {
       const tunnel = tunnels[c.tunnel - 1];
-      if (tunnel) routes.push({ prefix, via: tunnel.gateway, dev: tunnel.ifname, metric: prefix === '0.0.0.0/0' ? defaultMetric : metric });
-    }
+      return tunnel ? [{ via: tunnel.gateway, dev: tunnel.ifname }] : [];
+    });
+    if (hops.length > 0) routes.push(routeOver(prefix, hops, prefix === '0.0.0.0/0' ? defaultMetric : metric));
     choices.push({ prefix, tunnels: chosen.map((c) => c.tunnel), asPathLength: best.route.asPathLength, med: best.route.med ?? 0 });
   }
   return { routes, choices, refused: [...refused.values()].sort((a, b) => a.prefix.localeCompare(b.prefix)) };
@@ -298,7 +302,7 @@ export class BgpRouting extends EventEmitter<BgpRoutingEvents> {
    * A reload: new site prefixes or limits. Only the advertisements change (UPDATEs and
    * withdrawals on the running sessions, no reset); an invalid policy throws and changes nothing.
    */
-  setPolicy(policy: Partial<Pick<BgpRoutingPolicy, 'sitePrefixes' | 'maxAdvertisedPrefixes' | 'boxAsPathPrepend'>>): void {
+  setPolicy(policy: Partial<Pick<BgpRoutingPolicy, 'sitePrefixes' | 'maxAdvertisedPrefixes' | 'boxAsPathPrepend' | 'mode'>>): void {
     const next = { ...this.#policy, ...policy };
     checkPolicy(next);
     this.#policy = next;

@@ -10,11 +10,20 @@
  *   stop()     unpins and removes every route of this instance that is left.
  */
 import type { Logger } from 'pino';
-import type { Settings, VpnConfig } from '../config/index.js';
+import { ecmpActive, type Settings, type VpnConfig } from '../config/index.js';
 import { NetlinkRouteTable, flushOwnedRoutes, type RouteTable } from './kernel-routes.js';
 import { RouteSafety, countRefusals, type RefusalReason, type RefusedRoute, type RouteSafetyPolicy } from './route-safety.js';
 import { UnderlayPins, flushStalePins } from './underlay-pins.js';
-import { FULL_UNDERLAY_MTU, clearStaleInterfaces, enableIpForwarding, ipForwarding, prepareTunnelInterface, underlayMtu } from '../system/host-preflight.js';
+import {
+  FULL_UNDERLAY_MTU,
+  clearStaleInterfaces,
+  enableIpForwarding,
+  enableLayer4MultipathHash,
+  ipForwarding,
+  multipathHashPolicy,
+  prepareTunnelInterface,
+  underlayMtu,
+} from '../system/host-preflight.js';
 
 export interface RouteSafetyStatus {
   /** Prefixes kept out of the kernel, with why. */
@@ -44,7 +53,7 @@ export class HostRouting {
 
   static async prepare(config: VpnConfig, settings: Settings, logger: Logger, table: RouteTable = new NetlinkRouteTable()): Promise<HostRouting> {
     const aws = config.tunnels.map((t) => t.aws.outsideAddress);
-    const staleRoutes = await flushOwnedRoutes(settings.interfaces);
+    const staleRoutes = await flushOwnedRoutes(settings.interfaces, table);
     await flushStalePins(aws);
     if (staleRoutes > 0) logger.warn({ routes: staleRoutes }, 'removed stale routes of an earlier run');
     for (const ifname of await clearStaleInterfaces(settings.interfaces)) logger.warn({ ifname }, 'removed a stale tunnel interface of an earlier run');
@@ -54,6 +63,14 @@ export class HostRouting {
         logger.warn('IPv4 forwarding was off: turned it on (net.ipv4.ip_forward=1) so the site can reach the VPC');
       } catch (error) {
         logger.error({ err: error instanceof Error ? error.message : String(error) }, 'IPv4 forwarding is off and could not be turned on');
+      }
+    }
+    if (ecmpActive(settings, config) && multipathHashPolicy() === 0) {
+      try {
+        enableLayer4MultipathHash();
+        logger.warn('multipath hashing was on addresses only: set net.ipv4.fib_multipath_hash_policy=1 so flows spread over both tunnels');
+      } catch (error) {
+        logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'could not set net.ipv4.fib_multipath_hash_policy=1: flows between two hosts all take one tunnel');
       }
     }
     let mtu = FULL_UNDERLAY_MTU;

@@ -27,12 +27,40 @@ import { runCommand } from '../system/exec.js';
 /** rtnetlink protocol number for routes cgwd installs (unassigned in rt_protos, below 255). */
 export const CGWD_ROUTE_PROTOCOL = 199;
 
+export interface Nexthop {
+  readonly via: string;
+  readonly dev: string;
+}
+
 export interface OwnedRoute {
   prefix: string;
   /** Next hop; absent for an on-link route (an underlay pin to a directly connected peer). */
   via?: string;
   dev: string;
   metric: number;
+  /**
+   * Two or more: an equal-cost multipath route over these next hops (ECMP over both tunnels), one
+   * kernel route; `via`/`dev` then repeat the first of them.
+   */
+  nexthops?: readonly Nexthop[];
+}
+
+/** Every interface a route leaves by. */
+export function routeDevices(route: Pick<OwnedRoute, 'dev' | 'nexthops'>): string[] {
+  return route.nexthops && route.nexthops.length >= 2 ? route.nexthops.map((n) => n.dev) : [route.dev];
+}
+
+/** One next hop, or an equal-cost multipath route when there are several. */
+export function routeOver(prefix: string, nexthops: readonly Nexthop[], metric: number): OwnedRoute {
+  const [first] = nexthops;
+  if (!first) throw new RangeError(`a route to ${prefix} needs a next hop`);
+  return { prefix, via: first.via, dev: first.dev, metric, ...(nexthops.length >= 2 ? { nexthops: [...nexthops] } : {}) };
+}
+
+export function sameNexthops(a: OwnedRoute, b: OwnedRoute): boolean {
+  const an = a.nexthops && a.nexthops.length >= 2 ? a.nexthops : [{ via: a.via, dev: a.dev }];
+  const bn = b.nexthops && b.nexthops.length >= 2 ? b.nexthops : [{ via: b.via, dev: b.dev }];
+  return an.length === bn.length && an.every((n, i) => n.via === bn[i]?.via && n.dev === bn[i]?.dev);
 }
 
 export type RouteVerb = 'add' | 'replace' | 'delete';
@@ -72,6 +100,7 @@ export function toNativeChange(change: RouteChange, protocol = CGWD_ROUTE_PROTOC
     dev: change.route.dev,
     metric: change.route.metric,
     protocol,
+    ...(change.route.nexthops && change.route.nexthops.length >= 2 ? { nexthops: change.route.nexthops.map((n) => ({ gateway: n.via, dev: n.dev })) } : {}),
   };
 }
 
@@ -95,20 +124,54 @@ export class NetlinkRouteTable implements RouteTable {
 export function ipBatchLine(change: RouteChange, protocol = CGWD_ROUTE_PROTOCOL): string {
   const verb = change.verb === 'add' ? 'add' : change.verb === 'replace' ? 'replace' : 'del';
   const r = change.route;
-  return ['route', verb, r.prefix, ...(r.via !== undefined ? ['via', r.via] : []), 'dev', r.dev, 'metric', String(r.metric), 'proto', String(protocol)].join(' ');
+  const tail = ['metric', String(r.metric), 'proto', String(protocol)];
+  if (r.nexthops && r.nexthops.length >= 2) {
+    const hops = change.verb === 'delete' ? [] : r.nexthops.flatMap((n) => ['nexthop', 'via', n.via, 'dev', n.dev]);
+    return ['route', verb, r.prefix, ...tail, ...hops].join(' ');
+  }
+  return ['route', verb, r.prefix, ...(r.via !== undefined ? ['via', r.via] : []), 'dev', r.dev, ...tail].join(' ');
 }
 
-/** Removes this instance's routes: tagged `cgwd` and out of one of `devices` (stale ones from a crashed run included). */
-export async function flushOwnedRoutes(devices: readonly string[]): Promise<number> {
-  let count = 0;
-  for (const dev of devices) {
-    const listed = await runCommand('ip', ['-o', 'route', 'show', 'proto', String(CGWD_ROUTE_PROTOCOL), 'dev', dev]);
-    if (listed.code !== 0) continue; // no such device: no routes through it either
-    const n = listed.stdout.split('\n').filter((l) => l.trim() !== '').length;
-    if (n > 0) await runCommand('ip', ['route', 'flush', 'proto', String(CGWD_ROUTE_PROTOCOL), 'dev', dev]);
-    count += n;
+interface ListedRoute {
+  dst?: string;
+  gateway?: string;
+  dev?: string;
+  metric?: number;
+  nexthops?: { gateway?: string; dev?: string }[];
+}
+
+/**
+ * Removes this instance's routes: tagged `cgwd` and out of one of `devices` (stale ones from a crashed
+ * run included). A multipath route has no single device (`ip route show dev` does not list it), so the
+ * whole tagged table is read once and matched on every next hop.
+ */
+export async function flushOwnedRoutes(
+  devices: readonly string[],
+  table: RouteTable = new NetlinkRouteTable(),
+  /** A named namespace to read instead of the daemon's own (tests); `table` must program the same one. */
+  netns?: string,
+): Promise<number> {
+  const listed = await runCommand('ip', [...(netns ? ['-n', netns] : []), '-j', 'route', 'show', 'proto', String(CGWD_ROUTE_PROTOCOL)]);
+  if (listed.code !== 0 || listed.stdout.trim() === '') return 0;
+  let routes: ListedRoute[];
+  try {
+    routes = JSON.parse(listed.stdout) as ListedRoute[];
+  } catch {
+    return 0;
   }
-  return count;
+  const mine = new Set(devices);
+  const deletes: RouteChange[] = [];
+  for (const r of Array.isArray(routes) ? routes : []) {
+    const hops: Nexthop[] = (r.nexthops ?? []).flatMap((n) => (typeof n.gateway === 'string' && typeof n.dev === 'string' ? [{ via: n.gateway, dev: n.dev }] : []));
+    const devs = hops.length > 0 ? hops.map((n) => n.dev) : r.dev !== undefined ? [r.dev] : [];
+    if (!devs.some((d) => mine.has(d))) continue;
+    const prefix = r.dst === undefined || r.dst === 'default' ? '0.0.0.0/0' : r.dst.includes('/') ? r.dst : `${r.dst}/32`;
+    const metric = r.metric ?? 0;
+    const route: OwnedRoute = hops.length >= 2 ? routeOver(prefix, hops, metric) : { prefix, dev: devs[0] ?? '', metric, ...(r.gateway !== undefined ? { via: r.gateway } : {}) };
+    deletes.push({ verb: 'delete', route });
+  }
+  const results = await table.apply(deletes);
+  return results.filter((e) => e === 0).length;
 }
 
 /** A RouteTable that counts what passes through it (status, metrics). */

@@ -7,10 +7,10 @@
  * cgwd did not create holds that key: that route is left alone and reported as a conflict. Then
  * every held route no longer wanted is deleted. Adds and moves come before deletes in the batch.
  */
-import { ERRNO, errnoName, type OwnedRoute, type RouteChange, type RouteTable } from './kernel-routes.js';
+import { ERRNO, errnoName, sameNexthops, type OwnedRoute, type RouteChange, type RouteTable } from './kernel-routes.js';
 
+/** A multipath route is one kernel route with that key, so ECMP over both tunnels is one entry here too. */
 const keyOf = (r: OwnedRoute): string => `${r.prefix}/${r.metric}`;
-const same = (a: OwnedRoute, b: OwnedRoute): boolean => a.via === b.via && a.dev === b.dev;
 
 export interface SyncOutcome {
   /** Wanted routes the kernel refused because someone else's route holds the same prefix and metric. */
@@ -34,7 +34,7 @@ export class OwnedRouteSet {
     const changes: RouteChange[] = [];
     for (const [key, route] of wantedByKey) {
       const held = this.#held.get(key);
-      if (held && same(held, route)) continue;
+      if (held && sameNexthops(held, route)) continue;
       changes.push({ verb: held ? 'replace' : 'add', route });
     }
     for (const [key, route] of this.#held) if (!wantedByKey.has(key)) changes.push({ verb: 'delete', route });

@@ -11,6 +11,9 @@
  *    uses max(conf/all, conf/IFACE), so cgwd sets each TUN to 2 (loose, RFC 3704 §2.4), which wins over
  *    a strict `all`.
  *  - The underlay MTU toward each AWS outside address: the TUN MTU is derived from it.
+ *  - Multipath hashing, when both tunnels are used at once (ECMP): the kernel's default hashes IPv4
+ *    flows on addresses only (net.ipv4.fib_multipath_hash_policy=0), so all traffic between two hosts
+ *    takes one tunnel. `cgwd up` sets 1 (addresses and ports) when it finds 0, and says so.
  *  - Interface names: a stale interface is deleted at start only if it is a TUN that cgwd marked as its
  *    own (ifalias "cgwd …"); any other interface of that name stops the start.
  */
@@ -34,7 +37,7 @@ function readTrimmed(path: string): string | undefined {
 export type CheckLevel = 'ok' | 'warn' | 'fixed' | 'fail';
 
 export interface HostCheck {
-  readonly check: 'ip-forward' | 'rp-filter' | 'underlay-mtu' | 'interface';
+  readonly check: 'ip-forward' | 'rp-filter' | 'underlay-mtu' | 'interface' | 'multipath-hash';
   readonly level: CheckLevel;
   readonly message: string;
 }
@@ -46,6 +49,17 @@ export function ipForwarding(): boolean | undefined {
 
 export function enableIpForwarding(): void {
   writeFileSync(`${PROC}/ip_forward`, '1');
+}
+
+/** net.ipv4.fib_multipath_hash_policy: 0 = addresses, 1 = addresses and ports, 2/3 = inner/custom. */
+export function multipathHashPolicy(): number | undefined {
+  const v = Number(readTrimmed(`${PROC}/fib_multipath_hash_policy`));
+  return Number.isInteger(v) ? v : undefined;
+}
+
+/** Flows spread by ports too, so one pair of hosts can use both tunnels. */
+export function enableLayer4MultipathHash(): void {
+  writeFileSync(`${PROC}/fib_multipath_hash_policy`, '1');
 }
 
 /** Effective rp_filter of an interface: max(all, interface) (Documentation/networking/ip-sysctl). */
@@ -103,7 +117,7 @@ export async function underlayMtu(address: string): Promise<{ dev: string; mtu: 
 export const FULL_UNDERLAY_MTU = 1500;
 
 /** Every check, without changing anything (`cgwd validate --host`). */
-export async function hostReport(awsOutsideAddresses: readonly string[], interfaces: readonly string[]): Promise<HostCheck[]> {
+export async function hostReport(awsOutsideAddresses: readonly string[], interfaces: readonly string[], ecmp = false): Promise<HostCheck[]> {
   const checks: HostCheck[] = [];
   const fwd = ipForwarding();
   checks.push(
@@ -117,6 +131,14 @@ export async function hostReport(awsOutsideAddresses: readonly string[], interfa
     level: 'ok',
     message: `rp_filter: all=${Number.isFinite(all) ? all : '?'}; cgwd up sets its tunnel interfaces to 2 (loose), so replies on the other tunnel are accepted`,
   });
+  if (ecmp) {
+    const hash = multipathHashPolicy();
+    checks.push(
+      hash === 0
+        ? { check: 'multipath-hash', level: 'warn', message: 'multipath hashing on addresses only (net.ipv4.fib_multipath_hash_policy=0): cgwd up sets 1 so flows between two hosts spread over both tunnels' }
+        : { check: 'multipath-hash', level: 'ok', message: `multipath hash policy ${hash ?? '?'} (both tunnels are used at once)` },
+    );
+  }
   for (const address of awsOutsideAddresses) {
     const u = await underlayMtu(address);
     if (!u) checks.push({ check: 'underlay-mtu', level: 'fail', message: `no route to the AWS outside address ${address}` });

@@ -57,6 +57,9 @@ describe('reload plan', () => {
   it('settings: advertise and keepalive changes are planned; interfaces and the control socket are refused', () => {
     const plan = planReload(inputs(), inputs(xml, { advertise: ['192.0.2.0/24', '198.51.100.128/25'], keepaliveInterval: '2' }));
     expect([plan.advertise, plan.keepalive, plan.staticRoutes, plan.refused]).toEqual([true, true, false, []]);
+    // ECMP on or off changes what both tunnels advertise: applied with the advertisements, in place.
+    const ecmp = planReload(inputs(), inputs(xml, { advertise: ['192.0.2.0/24'], ecmp: 'on' }));
+    expect([ecmp.advertise, ecmp.refused, ecmp.unchanged]).toEqual([true, [], false]);
     const refused = planReload(inputs(), inputs(xml, { advertise: ['192.0.2.0/24'], interfaces: ['wan0', 'wan1'], controlSocket: '/tmp/other.sock' }));
     expect(refused.refused).toHaveLength(2);
     expect(refused.refused.join(' ')).toMatch(/interfaces.*restart/);

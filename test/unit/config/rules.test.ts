@@ -192,6 +192,8 @@ const settingsCases: SettingsCase[] = [
   { rule: 'listen-address', name: 'port 70000', flags: { metricsListen: '127.0.0.1:70000' }, path: '--metrics-listen' },
   { rule: 'control-socket', name: 'relative path', file: { controlSocket: 'cgwd.sock' }, path: 'controlSocket' },
   { rule: 'failback', name: 'unknown failback', file: { failback: 'sometimes' }, path: 'failback' },
+  { rule: 'ecmp', name: 'ecmp yes instead of on', file: { ecmp: 'yes' }, path: 'ecmp' },
+  { rule: 'ecmp-needs-bgp', name: 'ecmp on a static connection', config: () => parseConfig(STATIC), flags: { ecmp: 'on' }, path: '--ecmp' },
 ];
 
 describe('configuration rules: each failing input names its path and rule', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, resolveSettings, type VpnConfig } from '../../../src/config/index.js';
+import { ecmpActive, parseConfig, resolveSettings, type VpnConfig } from '../../../src/config/index.js';
 import { expectProblem, readSample } from './helpers.js';
 
 const bgp = (): VpnConfig => parseConfig(readSample('sample-batfish-bgp-vgw.xml'));
@@ -22,6 +22,7 @@ describe('resolveSettings', () => {
       defaultRoute: { accept: false, metric: 50 },
       routeMetric: 100,
       asPathPrepend: 0,
+      ecmp: 'auto',
       origins: {
         advertise: 'default',
         staticRoutes: 'default',
@@ -39,8 +40,16 @@ describe('resolveSettings', () => {
         'defaultRoute.metric': 'default',
         routeMetric: 'default',
         asPathPrepend: 'default',
+        ecmp: 'default',
       },
     });
+  });
+
+  it('ecmp: auto means both tunnels at once on a transit gateway with BGP only; on works toward a VGW too; off is off', () => {
+    const active = (file: object, config: VpnConfig): boolean => ecmpActive(resolveSettings(JSON.stringify(file), {}, config), config);
+    expect([active({}, tgw()), active({}, bgp()), active({}, staticConfig())]).toEqual([true, false, false]);
+    expect([active({ ecmp: 'on' }, bgp()), active({ ecmp: 'off' }, tgw())]).toEqual([true, false]);
+    expect(resolveSettings(undefined, { ecmp: 'off' }, tgw()).origins.ecmp).toBe('cli');
   });
 
   it('reads the settings file, and flags override it', () => {

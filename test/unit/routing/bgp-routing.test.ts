@@ -63,7 +63,19 @@ describe('outbound: which tunnel carries each learned prefix', () => {
 
   it('active-active: both tunnels with equal metrics when they tie; only the best when AWS marks one with a lower MED', () => {
     const aa = policy({ mode: 'active-active' });
-    expect(devs(decideBgpRouting(tunnels({}, {}), aa).routes)).toEqual([`${VPC} cgw-t1 100`, `${VPC} cgw-t2 100`]);
+    // One multipath route: the kernel keys routes by prefix and metric, so two routes could not coexist.
+    expect(decideBgpRouting(tunnels({}, {}), aa).routes).toEqual([
+      {
+        prefix: VPC,
+        via: '169.254.10.1',
+        dev: 'cgw-t1',
+        metric: 100,
+        nexthops: [
+          { via: '169.254.10.1', dev: 'cgw-t1' },
+          { via: '169.254.20.1', dev: 'cgw-t2' },
+        ],
+      },
+    ]);
     expect(decideBgpRouting(tunnels({}, {}), aa).choices).toEqual([{ prefix: VPC, tunnels: [1, 2], asPathLength: 1, med: 0 }]);
     expect(devs(decideBgpRouting(tunnels({ routes: [route(VPC, 1, 200)] }, { routes: [route(VPC, 1, 100)] }), aa).routes)).toEqual([`${VPC} cgw-t2 100`]);
     expect(devs(decideBgpRouting(tunnels({ healthy: false }, {}), aa).routes)).toEqual([`${VPC} cgw-t2 100`]);
