@@ -14,6 +14,7 @@ import { isAlive, runCommand, spawnDaemonIn, stopPid, waitFor } from '../system/
 import { labDir, labDown, labStatus, labUp, recordLabPid, type LabStatus } from './lab.js';
 import { manyPrefixes, renderBench, renderBgpFailover, runBench, runBgpFailoverBench, runStaticFailoverBench } from './bench.js';
 import { renderRouteBench, runRouteBench } from './route-bench.js';
+import { renderHaBench, runHaBench } from './ha-bench.js';
 import { buildLabPlan, NS } from './plan.js';
 import { ensureContainerImage, removeContainer, startContainer } from './container.js';
 import { awsEndpointCounters, ping, startReferenceCustomer, stopReferenceCustomer, useTunnel, type PingResult } from './reference.js';
@@ -201,8 +202,13 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
     .option('--tcp-seconds <s>', 'seconds per TCP run', '10')
     .option('--udp-seconds <s>', 'seconds per UDP run', '5')
     .option('--failover-only', 'only the route-programming figures and the failover gaps (static and BGP, 1 and 1,000 routes)')
-    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean }) => {
+    .option('--ha-only', 'only the HA pair: loss per direction when box A\'s cgwd dies, its uplink is cut, it powers off, and when it returns')
+    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; haOnly?: boolean }) => {
       requireRoot();
+      if (flags.haOnly) {
+        io.out(renderHaBench(await runHaBench(path.join(packageRoot, 'dist', 'cli', 'main.js'), (l) => io.err(`bench: ${l}`))));
+        return;
+      }
       printBenchIntro(io);
       const cli = path.join(packageRoot, 'dist', 'cli', 'main.js');
       const log = (l: string): void => io.err(`bench: ${l}`);

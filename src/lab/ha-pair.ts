@@ -41,6 +41,8 @@ export interface HaPhase {
   sent: number;
   lanToVpcLost: number;
   vpcToLanLost: number;
+  /** The AWS router's tunnel toward the site prefix when the phase ended (tun1/tun2: box A; c2tun1/c2tun2: box B). */
+  awsRouteAtEnd: string;
 }
 
 export interface HaPairOptions {
@@ -219,8 +221,12 @@ export class HaPair {
     const sent = Number(m[1]);
     const received = Number(m[2]);
     const arrived = (await this.arrived()) - before;
-    const phase = { event, sent, lanToVpcLost: Math.max(0, sent - arrived), vpcToLanLost: Math.max(0, arrived - received) };
-    this.log(`${event}: sent ${sent}, LAN→VPC lost ${phase.lanToVpcLost} (${phase.lanToVpcLost * PING_INTERVAL_MS} ms), VPC→LAN lost ${phase.vpcToLanLost} (${phase.vpcToLanLost * PING_INTERVAL_MS} ms)`);
+    const awsRouteAtEnd = (await this.awsRouteDevice()) ?? 'none';
+    const phase = { event, sent, lanToVpcLost: Math.max(0, sent - arrived), vpcToLanLost: Math.max(0, arrived - received), awsRouteAtEnd };
+    this.log(
+      `${event}: sent ${sent}, LAN→VPC lost ${phase.lanToVpcLost} (${phase.lanToVpcLost * PING_INTERVAL_MS} ms), ` +
+        `VPC→LAN lost ${phase.vpcToLanLost} (${phase.vpcToLanLost * PING_INTERVAL_MS} ms); AWS routes the site via ${awsRouteAtEnd}; VRRP address on box ${await this.vipHolder()}`,
+    );
     return phase;
   }
 
@@ -265,7 +271,7 @@ export class HaPair {
         /* gone already */
       }
     }
-    await deleteBox(this.boxes.a.box);
+    await deleteBox(this.lab.plan, this.boxes.a.box);
   }
 
   async stop(): Promise<void> {

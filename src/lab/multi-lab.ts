@@ -205,8 +205,13 @@ export function recordMultiPid(stateDir: string, name: string, pid: number): voi
 }
 
 /** Deletes a box's namespace (its links go with it): the box is powered off. */
-export async function deleteBox(box: MultiBox): Promise<void> {
+export async function deleteBox(plan: MultiLabPlan, box: MultiBox): Promise<void> {
   for (const address of box.outside) await runCommand('ip', ['-n', NS.inet, 'route', 'del', `${address}/32`]);
+  // The peers first: the kernel tears a deleted namespace down asynchronously, and a box built again
+  // at once would find its old veth names still taken.
+  await runCommand('ip', ['-n', NS.inet, 'link', 'del', box.uplink.inetIf]);
+  const site = plan.sites.find((s) => s.id === box.site);
+  if (site) await runCommand('ip', ['-n', site.namespace, 'link', 'del', box.bridgePort]);
   await runCommand('ip', ['netns', 'del', box.namespace]);
   rmSync(`/run/netns/${box.namespace}`, { force: true });
 }
