@@ -14,7 +14,7 @@ import type { Settings, VpnConfig } from '../config/index.js';
 import { NetlinkRouteTable, flushOwnedRoutes, type RouteTable } from './kernel-routes.js';
 import { RouteSafety, countRefusals, type RefusalReason, type RefusedRoute, type RouteSafetyPolicy } from './route-safety.js';
 import { UnderlayPins, flushStalePins } from './underlay-pins.js';
-import { FULL_UNDERLAY_MTU, clearStaleInterfaces, enableIpForwarding, ipForwarding, prepareTunnelInterface, underlayMtu } from '../system/host-preflight.js';
+import { FULL_UNDERLAY_MTU, assertInterfacesFree, clearStaleInterfaces, enableIpForwarding, ipForwarding, prepareTunnelInterface, underlayMtu } from '../system/host-preflight.js';
 
 export interface RouteSafetyStatus {
   /** Prefixes kept out of the kernel, with why. */
@@ -44,6 +44,7 @@ export class HostRouting {
 
   static async prepare(config: VpnConfig, settings: Settings, logger: Logger, table: RouteTable = new NetlinkRouteTable()): Promise<HostRouting> {
     const aws = config.tunnels.map((t) => t.aws.outsideAddress);
+    assertInterfacesFree(settings.interfaces); // before anything is flushed: another instance's TUNs and routes stay
     const staleRoutes = await flushOwnedRoutes(settings.interfaces);
     await flushStalePins(aws);
     if (staleRoutes > 0) logger.warn({ routes: staleRoutes }, 'removed stale routes of an earlier run');
