@@ -51,14 +51,16 @@ async function pingFrom(source: string, target: string, count: number): Promise<
 describe('two cgwd instances on one box, two connections', () => {
   it('do not collide (interfaces, control socket, metrics port, routes); each carries traffic; stopping one leaves the other', async () => {
     const one = startCgwd(BOX, lab.state.stateDir, path.join(work, 'one.sock'), [
-      '--config', HA_CONFIG_A, '--advertise', '192.0.2.0/25', '--metrics-listen', '127.0.0.1:9580',
+      '--config', HA_CONFIG_A, '--advertise', '192.0.2.0/24,192.0.2.0/25', '--metrics-listen', '127.0.0.1:9580',
     ]);
     running.push(one);
     const two = startCgwd(BOX, lab.state.stateDir, path.join(work, 'two.sock'), [
-      '--config', HA_CONFIG_B, '--advertise', '192.0.2.128/25', '--interfaces', 'cgw-t3,cgw-t4',
+      '--config', HA_CONFIG_B, '--advertise', '192.0.2.0/24,192.0.2.128/25', '--interfaces', 'cgw-t3,cgw-t4',
       '--metrics-listen', '127.0.0.1:9581', '--route-metric', '200',
     ]);
     running.push(two);
+    // Both advertise the whole site prefix too: the gateway re-advertises each connection's /25 to the
+    // other (CloudHub), and each instance must refuse the other's half as its own site's, not route it.
     await Promise.all([waitHealthy(one), waitHealthy(two)]);
 
     // A third instance started with the first one's interface names (and outside address) is refused
