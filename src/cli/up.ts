@@ -1,6 +1,7 @@
 /**
  * `cgwd up` (run the gateway) and `cgwd status` (ask the running one).
  */
+import { healthVerdict, parseCheckMode } from '../control/health.js';
 import { Option, type Command } from 'commander';
 import { Daemon } from '../daemon/daemon.js';
 import { CgwdError } from '../errors.js';
@@ -81,12 +82,9 @@ export function registerUpCommand(program: Command, io: CliIo, setExit: (code: E
     .action(async (options: { controlSocket?: string; json?: boolean; check?: boolean | string }) => {
       const status = await queryStatus(options.controlSocket ?? SETTINGS_DEFAULTS.controlSocket);
       if (options.check !== undefined) {
-        const which = options.check === true ? 'any' : options.check;
-        if (which !== 'any' && which !== 'all') throw new CgwdError('USAGE', `--check takes "any" or "all", not "${which}"`);
-        const up = status.tunnels.filter((t) => t.cloudWatch.tunnelState === 1).map((t) => t.tunnel);
-        const healthy = which === 'all' ? up.length === status.tunnels.length : up.length > 0;
-        io.stdout.write(`${healthy ? 'OK' : 'FAIL'} ${status.connectionId}: ${up.length ? `tunnel ${up.join(' and ')} up` : 'no tunnel up'} (of ${status.tunnels.length})\n`);
-        setExit(healthy ? EXIT.ok : EXIT.checkFailed);
+        const verdict = healthVerdict(status, parseCheckMode(options.check));
+        io.stdout.write(`${verdict.line}\n`);
+        setExit(verdict.healthy ? EXIT.ok : EXIT.checkFailed);
         return;
       }
       io.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));

@@ -11,6 +11,8 @@ export interface BgpNeighbor {
   neighborAsn: number;
   interfaceName: string;
   holdTime: number;
+  /** BIRD filter expression of what is exported to this neighbor (default: the originated prefixes). */
+  exportWhere?: string;
 }
 
 export interface BirdRouter {
@@ -35,7 +37,7 @@ export function birdConf(router: BirdRouter): string {
   error wait time 1, 5;
   ipv4 {
     import all;
-    export where proto = "originated";
+    export where ${n.exportWhere ?? 'proto = "originated"'};
   };
 }`;
     })

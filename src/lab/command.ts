@@ -15,6 +15,7 @@ import { labDir, labDown, labStatus, labUp, recordLabPid, type LabStatus } from 
 import { manyPrefixes, renderBench, renderBgpFailover, runBench, runBgpFailoverBench, runStaticFailoverBench } from './bench.js';
 import { renderRouteBench, runRouteBench } from './route-bench.js';
 import { renderEcmpBench, runEcmpBench } from './ecmp-bench.js';
+import { renderHaBench, runHaBench } from './ha-bench.js';
 import { buildLabPlan, NS } from './plan.js';
 import { ensureContainerImage, removeContainer, startContainer } from './container.js';
 import { awsEndpointCounters, ping, startReferenceCustomer, stopReferenceCustomer, useTunnel, type PingResult } from './reference.js';
@@ -202,13 +203,18 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
     .option('--tcp-seconds <s>', 'seconds per TCP run', '10')
     .option('--udp-seconds <s>', 'seconds per UDP run', '5')
     .option('--failover-only', 'only the route-programming figures and the failover gaps (static and BGP, 1 and 1,000 routes)')
+    .option('--ha-only', 'only the HA pair: loss per direction when box A\'s cgwd dies, its uplink is cut, it powers off, and when it returns')
     .option('--ecmp-only', 'only one tunnel against both at once: TCP with 8 flows, and 32 flows while tunnel 1 is cut')
     .option('--udp-only', 'only the UDP ladder (native generator), no TCP, route or failover figures')
     .option('--pairs <list>', 'which pairs, e.g. a or a,c (a cgwd ↔ cgwd, b strongSwan ↔ strongSwan, c cgwd ↔ strongSwan)', 'a,b,c')
     .option('--rates <list>', 'UDP ladder steps in packets/s, lowest first')
     .option('--sizes <list>', 'UDP payload sizes in bytes', '1400,1350')
-    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; ecmpOnly?: boolean; udpOnly?: boolean; pairs: string; rates?: string; sizes: string }) => {
+    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; ecmpOnly?: boolean; haOnly?: boolean; udpOnly?: boolean; pairs: string; rates?: string; sizes: string }) => {
       requireRoot();
+      if (flags.haOnly) {
+        io.out(renderHaBench(await runHaBench(path.join(packageRoot, 'dist', 'cli', 'main.js'), (l) => io.err(`bench: ${l}`))));
+        return;
+      }
       printBenchIntro(io);
       const cli = path.join(packageRoot, 'dist', 'cli', 'main.js');
       const log = (l: string): void => io.err(`bench: ${l}`);

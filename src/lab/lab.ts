@@ -36,6 +36,8 @@ export interface LabState {
   /** Process name → its start time when recorded (state-dir.ts): a PID is signalled only while it matches. */
   starts?: Record<string, number>;
   startedAt: string;
+  /** Namespaces beyond the single-connection lab's that this lab made (the several-connection lab, multi-lab.ts). */
+  namespaces?: string[];
 }
 
 export function labDir(): string {
@@ -126,18 +128,18 @@ async function namespaceExists(name: string): Promise<boolean> {
   return out.split('\n').some((line) => line.split(' ')[0] === name);
 }
 
-async function addNamespace(name: string): Promise<void> {
+export async function addNamespace(name: string): Promise<void> {
   await run('ip', ['netns', 'add', name]);
   await ipIn(name, 'link', 'set', 'lo', 'up');
 }
 
-async function veth(nsA: string, ifA: string, nsB: string, ifB: string): Promise<void> {
+export async function veth(nsA: string, ifA: string, nsB: string, ifB: string): Promise<void> {
   await run('ip', ['link', 'add', ifA, 'netns', nsA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
   await ipIn(nsA, 'link', 'set', ifA, 'up');
   await ipIn(nsB, 'link', 'set', ifB, 'up');
 }
 
-async function sysctl(ns: string, key: string, value: string): Promise<void> {
+export async function sysctl(ns: string, key: string, value: string): Promise<void> {
   await execIn(ns, 'sysctl', ['-qw', `${key}=${value}`]);
 }
 
@@ -513,7 +515,7 @@ export async function labDown(stateDir = labDir()): Promise<void> {
   if (state) {
     await Promise.all(pidsToStop(state).map((pid) => stopPid(pid)));
   }
-  for (const name of ALL_NAMESPACES) {
+  for (const name of new Set([...ALL_NAMESPACES, ...(state?.namespaces ?? [])])) {
     if (await namespaceExists(name)) await run('ip', ['netns', 'del', name]);
   }
   if (state) rmSync(stateDir, { recursive: true, force: true });

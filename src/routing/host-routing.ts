@@ -16,6 +16,7 @@ import { RouteSafety, countRefusals, type RefusalReason, type RefusedRoute, type
 import { UnderlayPins, flushStalePins } from './underlay-pins.js';
 import {
   FULL_UNDERLAY_MTU,
+  assertInterfacesFree,
   clearStaleInterfaces,
   enableIpForwarding,
   enableLayer4MultipathHash,
@@ -53,6 +54,7 @@ export class HostRouting {
 
   static async prepare(config: VpnConfig, settings: Settings, logger: Logger, table: RouteTable = new NetlinkRouteTable()): Promise<HostRouting> {
     const aws = config.tunnels.map((t) => t.aws.outsideAddress);
+    assertInterfacesFree(settings.interfaces); // before anything is flushed: another instance's TUNs and routes stay
     const staleRoutes = await flushOwnedRoutes(settings.interfaces, table);
     await flushStalePins(aws);
     if (staleRoutes > 0) logger.warn({ routes: staleRoutes }, 'removed stale routes of an earlier run');

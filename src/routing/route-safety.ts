@@ -13,7 +13,8 @@
  *     RFC 5771 for multicast), or 169.254.0.0/16 link-local (RFC 3927) other than the
  *     tunnels' own inside /30s;
  *   - lie inside one of the site's own advertised prefixes (AWS reflecting the site back:
- *     routing it into the tunnel would loop).
+ *     routing it into the tunnel would loop; or, on a gateway with VPN CloudHub, another site
+ *     advertising an overlapping prefix, which AWS requires to be unique per site).
  * A prefix that merely covers a martian block (e.g. 0.0.0.0/1) is not refused for that: the
  * kernel's local table and the more specific connected routes still win.
  */
@@ -101,7 +102,15 @@ export class RouteSafety {
       return { ok: false, reason: 'martian', detail: `${text} is link-local (169.254.0.0/16, RFC 3927) and not a tunnel inside /30` };
     }
     const site = this.#site.find((s) => inside(prefix, s.prefix));
-    if (site) return { ok: false, reason: 'site-prefix', detail: `${text} is inside this site's own advertised prefix ${site.text}` };
+    if (site) {
+      return {
+        ok: false,
+        reason: 'site-prefix',
+        detail:
+          `${text} is inside this site's own advertised prefix ${site.text}: AWS reflected it back, or another site on the ` +
+          'same gateway advertises an overlapping prefix (VPN CloudHub needs a unique prefix per site)',
+      };
+    }
     return { ok: true };
   }
 }

@@ -85,6 +85,28 @@ export function interfaceKind(ifname: string): InterfaceKind {
   return isTun && (alias === CGWD_IFALIAS_PREFIX || alias.startsWith(`${CGWD_IFALIAS_PREFIX} `)) ? 'cgwd-tun' : 'other';
 }
 
+/** TUN flag of a device that outlives its file descriptor (linux/if_tun.h, IFF_PERSIST). */
+const IFF_PERSIST = 0x0800;
+
+/**
+ * Refuses interface names a running cgwd holds. cgwd's TUNs are not persistent: the kernel deletes
+ * one when the last descriptor on it closes (a crash included), so a cgwd TUN that exists without
+ * IFF_PERSIST belongs to a live process — another instance given the same `interfaces`. Deleting it
+ * and flushing its routes as "stale" would cut that instance's traffic.
+ */
+export function assertInterfacesFree(names: readonly string[], flagsOf: (ifname: string) => string | undefined = (n) => readTrimmed(`${SYS_NET}/${n}/tun_flags`)): void {
+  for (const ifname of names) {
+    if (interfaceKind(ifname) !== 'cgwd-tun') continue;
+    const flags = Number.parseInt(flagsOf(ifname) ?? '', 16);
+    if (Number.isInteger(flags) && (flags & IFF_PERSIST) === 0) {
+      throw new CgwdError(
+        'INTERFACE_IN_USE',
+        `interface ${ifname} belongs to a running cgwd (another instance on this box?); give each instance its own names with --interfaces`,
+      );
+    }
+  }
+}
+
 /** Deletes stale cgwd TUNs of these names; refuses to start over an interface cgwd did not create. */
 export async function clearStaleInterfaces(names: readonly string[]): Promise<string[]> {
   const removed: string[] = [];

@@ -61,6 +61,12 @@ describe('which prefixes are refused, and why', () => {
     if (!v.ok) expect(v.detail).toContain('203.0.113.10');
   });
 
+  it('a prefix overlapping the site names the site prefix and the CloudHub rule (another site advertising it)', () => {
+    const v = safety().check('192.0.2.0/25');
+    expect(v.ok ? 'ok' : v.reason).toBe('site-prefix');
+    if (!v.ok) expect(v.detail).toMatch(/192\.0\.2\.0\/24.*another site.*unique prefix per site/);
+  });
+
   it('counts by reason, every reason present', () => {
     const counts = countRefusals([
       { prefix: '127.0.0.0/8', tunnels: [1], reason: 'martian', detail: '' },
