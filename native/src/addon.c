@@ -508,7 +508,7 @@ static napi_value dataplane_set_probe(napi_env env, napi_callback_info info) {
         napi_get_value_uint32(env, argv[1], &c.probe_interval_ms) != napi_ok ||
         (c.probe_interval_ms != 0 &&
          (c.probe_interval_ms < PROBE_MIN_INTERVAL_MS || c.probe_interval_ms > PROBE_MAX_INTERVAL_MS))) {
-        napi_util_throw(env, "DP_BAD_ARG", "setProbe(tunnel, intervalMs 0 or 10..600000, target?)");
+        napi_util_throw(env, "DP_BAD_ARG", "setProbe(tunnel, intervalMs 0 or 10..3600000, target?)");
         return NULL;
     }
     napi_valuetype type = napi_undefined;

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define PROBE_MIN_INTERVAL_MS 10
-#define PROBE_MAX_INTERVAL_MS 600000
+#define PROBE_MAX_INTERVAL_MS 3600000 /* keepalive.intervalSeconds up to 3600 */
 #define PROBE_PAYLOAD 16 /* "cgwd" + tunnel + 11 bytes zero: 44-byte packets */
 
 struct dp_probe {

@@ -194,8 +194,8 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
    */
   setProbe(tunnel: number, intervalMs: number, target?: string): void {
     const native = this.#open();
-    if (!Number.isInteger(intervalMs) || (intervalMs !== 0 && (intervalMs < 10 || intervalMs > 600_000))) {
-      throw new DataplaneOptionsError('probe intervalMs must be 0 or an integer 10..600000');
+    if (!Number.isInteger(intervalMs) || (intervalMs !== 0 && (intervalMs < 10 || intervalMs > 3_600_000))) {
+      throw new DataplaneOptionsError('probe intervalMs must be 0 or an integer 10..3600000');
     }
     this.#call(() => native.setProbe(tunnel, intervalMs, target), `tunnel ${tunnel} probes`);
   }

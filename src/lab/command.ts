@@ -99,8 +99,6 @@ export async function cgwdRun(flags: UpFlags, io: Io, keep = false, container = 
   const logFile = path.join(state.stateDir, 'cgwd.log');
   let pid: number;
   if (image) {
-    // Keepalive pings without CAP_NET_RAW: ICMP datagram sockets for every group, in the lab's namespace only.
-    await runCommand('ip', ['netns', 'exec', NS.cgw, 'sysctl', '-qw', 'net.ipv4.ping_group_range=0 2147483647']);
     const runDir = path.join(state.stateDir, 'cgwd-run');
     mkdirSync(runDir, { recursive: true });
     socket = path.join(runDir, 'cgwd.sock');

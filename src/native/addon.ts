@@ -153,7 +153,7 @@ export interface NativeDataplane {
   installSa(spec: NativeSaSpec): void;
   removeSa(id: number): boolean;
   releaseSa(id: number): boolean;
-  /** Keepalive probes of a tunnel (native/src/probe.c): every intervalMs (10–600000; 0 stops), to target or the tunnel's peer. */
+  /** Keepalive probes of a tunnel (native/src/probe.c): every intervalMs (10–3600000; 0 stops), to target or the tunnel's peer. */
   setProbe(tunnel: number, intervalMs: number, target?: string): void;
   /** Returns 0, or the errno value of a failed sendmsg. */
   sendUdp(address: string, port: number, data: Uint8Array, ikeMarker: boolean): number;

@@ -63,7 +63,7 @@ interface KeepaliveEvents {
 
 /** The data plane's probe interval bounds (native/src/probe.h). */
 export const PROBE_INTERVAL_MIN_MS = 10;
-export const PROBE_INTERVAL_MAX_MS = 600_000;
+export const PROBE_INTERVAL_MAX_MS = 3_600_000;
 
 export class Keepalive extends EventEmitter<KeepaliveEvents> {
   #stopped = true;
