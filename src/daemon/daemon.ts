@@ -39,6 +39,7 @@ import { CgwdError } from '../errors.js';
 import { runCommand } from '../system/exec.js';
 import { Keepalive } from '../tunnel/keepalive.js';
 import { DataplaneProbeDriver } from '../tunnel/probe-driver.js';
+import { watchNatRebinding } from '../tunnel/nat-rebind.js';
 import { IkePair, resolveBindAddress } from '../tunnel/ike-pair.js';
 import type { TunnelIndex } from '../config/model.js';
 import type { DaemonStatus, FailoverRecord, ReloadRecord, TunnelStatus } from './status.js';
@@ -262,6 +263,8 @@ export class Daemon {
       this.options.logger.info({ tunnel: t.index, healthy }, 'keepalive health changed');
       this.updateHealth(t);
     });
+    watchNatRebinding(t.keepalive, () => this.ike?.connections.get(t.index), (silentRun) =>
+      this.options.logger.info({ tunnel: t.index, silentProbes: silentRun }, 'tunnel silent behind a NAT: IKE liveness sent so AWS learns our current port'));
     t.keepalive.start();
   }
 
