@@ -12,7 +12,7 @@ import { renderStatus } from '../cli/status-view.js';
 import { queryStatus } from '../control/client.js';
 import { isAlive, runCommand, spawnDaemonIn, stopPid, waitFor } from '../system/exec.js';
 import { labDir, labDown, labStatus, labUp, recordLabPid, type LabStatus } from './lab.js';
-import { manyPrefixes, renderBench, renderBgpFailover, runBench, runBgpFailoverBench, runStaticFailoverBench } from './bench.js';
+import { manyPrefixes, renderBench, renderBgpFailover, runBench, runBgpFailoverBench, runNatRebindBench, runStaticFailoverBench } from './bench.js';
 import { renderRouteBench, runRouteBench } from './route-bench.js';
 import { buildLabPlan, NS } from './plan.js';
 import { ensureContainerImage, removeContainer, startContainer } from './container.js';
@@ -198,7 +198,7 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
     .option('--runs <n>', 'runs per TCP measurement (median)', '3')
     .option('--tcp-seconds <s>', 'seconds per TCP run', '10')
     .option('--udp-seconds <s>', 'seconds per UDP run', '5')
-    .option('--failover-only', 'only the route-programming figures and the failover gaps (static and BGP, 1 and 1,000 routes)')
+    .option('--failover-only', 'only the route-programming figures and the failover gaps (static and BGP, 1 and 1,000 routes; NAT rebinding)')
     .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean }) => {
       requireRoot();
       printBenchIntro(io);
@@ -210,6 +210,7 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
         await runStaticFailoverBench(LAB_CONFIG_STATIC, cli, log, manyPrefixes(1000)),
         ...(await runBgpFailoverBench(LAB_CONFIG_BGP, cli, log)),
         ...(await runBgpFailoverBench(LAB_CONFIG_BGP, cli, log, manyPrefixes(1000), true)),
+        await runNatRebindBench(LAB_CONFIG_STATIC, cli, log),
       ];
       io.out(renderBgpFailover(failover));
       if (flags.failoverOnly) return;
