@@ -14,7 +14,8 @@
       "src/ipv4.c",
       "src/tun.c",
       "src/udp.c",
-      "src/notify.c"
+      "src/notify.c",
+      "src/probe.c"
     ],
     "dataplane_cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11", "-fvisibility=hidden"],
     "dataplane_defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]

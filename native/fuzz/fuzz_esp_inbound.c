@@ -5,7 +5,9 @@
  *   forged     the input is a datagram (optionally behind the SA's SPI so it reaches
  *              sa_input): nothing may be accepted — no key, no valid ICV
  *   authentic  up to 4 inner IPv4 packets cut from the input, encrypted by the peer's SA,
- *              some with one byte flipped: exactly the unflipped ones reach the TUN
+ *              some with one byte flipped: exactly the unflipped ones reach the TUN, or
+ *              (mode 0x80: ICMP from the probe target, half of them echo replies to the
+ *              keepalive's identifier) are consumed by the probes (probe.c) instead
  *
  * Input: suite, mode, then the body.
  */
@@ -43,7 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct inbound *in = setup(suite);
     struct fuzz_dp *f = in->f;
     f->t->o.mss = (mode & 0x10) ? 1200 : 0;
-    uint64_t before = f->t->ctr.packets_in;
+    struct dp_probe *probe = &f->t->probe;
+    probe->on = 1;
+    probe->id = 0x4347;
+    probe->target = f->t->o.peer;
+    probe->pending = 1;
+    uint64_t before = f->t->ctr.packets_in, consumed_before = probe->answered + probe->late;
     static uint8_t buf[DP_SLOT_SIZE];
 
     if (mode & 1) {
@@ -64,7 +71,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             const uint8_t *part = data + (size_t)k * chunk;
             size_t len = chunk > 1400 ? 1400 : chunk;
             uint8_t *inner = buf + ESP_PREFIX;
-            size_t total = fuzz_ipv4(inner, DP_MAX_PKT, (mode & 0x20) ? 17 : 6, part, len);
+            size_t total = fuzz_ipv4(inner, DP_MAX_PKT, (mode & 0x80) ? 1 : (mode & 0x20) ? 17 : 6, part, len);
+            if (mode & 0x80) {
+                /* From the probe target to our address; half of them an echo reply to our identifier. */
+                memcpy(inner + 12, &f->t->o.peer, 4);
+                memcpy(inner + 16, &f->t->o.address, 4);
+                if (len >= 8 && (part[0] & 2)) {
+                    inner[20] = 0;
+                    inner[24] = 0x43, inner[25] = 0x47;
+                }
+                inner[10] = inner[11] = 0;
+                uint16_t c = inet_checksum(inner, 20);
+                inner[10] = (uint8_t)(c >> 8);
+                inner[11] = (uint8_t)c;
+            }
             uint8_t *esp;
             size_t esp_len;
             enum dp_drop why;
@@ -75,7 +95,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             (void)send(in->udp_other, esp, esp_len, 0);
         }
         udp_readable(f->d);
-        FUZZ_ASSERT(f->t->ctr.packets_in - before == (uint64_t)intact);
+        uint64_t consumed = probe->answered + probe->late - consumed_before;
+        FUZZ_ASSERT(f->t->ctr.packets_in - before + consumed == (uint64_t)intact);
+        FUZZ_ASSERT((mode & 0x80) || consumed == 0);
     }
     fuzz_dp_drain(f);
     return 0;

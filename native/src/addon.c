@@ -28,6 +28,7 @@
 
 #include "dataplane.h"
 #include "napi_dp.h"
+#include "probe.h"
 #include "napi_rtnl.h"
 #include "napi_util.h"
 #include "notify.h"
@@ -107,6 +108,30 @@ static napi_value snapshot_obj(napi_env env, const struct dp_snapshot *s) {
         set_u64(env, o, "icmpFragNeeded", t->extra.icmp_frag_needed);
         set_u64(env, o, "tsoPackets", t->extra.tso_packets);
         set_u64(env, o, "groPackets", t->extra.gro_packets);
+        {
+            napi_value p;
+            napi_create_object(env, &p);
+            char target[INET_ADDRSTRLEN] = "";
+            struct in_addr ta = {.s_addr = t->probe.target};
+            inet_ntop(AF_INET, &ta, target, sizeof(target));
+            set_bool(env, p, "on", t->probe.on);
+            set_str(env, p, "target", target);
+            set_u64(env, p, "intervalMs", t->probe.interval_ms);
+            set_u64(env, p, "sent", t->probe.sent);
+            set_u64(env, p, "answered", t->probe.answered);
+            set_u64(env, p, "lost", t->probe.lost);
+            set_u64(env, p, "late", t->probe.late);
+            napi_value v2;
+            napi_create_double(env, (double)t->probe.last_rtt_us / 1000.0, &v2);
+            set_named(env, p, "lastRttMs", v2);
+            if (t->probe.inbound_age_ms >= 0) {
+                napi_create_double(env, (double)t->probe.inbound_age_ms, &v2);
+            } else {
+                napi_get_null(env, &v2);
+            }
+            set_named(env, p, "inboundAgeMs", v2);
+            set_named(env, o, "probe", p);
+        }
         napi_set_element(env, tunnels, (uint32_t)i, o);
     }
     set_named(env, root, "tunnels", tunnels);
@@ -183,6 +208,17 @@ static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
         set_u64(env, o, "id", ev->sa_id);
         set_u64(env, o, "tunnel", (uint64_t)ev->tunnel);
         set_u64(env, o, "seq", ev->seq);
+        break;
+    case DP_EV_PROBE:
+        set_str(env, o, "type", "probe");
+        set_u64(env, o, "tunnel", (uint64_t)ev->tunnel);
+        set_u64(env, o, "seq", ev->seq);
+        if (ev->rtt_us >= 0) {
+            napi_value rtt;
+            napi_create_double(env, (double)ev->rtt_us / 1000.0, &rtt);
+            set_named(env, o, "rttMs", rtt);
+        }
+        set_u64(env, o, "inbound", ev->inbound);
         break;
     case DP_EV_ERROR:
         set_str(env, o, "type", "error");
@@ -460,6 +496,36 @@ static napi_value dataplane_remove_tunnel(napi_env env, napi_callback_info info)
     return NULL;
 }
 
+/* setProbe(tunnel, intervalMs, target?) : keepalive probes in the data plane (probe.c); intervalMs 0 stops them. */
+static napi_value dataplane_set_probe(napi_env env, napi_callback_info info) {
+    ARGS(3);
+    struct js_dataplane *w = unwrap_open(env, self);
+    if (!w) return NULL;
+    struct dp_cmd c;
+    memset(&c, 0, sizeof(c));
+    c.type = DP_CMD_SET_PROBE;
+    if (argc < 2 || napi_get_value_int32(env, argv[0], &c.tunnel.tunnel) != napi_ok ||
+        napi_get_value_uint32(env, argv[1], &c.probe_interval_ms) != napi_ok ||
+        (c.probe_interval_ms != 0 &&
+         (c.probe_interval_ms < PROBE_MIN_INTERVAL_MS || c.probe_interval_ms > PROBE_MAX_INTERVAL_MS))) {
+        napi_util_throw(env, "DP_BAD_ARG", "setProbe(tunnel, intervalMs 0 or 10..3600000, target?)");
+        return NULL;
+    }
+    napi_valuetype type = napi_undefined;
+    if (argc >= 3) napi_typeof(env, argv[2], &type);
+    if (type == napi_string) {
+        char target[64];
+        size_t len = 0;
+        if (napi_get_value_string_utf8(env, argv[2], target, sizeof(target), &len) != napi_ok) return NULL;
+        if (parse_ipv4(env, target, "target", &c.probe_target) != 0) return NULL;
+    } else if (type != napi_undefined && type != napi_null) {
+        napi_util_throw(env, "DP_BAD_ARG", "setProbe: target must be an IPv4 address string");
+        return NULL;
+    }
+    run(env, w, &c);
+    return NULL;
+}
+
 static napi_value dataplane_install_sa(napi_env env, napi_callback_info info) {
     ARGS(1);
     struct js_dataplane *w = unwrap_open(env, self);
@@ -664,6 +730,7 @@ static napi_value init(napi_env env, napi_value exports) {
     napi_property_descriptor dp_methods[] = {
         METHOD("addTunnel", dataplane_add_tunnel),     METHOD("setTunnelOptions", dataplane_set_tunnel),
         METHOD("removeTunnel", dataplane_remove_tunnel), METHOD("installSa", dataplane_install_sa),
+        METHOD("setProbe", dataplane_set_probe),
         METHOD("removeSa", dataplane_remove_sa),       METHOD("releaseSa", dataplane_release_sa),       METHOD("sendUdp", dataplane_send_udp),
         METHOD("counters", dataplane_counters),        METHOD("localAddress", dataplane_local_address),
         METHOD("heartbeat", dataplane_heartbeat),      METHOD("stallForTesting", dataplane_stall),

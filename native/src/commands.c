@@ -154,6 +154,16 @@ static void run_release_sa(struct dataplane *d, struct dp_cmd *c) {
     if (t) t->out = sa_table_newest(&d->sas, sa->tunnel);
 }
 
+static void run_set_probe(struct dataplane *d, struct dp_cmd *c) {
+    struct dp_tunnel *t = tunnel_by_id(d, c->tunnel.tunnel);
+    if (!t) {
+        cmd_fail(c, DP_ERR_NOT_FOUND, 0, "no such tunnel%s", "");
+        return;
+    }
+    probe_configure(d, t, c->probe_target, c->probe_interval_ms);
+    /* Wake at once for a first probe: the loop recomputes its timeout after this command. */
+}
+
 static void run_snapshot(struct dataplane *d, struct dp_cmd *c) {
     size_t n = d->sas.count;
     struct dp_snapshot *s = calloc(1, sizeof(*s) + n * sizeof(struct dp_sa_snapshot));
@@ -184,6 +194,15 @@ static void run_snapshot(struct dataplane *d, struct dp_cmd *c) {
         ts->outbound_sa = t->out ? t->out->id : 0;
         ts->ctr = t->ctr;
         ts->extra = t->extra;
+        ts->probe.on = (uint8_t)t->probe.on;
+        ts->probe.target = t->probe.target;
+        ts->probe.interval_ms = t->probe.interval_ms;
+        ts->probe.sent = t->probe.sent;
+        ts->probe.answered = t->probe.answered;
+        ts->probe.lost = t->probe.lost;
+        ts->probe.late = t->probe.late;
+        ts->probe.last_rtt_us = t->probe.last_rtt_us;
+        ts->probe.inbound_age_ms = t->probe.last_inbound_ms ? (int64_t)(now - t->probe.last_inbound_ms) : -1;
     }
     size_t k = 0;
     for (struct dp_sa *sa = d->sas.all; sa && k < n; sa = sa->next, k++) {
@@ -218,6 +237,7 @@ static void run_command(struct dataplane *d, struct dp_cmd *c) {
     case DP_CMD_INSTALL_SA: run_install_sa(d, c); break;
     case DP_CMD_REMOVE_SA: run_remove_sa(d, c); break;
     case DP_CMD_RELEASE_SA: run_release_sa(d, c); break;
+    case DP_CMD_SET_PROBE: run_set_probe(d, c); break;
     case DP_CMD_SNAPSHOT: run_snapshot(d, c); break;
     case DP_CMD_STOP: d->stop = 1; break;
     }

@@ -43,14 +43,16 @@ struct dp_options {
     int ike_peer_count;      /* 0: no filter (every source shares one quota) */
 };
 
-enum dp_event_type { DP_EV_IKE = 0, DP_EV_SA_SOFT, DP_EV_SA_HARD, DP_EV_SA_SEQ, DP_EV_ERROR };
+enum dp_event_type { DP_EV_IKE = 0, DP_EV_SA_SOFT, DP_EV_SA_HARD, DP_EV_SA_SEQ, DP_EV_ERROR, DP_EV_PROBE };
 
 struct dp_event {
     enum dp_event_type type;
     uint32_t sa_id;
     int tunnel;
     int reason;                 /* enum sa_expiry_reason */
-    uint64_t seq;               /* DP_EV_SA_SEQ: last sequence number used */
+    uint64_t seq;               /* DP_EV_SA_SEQ: last sequence number used; DP_EV_PROBE: the probe's */
+    int64_t rtt_us;             /* DP_EV_PROBE: round trip, or -1 when unanswered */
+    uint64_t inbound;           /* DP_EV_PROBE: other packets the tunnel decrypted since the probe left */
     struct sockaddr_in from;    /* DP_EV_IKE */
     int ike_bucket;             /* DP_EV_IKE: whose quota it counts against (dp_ike_consumed) */
     char message[160];          /* DP_EV_ERROR */
@@ -74,6 +76,13 @@ struct dp_tunnel_options {
     int path_mtu;            /* underlay MTU the ESP-in-UDP datagrams must fit */
 };
 
+struct dp_probe_snapshot {
+    uint8_t on;
+    uint32_t target, interval_ms;
+    uint64_t sent, answered, lost, late, last_rtt_us;
+    int64_t inbound_age_ms; /* since the tunnel last decrypted a packet; -1: never */
+};
+
 struct dp_sa_snapshot {
     uint32_t id;
     int tunnel;
@@ -94,6 +103,7 @@ struct dp_tunnel_snapshot {
     uint32_t outbound_sa;
     struct dp_traffic ctr;
     struct dp_tunnel_extra extra;
+    struct dp_probe_snapshot probe;
 };
 
 struct dp_snapshot {
@@ -106,7 +116,7 @@ struct dp_snapshot {
 };
 
 enum dp_cmd_type { DP_CMD_ADD_TUNNEL, DP_CMD_REMOVE_TUNNEL, DP_CMD_SET_TUNNEL, DP_CMD_INSTALL_SA, DP_CMD_REMOVE_SA,
-                   DP_CMD_RELEASE_SA,
+                   DP_CMD_RELEASE_SA, DP_CMD_SET_PROBE,
                    DP_CMD_SNAPSHOT, DP_CMD_STOP };
 
 struct dp_cmd {
@@ -114,6 +124,7 @@ struct dp_cmd {
     struct dp_tunnel_options tunnel;  /* ADD_TUNNEL, SET_TUNNEL (tunnel.tunnel for REMOVE_TUNNEL) */
     struct dp_sa *sa;                 /* INSTALL_SA: ownership passes on success */
     uint32_t sa_id;                   /* REMOVE_SA, RELEASE_SA */
+    uint32_t probe_target, probe_interval_ms; /* SET_PROBE (tunnel.tunnel): target 0 = peer, interval 0 = off */
     /* results */
     int status;                       /* enum dp_status */
     int sys_errno;

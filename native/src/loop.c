@@ -130,7 +130,7 @@ static void *thread_main(void *arg) {
     d->next_tick = dp_now_ms() + TICK_MS;
     while (!d->stop) {
         uint64_t now = dp_now_ms();
-        int timeout = now >= d->next_tick ? 0 : (int)(d->next_tick - now);
+        int timeout = probe_run(d, now, now >= d->next_tick ? 0 : (int)(d->next_tick - now));
         int n = epoll_wait(d->epfd, events, DP_MAX_TUNNELS + 2, timeout);
         if (n < 0 && errno != EINTR) {
             emit_error(d, 0, "epoll_wait failed; the data plane stopped");

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dataplane.h"
+#include "probe.h"
 #include "tun.h"
 
 #define TUN_BUF_SIZE (TUN_VNET_HDR_LEN + 65536)
@@ -33,6 +34,7 @@ struct dp_tunnel {
     struct dp_sa *out;
     struct dp_traffic ctr;
     struct dp_tunnel_extra extra;
+    struct dp_probe probe; /* probe.c */
 };
 
 struct dataplane {
@@ -138,6 +140,9 @@ void emit_error(struct dataplane *d, int tunnel, const char *message);
 int alloc_buffers(struct dataplane *d);
 /* tx.c: reads, encrypts and sends what the TUN has. */
 void tun_readable(struct dataplane *d, struct dp_tunnel *t);
+/* tx.c: sends one packet of our own (a probe) through the tunnel's outbound path now. 0, or -1 when
+ * it was dropped (no SA, ...: counted as usual). */
+int tx_inject(struct dataplane *d, struct dp_tunnel *t, const uint8_t *pkt, size_t len);
 /* rx.c: receives, decrypts and delivers what the UDP socket has. */
 void udp_readable(struct dataplane *d);
 /* gro.c */

@@ -113,6 +113,7 @@ static void inbound(struct dataplane *d, uint8_t *p, size_t len, int truncated, 
         drop(d, t, sa, DROP_TUN_WRITE);
         return;
     }
+    if (probe_inbound(d, t, inner, inner_len)) return; /* our keepalive's echo reply: not for the TUN */
     if (t->o.mss && ipv4_clamp_mss(inner, inner_len, t->o.mss)) t->extra.mss_clamped++;
     if (t->vnet && gro_offer(d, t, inner, inner_len)) return;
     gro_flush(d); /* keep the order */

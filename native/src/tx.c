@@ -302,6 +302,17 @@ static void tun_offloaded(struct dataplane *d, struct dp_tunnel *t, uint8_t *buf
     }
 }
 
+int tx_inject(struct dataplane *d, struct dp_tunnel *t, const uint8_t *pkt, size_t len) {
+    if (len > DP_MAX_PKT) return -1;
+    if (d->tx_count == d->batch) flush_tx(d);
+    int before = d->tx_count;
+    memcpy(tx_slot(d, d->tx_count) + ESP_PREFIX, pkt, len);
+    outbound(d, t, len);
+    int queued = d->tx_count > before;
+    flush_tx(d);
+    return queued ? 0 : -1;
+}
+
 void tun_readable(struct dataplane *d, struct dp_tunnel *t) {
     for (int k = 0; k < d->batch; k++) {
         if (d->tx_count == d->batch) flush_tx(d);

@@ -8,7 +8,7 @@
  *      carrying the tunnel's inside address;
  *   3. IKE: UDP 500 in Node, UDP 4500 through the data plane (non-ESP marker), one
  *      IkeConnection per tunnel whose CHILD SAs go straight into the data plane;
- *   4. per tunnel a keepalive ping through its TUN (health, RTT, loss);
+ *   4. per tunnel keepalive probes generated in the data plane (health, RTT, loss);
  *   5. routing: static prefixes through the healthy preferred tunnel, or one BGP session
  *      per tunnel whose routes (and the tunnels' health) decide the kernel routes;
  *   6. the control socket for `cgwd status`.
@@ -38,6 +38,8 @@ import { StaticFailover } from '../routing/static-failover.js';
 import { CgwdError } from '../errors.js';
 import { runCommand } from '../system/exec.js';
 import { Keepalive } from '../tunnel/keepalive.js';
+import { DataplaneProbeDriver } from '../tunnel/probe-driver.js';
+import { watchNatRebinding } from '../tunnel/nat-rebind.js';
 import { IkePair, resolveBindAddress } from '../tunnel/ike-pair.js';
 import type { TunnelIndex } from '../config/model.js';
 import type { DaemonStatus, FailoverRecord, ReloadRecord, TunnelStatus } from './status.js';
@@ -212,7 +214,7 @@ export class Daemon {
         fragmentBeforeEncryption: tunnel.ipsec.fragmentBeforeEncryption,
       });
       this.hostRouting.tunnelInterface(ifname);
-      const keepalive = this.createKeepalive(ifname, peerInside);
+      const keepalive = this.createKeepalive(tunnel.index, peerInside);
       this.tunnels.set(tunnel.index, { index: tunnel.index, config: tunnel, ifname, localInside, peerInside, keepalive, children: new Map(), mtu: INITIAL_MTU });
       logger.info({ tunnel: tunnel.index, ifname, address: `${localInside}/${prefixLength}` }, 'tunnel interface up');
     }
@@ -249,9 +251,10 @@ export class Daemon {
   }
 
   /** Health is lost after `window` unanswered probes in a row (defaults 0.2 s × 3: noticed in 0.6–0.8 s). */
-  private createKeepalive(ifname: string, peerInside: string): Keepalive {
+  private createKeepalive(index: TunnelIndex, peerInside: string): Keepalive {
     const { keepalive } = this.options.settings;
-    return new Keepalive({ ifname, target: keepalive.target ?? peerInside, intervalSeconds: keepalive.intervalSeconds, window: keepalive.window });
+    const driver = new DataplaneProbeDriver(this.setFor(index).dataplane, index);
+    return new Keepalive({ driver, target: keepalive.target ?? peerInside, intervalSeconds: keepalive.intervalSeconds, window: keepalive.window });
   }
 
   private startKeepalive(t: TunnelRuntime): void {
@@ -260,6 +263,8 @@ export class Daemon {
       this.options.logger.info({ tunnel: t.index, healthy }, 'keepalive health changed');
       this.updateHealth(t);
     });
+    watchNatRebinding(t.keepalive, () => this.ike?.connections.get(t.index), (silentRun) =>
+      this.options.logger.info({ tunnel: t.index, silentProbes: silentRun }, 'tunnel silent behind a NAT: IKE liveness sent so AWS learns our current port'));
     t.keepalive.start();
   }
 
@@ -635,7 +640,7 @@ export class Daemon {
             const wasHealthy = t.keepalive.healthy;
             t.keepalive.stop();
             t.keepalive.removeAllListeners();
-            t.keepalive = this.createKeepalive(t.ifname, t.peerInside);
+            t.keepalive = this.createKeepalive(t.index, t.peerInside);
             // A healthy tunnel stays healthy until the new probes say otherwise: no route moves for a restart.
             if (wasHealthy) t.keepalive.presumeHealthy();
             this.startKeepalive(t);

@@ -187,6 +187,19 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     return this.#call(() => native.removeSa(id), `CHILD SA ${id}`);
   }
 
+  /**
+   * Keepalive probes on a tunnel, generated and answered in the packet thread: an ICMP echo
+   * from the tunnel's address to `target` (default: its peer) every `intervalMs` through the
+   * outbound SA; replies never reach the TUN. Results arrive as 'probe' events. 0 stops them.
+   */
+  setProbe(tunnel: number, intervalMs: number, target?: string): void {
+    const native = this.#open();
+    if (!Number.isInteger(intervalMs) || (intervalMs !== 0 && (intervalMs < 10 || intervalMs > 3_600_000))) {
+      throw new DataplaneOptionsError('probe intervalMs must be 0 or an integer 10..3600000');
+    }
+    this.#call(() => native.setProbe(tunnel, intervalMs, target), `tunnel ${tunnel} probes`);
+  }
+
   /** Sends an IKE message from the data plane's socket with the non-ESP marker (RFC 3948 §2.2). */
   sendIke(remote: Endpoint, data: Uint8Array): boolean {
     return this.#send(remote, data, true);
@@ -268,6 +281,9 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
         return;
       case 'sa-seq-exhausting':
         this.emit(event.type, { id: event.id, tunnel: event.tunnel, seq: event.seq });
+        return;
+      case 'probe':
+        this.emit('probe', { tunnel: event.tunnel, seq: event.seq, rttMs: event.rttMs, inbound: event.inbound });
         return;
       case 'error': {
         const error = new DataplaneFaultError(event.tunnel, event.message);

@@ -149,6 +149,32 @@ export interface TunnelCounters extends TrafficCounters {
   /** TCP super-packets read from the TUN and split (TSO), and coalesced ones written to it (GRO). */
   readonly tsoPackets: number;
   readonly groPackets: number;
+  /** Keepalive probes of the data plane (setProbe). */
+  readonly probe: ProbeCounters;
+}
+
+export interface ProbeCounters {
+  readonly on: boolean;
+  readonly target: string;
+  readonly intervalMs: number;
+  readonly sent: number;
+  readonly answered: number;
+  /** Unanswered when the next one was due. */
+  readonly lost: number;
+  /** Replies to an older probe (after it was counted lost). */
+  readonly late: number;
+  readonly lastRttMs: number;
+  /** Since the tunnel last decrypted a packet (any: proof of life), or null when it never did. */
+  readonly inboundAgeMs: number | null;
+}
+
+/** One keepalive probe finished: answered (with its round trip) or unanswered when the next was due. */
+export interface ProbeEvent {
+  tunnel: number;
+  seq: number;
+  rttMs: number | undefined;
+  /** Other packets the tunnel decrypted while the probe was out (proof of life even if unanswered). */
+  inbound: number;
 }
 
 export interface SaCounters extends TrafficCounters {
@@ -222,5 +248,6 @@ export interface DataplaneEvents {
   /** The outbound sequence number passed 0xF0000000: rekey before it wraps. */
   'sa-seq-exhausting': [SaSeqEvent];
   'ike-datagram': [IkeDatagram];
+  probe: [ProbeEvent];
   error: [Error];
 }

@@ -20,6 +20,7 @@ import { birdc, cutTunnel, labDown, labUp, recordLabPid, restartAwsEndpoint, typ
 import { NS, buildLabPlan } from './plan.js';
 import { startReferenceCustomer, useTunnel } from './reference.js';
 import { DEFAULT_RATES, LADDER_HEADER, renderLadder, runLadder, type Direction, type LadderResult } from './udp-ladder.js';
+import { forgetNatMappings, natPublicPorts } from './nat-rebind.js';
 
 export interface BenchOptions {
   configPath: string;
@@ -312,6 +313,30 @@ export async function runStaticFailoverBench(configPath: string, cli: string, lo
     const gap = await measureFailover(state);
     log(`static failover, ${1 + extraRoutes.length} routes: ${JSON.stringify(gap)}`);
     return { failure: `static: tunnel 1 cut silently, ${1 + extraRoutes.length} route${extraRoutes.length ? 's' : ''}`, siteToVpcMs: gap.siteToVpcMs, vpcToSiteMs: gap.vpcToSiteMs };
+  } finally {
+    await labDown();
+  }
+}
+
+/**
+ * NAT rebinding (static routing, the cgw behind the lab's source NAT): the NAT forgets its
+ * mappings (src/lab/nat-rebind.ts) and AWS keeps answering the old public port until cgwd's
+ * probes notice the silence and IKE tells it the new one.
+ */
+export async function runNatRebindBench(configPath: string, cli: string, log: (line: string) => void): Promise<BgpFailoverRow> {
+  const config = loadConfig(configPath);
+  try {
+    const state = await labUp({ config, configPath, options: { nat: true }, log });
+    const cgwAddress = buildLabPlan(config, state.options).customerTransit.cgw;
+    startCgwd(state, NS.cgw, ['--config', configPath, '--static-route', '198.19.0.0/16', '--control-socket', '/tmp/cgwd-bench-nat.sock', '--log-level', 'warn'], 'cgwd-customer', cli);
+    await waitFor('routes on tunnel 1', () => routedVia(NS.cgw, '198.19.0.0/16', 'cgw-t1'), 60_000, 250);
+    await waitFor('traffic through the tunnel', pingable, 30_000, 250);
+    await sleep(2_000);
+    const before = await natPublicPorts(cgwAddress);
+    const gap = await measureGap(state, 'nat-rebind', () => forgetNatMappings(cgwAddress), 20);
+    const after = await natPublicPorts(cgwAddress);
+    log(`NAT rebinding: ${JSON.stringify(gap)}, public ports ${before.join(',')} -> ${after.join(',')}`);
+    return { failure: 'static, behind NAT: the NAT forgets its mappings', siteToVpcMs: gap.siteToVpcMs, vpcToSiteMs: gap.vpcToSiteMs };
   } finally {
     await labDown();
   }

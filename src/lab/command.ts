@@ -12,7 +12,7 @@ import { renderStatus } from '../cli/status-view.js';
 import { queryStatus } from '../control/client.js';
 import { isAlive, runCommand, spawnDaemonIn, stopPid, waitFor } from '../system/exec.js';
 import { labDir, labDown, labStatus, labUp, recordLabPid, type LabStatus } from './lab.js';
-import { manyPrefixes, renderBench, renderBgpFailover, runBench, runBgpFailoverBench, runStaticFailoverBench } from './bench.js';
+import { manyPrefixes, renderBench, renderBgpFailover, runBench, runBgpFailoverBench, runNatRebindBench, runStaticFailoverBench } from './bench.js';
 import { renderRouteBench, runRouteBench } from './route-bench.js';
 import { renderEcmpBench, runEcmpBench } from './ecmp-bench.js';
 import { renderHaBench, runHaBench } from './ha-bench.js';
@@ -101,8 +101,6 @@ export async function cgwdRun(flags: UpFlags, io: Io, keep = false, container = 
   const logFile = path.join(state.stateDir, 'cgwd.log');
   let pid: number;
   if (image) {
-    // Keepalive pings without CAP_NET_RAW: ICMP datagram sockets for every group, in the lab's namespace only.
-    await runCommand('ip', ['netns', 'exec', NS.cgw, 'sysctl', '-qw', 'net.ipv4.ping_group_range=0 2147483647']);
     const runDir = path.join(state.stateDir, 'cgwd-run');
     mkdirSync(runDir, { recursive: true });
     socket = path.join(runDir, 'cgwd.sock');
@@ -202,7 +200,7 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
     .option('--runs <n>', 'runs per TCP measurement (median)', '3')
     .option('--tcp-seconds <s>', 'seconds per TCP run', '10')
     .option('--udp-seconds <s>', 'seconds per UDP run', '5')
-    .option('--failover-only', 'only the route-programming figures and the failover gaps (static and BGP, 1 and 1,000 routes)')
+    .option('--failover-only', 'only the route-programming figures and the failover gaps (static and BGP, 1 and 1,000 routes; NAT rebinding)')
     .option('--ha-only', 'only the HA pair: loss per direction when box A\'s cgwd dies, its uplink is cut, it powers off, and when it returns')
     .option('--ecmp-only', 'only one tunnel against both at once: TCP with 8 flows, and 32 flows while tunnel 1 is cut')
     .option('--udp-only', 'only the UDP ladder (native generator), no TCP, route or failover figures')
@@ -237,6 +235,7 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
         await runStaticFailoverBench(LAB_CONFIG_STATIC, cli, log, manyPrefixes(1000)),
         ...(await runBgpFailoverBench(LAB_CONFIG_BGP, cli, log)),
         ...(await runBgpFailoverBench(LAB_CONFIG_BGP, cli, log, manyPrefixes(1000), true)),
+        await runNatRebindBench(LAB_CONFIG_STATIC, cli, log),
       ];
       io.out(renderBgpFailover(failover));
       if (flags.failoverOnly) return;

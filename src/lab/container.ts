@@ -9,9 +9,8 @@
  * The base is built once (about 20 s to 2 min) and kept; the image is rebuilt on every run
  * (seconds: podman's layer cache) so it carries the current package. podman's default
  * runtime crun cannot set rlimits on these machines, so runc with lowered limits is used.
- * The container's network is the lab's customer namespace. Its keepalive `ping` runs without
- * CAP_NET_RAW through an ICMP datagram socket, which the namespace's net.ipv4.ping_group_range
- * must allow (systemd sets the same range on hosts, sysctl.d/50-default.conf).
+ * The container's network is the lab's customer namespace. The keepalive probes run inside the
+ * data plane (no ping, no raw or ICMP socket), so no CAP_NET_RAW and no ping_group_range.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -26,7 +25,7 @@ const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const CONTAINER_BASE_IMAGE = 'localhost/cgwd-base:bookworm';
 export const CONTAINER_IMAGE = `localhost/cgwd:${CGWD_VERSION}`;
 /** What the package depends on, so the image build needs no network. */
-export const BASE_PACKAGES = ['ca-certificates', 'iproute2', 'iputils-ping', 'libstdc++6', 'adduser'];
+export const BASE_PACKAGES = ['ca-certificates', 'iproute2', 'libstdc++6', 'adduser'];
 /** The only capabilities the container gets. */
 export const CONTAINER_CAPABILITIES = ['NET_ADMIN', 'NET_BIND_SERVICE'] as const;
 const RUNTIME = ['--runtime', 'runc'];

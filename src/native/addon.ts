@@ -89,6 +89,17 @@ export interface NativeTunnelCounters extends NativeTraffic {
   icmpFragNeeded: number;
   tsoPackets: number;
   groPackets: number;
+  probe: {
+    on: boolean;
+    target: string;
+    intervalMs: number;
+    sent: number;
+    answered: number;
+    lost: number;
+    late: number;
+    lastRttMs: number;
+    inboundAgeMs: number | null;
+  };
 }
 
 export interface NativeSaCounters extends NativeTraffic {
@@ -132,6 +143,7 @@ export type NativeEvent =
   | { type: 'ike-datagram'; address: string; port: number; data: Buffer }
   | { type: 'sa-soft-expired' | 'sa-hard-expired'; id: number; tunnel: number; reason: 'time' | 'bytes' | 'packets' }
   | { type: 'sa-seq-exhausting'; id: number; tunnel: number; seq: number }
+  | { type: 'probe'; tunnel: number; seq: number; rttMs?: number; inbound: number }
   | { type: 'error'; tunnel: number; message: string };
 
 export interface NativeDataplane {
@@ -141,6 +153,8 @@ export interface NativeDataplane {
   installSa(spec: NativeSaSpec): void;
   removeSa(id: number): boolean;
   releaseSa(id: number): boolean;
+  /** Keepalive probes of a tunnel (native/src/probe.c): every intervalMs (10–3600000; 0 stops), to target or the tunnel's peer. */
+  setProbe(tunnel: number, intervalMs: number, target?: string): void;
   /** Returns 0, or the errno value of a failed sendmsg. */
   sendUdp(address: string, port: number, data: Uint8Array, ikeMarker: boolean): number;
   counters(): NativeCounters;

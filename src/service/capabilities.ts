@@ -5,10 +5,8 @@
  *
  *   CAP_NET_ADMIN         TUN devices (TUNSETIFF), their addresses, MTU and kernel routes
  *   CAP_NET_BIND_SERVICE  UDP 500 (IKE) and TCP 179 (BGP), unless net.ipv4.ip_unprivileged_port_start allows them
- *   CAP_NET_RAW           only the keepalive's iputils `ping` (a raw ICMP socket when the
- *                         network namespace's net.ipv4.ping_group_range excludes our group)
  *
- * CAP_NET_RAW is advisory: without it the daemon starts and says the keepalive probes will fail.
+ * No CAP_NET_RAW: the keepalive probes are built and answered inside the data plane.
  * /dev/net/tun must also be readable and writable by the user (capabilities do not override
  * file permissions here; Debian's udev rules make it 0666).
  */
@@ -19,14 +17,12 @@ import { CgwdError } from '../errors.js';
 export const CAPABILITY = {
   CAP_NET_BIND_SERVICE: 10,
   CAP_NET_ADMIN: 12,
-  CAP_NET_RAW: 13,
 } as const;
 export type CapabilityName = keyof typeof CAPABILITY;
 
 const PURPOSE: Record<CapabilityName, string> = {
   CAP_NET_ADMIN: 'create the TUN interfaces (cgw-t1, cgw-t2), set their addresses and MTU, and install routes',
   CAP_NET_BIND_SERVICE: 'bind UDP port 500 (IKE) and TCP port 179 (BGP)',
-  CAP_NET_RAW: 'send the keepalive pings (iputils ping opens a raw ICMP socket)',
 };
 
 export class MissingCapabilityError extends CgwdError {
@@ -61,8 +57,6 @@ export interface CapabilityFacts {
   capEff: bigint;
   /** net.ipv4.ip_unprivileged_port_start of the current network namespace (default 1024). */
   unprivilegedPortStart: number;
-  /** net.ipv4.ping_group_range and our groups: can `ping` use an unprivileged ICMP socket? */
-  icmpSocketAllowed: boolean;
 }
 
 export interface CapabilityVerdict {
@@ -76,11 +70,6 @@ export function judgeCapabilities(facts: CapabilityFacts, lowestPort = 179): Cap
   const warnings: string[] = [];
   if (!hasCapability(facts.capEff, 'CAP_NET_ADMIN')) missing.push('CAP_NET_ADMIN');
   if (facts.unprivilegedPortStart > lowestPort && !hasCapability(facts.capEff, 'CAP_NET_BIND_SERVICE')) missing.push('CAP_NET_BIND_SERVICE');
-  if (!hasCapability(facts.capEff, 'CAP_NET_RAW') && !facts.icmpSocketAllowed) {
-    warnings.push(
-      `no CAP_NET_RAW and net.ipv4.ping_group_range excludes this process's groups: the keepalive pings will fail unless ping holds the capability itself, and tunnels would then be reported unhealthy (needed to ${PURPOSE.CAP_NET_RAW})`,
-    );
-  }
   return { missing, warnings };
 }
 
@@ -97,15 +86,7 @@ function readNumber(path: string, fallback: number): number {
 export function capabilityFacts(): CapabilityFacts {
   const capEff = effectiveCapabilities(readFileSync('/proc/self/status', 'utf8'));
   const unprivilegedPortStart = readNumber('/proc/sys/net/ipv4/ip_unprivileged_port_start', 1024);
-  let icmpSocketAllowed = false;
-  try {
-    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ping_group_range', 'utf8').trim().split(/\s+/).map(Number);
-    const groups = [process.getgid?.() ?? 0, ...(process.getgroups?.() ?? [])];
-    icmpSocketAllowed = lo !== undefined && hi !== undefined && groups.some((g) => g >= lo && g <= hi);
-  } catch {
-    icmpSocketAllowed = false;
-  }
-  return { capEff, unprivilegedPortStart, icmpSocketAllowed };
+  return { capEff, unprivilegedPortStart };
 }
 
 export class TunDeviceAccessError extends CgwdError {

@@ -1,20 +1,39 @@
 /**
- * Keepalive pings through one tunnel: ICMP echo to the AWS inside address (or
- * a configured VPC target) out of the tunnel's interface, every few seconds.
- * They keep AWS from dropping an idle tunnel (AWS initiates nothing and drops a tunnel
- * without traffic: User Guide, "Initiate VPN tunnels") and give the
- * tunnel a measured health: round-trip time, loss, and "up" while at least one
- * of the last `window` probes was answered.
+ * Keepalive probes through one tunnel: ICMP echo to the AWS inside address (or
+ * a configured VPC target) every `intervalSeconds`. They keep AWS from dropping an
+ * idle tunnel (AWS initiates nothing and drops a tunnel without traffic: User Guide,
+ * "Initiate VPN tunnels") and give the tunnel a measured health: round-trip time,
+ * loss, and "up" while at least one of the last `window` probes was answered.
  *
- * The probes are sent by iputils `ping` (one long-running process per tunnel,
- * `-O` reports each unanswered probe), so no raw socket is needed in Node.
+ * The probes are generated and answered inside the native data plane (native/src/probe.c,
+ * reached through a ProbeDriver): the packet thread builds the echo request, sends it through
+ * the tunnel's outbound SA like any TUN packet, and consumes the reply before the TUN. No
+ * child process and no raw socket (so no CAP_NET_RAW). Decrypted inbound traffic counts as
+ * proof of life: a probe that went unanswered while other packets arrived on the tunnel
+ * still counts as alive for health (the 'probe' event reports it unanswered all the same).
+ *
+ * A watchdog on the clock records a miss when the driver reports nothing for two intervals
+ * (events lost, probes not running), so health never sticks at "up" without evidence.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock, type TimerHandle } from '../time/clock.js';
 
+/** What one probe came to, as the data plane reports it. */
+export interface ProbeResult {
+  /** Round trip in ms, or undefined when the probe was unanswered when the next one was due. */
+  rttMs: number | undefined;
+  /** Other packets the tunnel decrypted while the probe was out. */
+  inbound: number;
+}
+
+/** Sends the probes of one tunnel and reports each result (the data plane, or a fake in tests). */
+export interface ProbeDriver {
+  start(target: string, intervalMs: number, onResult: (result: ProbeResult) => void): void;
+  stop(): void;
+}
+
 export interface KeepaliveOptions {
-  ifname: string;
+  driver: ProbeDriver;
   target: string;
   intervalSeconds: number;
   /** Probes considered for health (default 3). */
@@ -30,6 +49,7 @@ export interface KeepaliveStatus {
   /** Loss over the last 20 probes, 0–1. */
   recentLoss: number;
   lastRttMs: number | undefined;
+  /** When the tunnel last showed life: an answered probe, or a probe interval with inbound traffic. */
   lastReplyAt: number | undefined;
 }
 
@@ -37,72 +57,90 @@ interface KeepaliveEvents {
   health: [boolean];
   /** A probe finished: its round trip in ms, or undefined when it went unanswered. */
   probe: [number | undefined];
+  /** A probe went unanswered and no other traffic arrived meanwhile (NAT rebinding detection uses it). */
+  silent: [number];
 }
 
+/** The data plane's probe interval bounds (native/src/probe.h). */
+export const PROBE_INTERVAL_MIN_MS = 10;
+export const PROBE_INTERVAL_MAX_MS = 3_600_000;
+
 export class Keepalive extends EventEmitter<KeepaliveEvents> {
-  #child: ChildProcess | undefined;
-  #stopped = false;
+  #stopped = true;
+  /** Alive per probe (answered, or inbound traffic meanwhile): health. */
   #results: boolean[] = [];
+  /** Answered per probe: loss. */
+  #answers: boolean[] = [];
   #sent = 0;
   #received = 0;
   #lastRttMs: number | undefined;
   #lastReplyAt: number | undefined;
+  #lastResultAt = 0;
+  #silentRun = 0;
   #healthy = false;
   /** Probes recorded since presumeHealthy(); the presumption holds until a full window of them. */
   #sincePresumed: number | undefined;
-  #restartTimer: TimerHandle | undefined;
+  #watchdog: TimerHandle | undefined;
   readonly #clock: Clock;
+  readonly #intervalMs: number;
 
   constructor(private readonly options: KeepaliveOptions) {
     super();
     this.#clock = options.clock ?? systemClock;
+    this.#intervalMs = Math.min(PROBE_INTERVAL_MAX_MS, Math.max(PROBE_INTERVAL_MIN_MS, Math.round(options.intervalSeconds * 1000)));
+  }
+
+  get intervalMs(): number {
+    return this.#intervalMs;
   }
 
   start(): void {
+    if (!this.#stopped) return;
     this.#stopped = false;
-    const interval = Math.max(0.05, this.options.intervalSeconds);
-    const child = spawn(
-      'ping',
-      ['-n', '-O', '-i', String(interval), '-W', String(Math.max(1, Math.ceil(interval))), '-I', this.options.ifname, this.options.target],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    );
-    this.#child = child;
-    let buffered = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        this.line(buffered.slice(0, newline));
-        buffered = buffered.slice(newline + 1);
-      }
-    });
-    child.on('error', () => undefined);
-    child.on('exit', () => {
-      this.#child = undefined;
-      // The interface may not exist yet or went away: try again shortly.
-      if (!this.#stopped) this.#restartTimer = this.#clock.setTimer(1000, () => this.start());
-      this.record(false);
-    });
+    this.#lastResultAt = this.#clock.now();
+    this.options.driver.start(this.options.target, this.#intervalMs, (result) => this.result(result));
+    this.#arm();
   }
 
-  private line(text: string): void {
-    const reply = /icmp_seq=\d+ .*time=([\d.]+) ms/.exec(text);
-    if (reply) {
+  /** One probe's outcome from the driver. */
+  result(result: ProbeResult): void {
+    if (this.#stopped) return;
+    this.#lastResultAt = this.#clock.now();
+    this.#arm();
+    if (result.rttMs !== undefined) {
       this.#received++;
-      this.#lastRttMs = Number(reply[1]);
+      this.#lastRttMs = result.rttMs;
       this.#lastReplyAt = this.#clock.now();
-      this.emit('probe', this.#lastRttMs);
-      this.record(true);
-    } else if (/no answer yet for icmp_seq=/.test(text)) {
+      this.#silentRun = 0;
+    } else if (result.inbound > 0) {
+      this.#lastReplyAt = this.#clock.now();
+      this.#silentRun = 0;
+    } else {
+      this.#silentRun++;
+    }
+    this.emit('probe', result.rttMs);
+    this.record(result.rttMs !== undefined || result.inbound > 0, result.rttMs !== undefined);
+    if (this.#silentRun > 0) this.emit('silent', this.#silentRun);
+  }
+
+  /** Two intervals without any report from the driver count as one unanswered probe each. */
+  #arm(): void {
+    this.#watchdog?.cancel();
+    this.#watchdog = this.#clock.setTimer(2 * this.#intervalMs, () => {
+      if (this.#stopped) return;
+      this.#silentRun++;
       this.emit('probe', undefined);
       this.record(false);
-    }
+      this.#arm();
+    });
   }
 
-  private record(answered: boolean): void {
+  private record(alive: boolean, answered = alive): void {
     this.#sent++;
-    this.#results.push(answered);
+    this.#results.push(alive);
     if (this.#results.length > 20) this.#results.shift();
+    this.#answers.push(answered);
+    if (this.#answers.length > 20) this.#answers.shift();
     const size = this.options.window ?? 3;
     if (this.#sincePresumed !== undefined) this.#sincePresumed += 1;
     const presumed = this.#sincePresumed !== undefined && this.#sincePresumed < size;
@@ -124,17 +162,18 @@ export class Keepalive extends EventEmitter<KeepaliveEvents> {
    */
   presumeHealthy(): void {
     this.#sincePresumed = 0;
+    this.#silentRun = 0;
     this.#setHealthy(true);
   }
 
   status(): KeepaliveStatus {
-    const lost = this.#results.filter((r) => !r).length;
+    const lost = this.#answers.filter((r) => !r).length;
     return {
       target: this.options.target,
       healthy: this.#healthy,
       sent: this.#sent,
       received: this.#received,
-      recentLoss: this.#results.length === 0 ? 0 : lost / this.#results.length,
+      recentLoss: this.#answers.length === 0 ? 0 : lost / this.#answers.length,
       lastRttMs: this.#lastRttMs,
       lastReplyAt: this.#lastReplyAt,
     };
@@ -144,10 +183,16 @@ export class Keepalive extends EventEmitter<KeepaliveEvents> {
     return this.#healthy;
   }
 
+  /** Consecutive probes with neither an answer nor other inbound traffic. */
+  get silentRun(): number {
+    return this.#silentRun;
+  }
+
   stop(): void {
+    if (this.#stopped) return;
     this.#stopped = true;
-    this.#restartTimer?.cancel();
-    this.#child?.kill('SIGTERM');
-    this.#child = undefined;
+    this.#watchdog?.cancel();
+    this.#watchdog = undefined;
+    this.options.driver.stop();
   }
 }

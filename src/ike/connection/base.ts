@@ -83,6 +83,7 @@ export abstract class IkeConnectionBase<Sa extends LifecycleSa, Ctx extends Conn
   abstract rekeyIke(): boolean;
   abstract deleteChild(): boolean;
   abstract deleteIke(): boolean;
+  abstract checkNatMapping(): boolean;
   abstract childSaExhausting(childId: number): boolean;
 
   /** One datagram from the peer, in a running connection or not (handleDatagram catches what it throws). */

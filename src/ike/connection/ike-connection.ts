@@ -34,6 +34,15 @@ export interface IkeConnection extends IkeConnectionEventSource {
   /** Deletes the IKE SA without stopping: the initiator re-initiates. */
   deleteIke(): boolean;
   /**
+   * The tunnel went silent behind a NAT (keepalive probes unanswered, no traffic, the IKE SA
+   * still there): the NAT may have forgotten its mapping, so our packets now leave from a new
+   * port that the peer does not know. Sends an authenticated liveness message at once (IKEv2 an
+   * empty INFORMATIONAL, IKEv1 DPD R-U-THERE, RFC 3706 §5): the peer moves to the address and
+   * port it came from (RFC 7296 §2.23). False when nothing was sent: no established SA, no NAT
+   * in front of us, a request already out, or (IKEv1) a peer without DPD.
+   */
+  checkNatMapping(): boolean;
+  /**
    * The data plane's outbound sequence number for CHILD SA `childId` (its ChildSaInstall id)
    * passed 0xF0000000 of 2^32, and the SA must be replaced before it wraps (RFC 4303 §3.3.3):
    * starts a rekey of it (IKEv2 CREATE_CHILD_SA, IKEv1 a new quick mode) if it is still the

@@ -180,6 +180,12 @@ export class IkeV1Connection extends IkeConnectionBase<IsakmpSa, V1Context> impl
     return true;
   }
 
+  checkNatMapping(): boolean {
+    const current = this.life.current;
+    if (!current || current.state !== 'established' || !current.natLocal) return false;
+    return current.livenessNow();
+  }
+
   /** A new quick mode replacing the exhausting IPsec SA, unless one is running (see IkeConnection). */
   childSaExhausting(childId: number): boolean {
     const child = this.#liveInstalled();

@@ -116,6 +116,13 @@ export class IkeV2Connection extends IkeConnectionBase<IkeSa, ConnectionContext>
     return true;
   }
 
+  checkNatMapping(): boolean {
+    const sa = this.life.current;
+    if (!sa || sa.state !== 'established' || !sa.natLocal || sa.activeTask || sa.queue.length > 0) return false;
+    sa.queueTask(new DpdInitiator(sa));
+    return true;
+  }
+
   /** A CREATE_CHILD_SA rekey of the exhausting CHILD SA, unless one is pending (see IkeConnection). */
   childSaExhausting(childId: number): boolean {
     const sa = this.life.current;

@@ -34,6 +34,7 @@ export function tunnel(index: 1 | 2, over: Partial<TunnelStatus> = {}): TunnelSt
       packetsIn: 100, bytesIn: 12_000, packetsOut: 90, bytesOut: 11_000, drops: drops({ replay: 3 }),
       mtu: 1422, pathMtu: 1500, failed: false, offload: true, outboundSa: 7, mssClamped: 0, dfCleared: 0, fragmented: 0, fragmentsOut: 0,
       icmpFragNeeded: 0, tsoPackets: 0, groPackets: 0,
+      probe: { on: true, target: `169.254.1${index}.1`, intervalMs: 200, sent: 10, answered: 9, lost: 1, late: 0, lastRttMs: 1.5, inboundAgeMs: 100 },
     },
     cloudWatch: { tunnelState: 1 },
     awsTunnelLog: {

@@ -3,27 +3,27 @@ import { assertCapabilities, assertTunAccess, TunDeviceAccessError, effectiveCap
 import { CgwdError } from '../../../src/errors.js';
 
 const bit = (n: number): bigint => 1n << BigInt(n);
-const UNIT = bit(12) | bit(10) | bit(13); // CAP_NET_ADMIN, CAP_NET_BIND_SERVICE, CAP_NET_RAW
+const UNIT = bit(12) | bit(10); // CAP_NET_ADMIN, CAP_NET_BIND_SERVICE (no CAP_NET_RAW: probes in the data plane)
 
 describe('capabilities of cgwd up', () => {
   it('reads CapEff from /proc/self/status', () => {
-    const status = 'Name:\tnode\nCapInh:\t0000000000003400\nCapPrm:\t0000000000003400\nCapEff:\t0000000000003400\nCapBnd:\t000001ffffffffff\n';
+    const status = 'Name:\tnode\nCapInh:\t0000000000001400\nCapPrm:\t0000000000001400\nCapEff:\t0000000000001400\nCapBnd:\t000001ffffffffff\n';
     const eff = effectiveCapabilities(status);
     expect(eff).toBe(UNIT);
     expect(hasCapability(eff, 'CAP_NET_ADMIN')).toBe(true);
-    expect(hasCapability(0x1000n, 'CAP_NET_RAW')).toBe(false);
+    expect(hasCapability(0x1000n, 'CAP_NET_BIND_SERVICE')).toBe(false);
     expect(() => effectiveCapabilities('Name:\tnode\n')).toThrow(CgwdError);
   });
 
   it("the unit's set is enough; root is enough", () => {
-    expect(judgeCapabilities({ capEff: UNIT, unprivilegedPortStart: 1024, icmpSocketAllowed: false })).toEqual({ missing: [], warnings: [] });
-    expect(assertCapabilities({ capEff: 0x1ffffffffffn, unprivilegedPortStart: 1024, icmpSocketAllowed: false })).toEqual([]);
+    expect(judgeCapabilities({ capEff: UNIT, unprivilegedPortStart: 1024 })).toEqual({ missing: [], warnings: [] });
+    expect(assertCapabilities({ capEff: 0x1ffffffffffn, unprivilegedPortStart: 1024 })).toEqual([]);
   });
 
   it('names each missing capability and what it is for, with a stable code', () => {
     let error: unknown;
     try {
-      assertCapabilities({ capEff: 0n, unprivilegedPortStart: 1024, icmpSocketAllowed: true });
+      assertCapabilities({ capEff: 0n, unprivilegedPortStart: 1024 });
     } catch (e) {
       error = e;
     }
@@ -36,16 +36,12 @@ describe('capabilities of cgwd up', () => {
   });
 
   it('CAP_NET_BIND_SERVICE is not needed where unprivileged ports start low enough', () => {
-    expect(judgeCapabilities({ capEff: bit(12) | bit(13), unprivilegedPortStart: 0, icmpSocketAllowed: false }).missing).toEqual([]);
-    expect(judgeCapabilities({ capEff: bit(12) | bit(13), unprivilegedPortStart: 500, icmpSocketAllowed: false }).missing).toEqual(['CAP_NET_BIND_SERVICE']);
+    expect(judgeCapabilities({ capEff: bit(12), unprivilegedPortStart: 0 }).missing).toEqual([]);
+    expect(judgeCapabilities({ capEff: bit(12), unprivilegedPortStart: 500 }).missing).toEqual(['CAP_NET_BIND_SERVICE']);
   });
 
-  it('without CAP_NET_RAW only a warning about the keepalive pings, and none where ICMP sockets are allowed', () => {
-    const v = judgeCapabilities({ capEff: bit(12) | bit(10), unprivilegedPortStart: 1024, icmpSocketAllowed: false });
-    expect(v.missing).toEqual([]);
-    expect(v.warnings).toHaveLength(1);
-    expect(v.warnings[0]).toMatch(/CAP_NET_RAW.*keepalive pings/);
-    expect(judgeCapabilities({ capEff: bit(12) | bit(10), unprivilegedPortStart: 1024, icmpSocketAllowed: true }).warnings).toEqual([]);
+  it('no warning and nothing missing without CAP_NET_RAW: the keepalive needs no raw socket', () => {
+    expect(judgeCapabilities({ capEff: bit(12) | bit(10), unprivilegedPortStart: 1024 })).toEqual({ missing: [], warnings: [] });
   });
 });
 

@@ -536,6 +536,20 @@ export class IsakmpSa {
     this.#armLiveness(next);
   }
 
+  /**
+   * One R-U-THERE now, whatever the silence (a suspected NAT rebinding: see
+   * IkeConnection.checkNatMapping). It does not count towards declaring the peer dead.
+   */
+  livenessNow(): boolean {
+    if (this.state !== 'established' || !this.peerDpd) return false;
+    const sequence = this.#dpdSequence;
+    this.#dpdSequence = (this.#dpdSequence + 1) >>> 0 || 1;
+    this.#dpdSent.push(sequence);
+    if (this.#dpdSent.length > 8) this.#dpdSent.shift();
+    this.sendInformational([this.notifyPayload(NotifyType.R_U_THERE, ProtocolId.ISAKMP, this.isakmpSpi, u32(sequence))]);
+    return true;
+  }
+
   /** An R-U-THERE-ACK: its sequence number must be one we sent (RFC 3706 §5.3). */
   dpdAcknowledged(sequence: number): boolean {
     return this.#dpdSent.includes(sequence);

@@ -133,6 +133,12 @@ export class FakeNetwork {
     this.#nats.push({ inside, outside, portOffset });
   }
 
+  /** The NAT forgets its mappings and makes new ones (NAT rebinding): `inside` gets a new port offset. */
+  rebindNat(inside: string, portOffset: number): void {
+    const nat = this.#nats.find((n) => n.inside === inside);
+    if (nat) nat.portOffset = portOffset;
+  }
+
   route(original: Wire): void {
     const nat = this.#nats.find((n) => n.inside === original.from.address);
     let wire = nat ? { ...original, from: { address: nat.outside, port: original.from.port + nat.portOffset } } : original;
