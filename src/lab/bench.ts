@@ -327,13 +327,14 @@ export async function runNatRebindBench(configPath: string, cli: string, log: (l
   const config = loadConfig(configPath);
   try {
     const state = await labUp({ config, configPath, options: { nat: true }, log });
-    const cgwAddress = buildLabPlan(config, state.options).customerTransit.cgw;
+    const plan = buildLabPlan(config, state.options);
+    const cgwAddress = plan.customerTransit.cgw;
     startCgwd(state, NS.cgw, ['--config', configPath, '--static-route', '198.19.0.0/16', '--control-socket', '/tmp/cgwd-bench-nat.sock', '--log-level', 'warn'], 'cgwd-customer', cli);
     await waitFor('routes on tunnel 1', () => routedVia(NS.cgw, '198.19.0.0/16', 'cgw-t1'), 60_000, 250);
     await waitFor('traffic through the tunnel', pingable, 30_000, 250);
     await sleep(2_000);
     const before = await natPublicPorts(cgwAddress);
-    const gap = await measureGap(state, 'nat-rebind', () => forgetNatMappings(cgwAddress), 20);
+    const gap = await measureGap(state, 'nat-rebind', () => forgetNatMappings(cgwAddress, plan.customerOutside), 20);
     const after = await natPublicPorts(cgwAddress);
     log(`NAT rebinding: ${JSON.stringify(gap)}, public ports ${before.join(',')} -> ${after.join(',')}`);
     return { failure: 'static, behind NAT: the NAT forgets its mappings', siteToVpcMs: gap.siteToVpcMs, vpcToSiteMs: gap.vpcToSiteMs };

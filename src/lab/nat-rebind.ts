@@ -3,9 +3,10 @@
  * customer gateway's mappings, as after a NAT router reboot or a carrier-grade NAT timeout.
  *
  * The conntrack entries of the cgw's flows are deleted while its packets are held back for a
- * moment, so the next datagram AWS sends to the old public port arrives first: it finds no
- * mapping, takes that port's tuple (delivered to `inet` itself, answered with ICMP port
- * unreachable) and the cgw's next datagrams get a new public port. From then on AWS answers
+ * moment, and from then on its UDP is mapped into another port range (40000–40999), as a NAT that
+ * rebooted or a carrier-grade NAT whose mapping timed out picks other ports. (Without the new range
+ * the lab's NAT, measured, hands the same public ports out again and nothing rebinds: Linux keeps
+ * the source port when it is free.) From then on AWS answers
  * the old port into nothing until it hears an authenticated IKE message from the new one
  * (RFC 7296 §2.23). Needs conntrack(8) (.ci/run installs it).
  */
@@ -15,7 +16,7 @@ import { NS } from './plan.js';
 const HOLD_TABLE = 'cgwd_rebind';
 
 /** Forgets every NAT mapping of `cgwAddress` (its transit address), holding its packets for `holdMs`. */
-export async function forgetNatMappings(cgwAddress: string, holdMs = 50): Promise<void> {
+export async function forgetNatMappings(cgwAddress: string, publicAddress: string, holdMs = 50): Promise<void> {
   const rules = [
     `add table ip ${HOLD_TABLE}`,
     // Before conntrack (priority -200): held packets create no new mapping.
@@ -26,6 +27,8 @@ export async function forgetNatMappings(cgwAddress: string, holdMs = 50): Promis
   try {
     // Exit status 1 when nothing matched: fine (no mapping to forget).
     await runCommand('ip', ['netns', 'exec', NS.inet, 'conntrack', '-D', '-s', cgwAddress]);
+    // Inserted before the lab's plain SNAT rule (src/lab/lab.ts), in the same table; gone with the lab.
+    await execIn(NS.inet, 'nft', ['insert', 'rule', 'ip', 'cgwd_nat', 'postrouting', 'ip', 'saddr', cgwAddress, 'meta', 'l4proto', 'udp', 'snat', 'to', `${publicAddress}:40000-40999`]);
     await sleep(holdMs);
   } finally {
     await runCommand('ip', ['netns', 'exec', NS.inet, 'nft', 'delete', 'table', 'ip', HOLD_TABLE]);

@@ -55,14 +55,15 @@ describe('NAT rebinding behind the lab NAT', () => {
     );
     const s = await status();
     expect(JSON.stringify(s.tunnels[0]?.ike)).toContain('"natLocal":true');
-    const cgwAddress = buildLabPlan(loadConfig(LAB_CONFIG_STATIC), state.options).customerTransit.cgw;
+    const plan = buildLabPlan(loadConfig(LAB_CONFIG_STATIC), state.options);
+    const cgwAddress = plan.customerTransit.cgw;
     const before = await natPublicPorts(cgwAddress);
     expect(before.length).toBeGreaterThan(0);
 
     // The VPC pings the site every 10 ms for 8 s; the NAT forgets its mappings 2 s in.
     const pinging = execInResult(NS.vpc, 'ping', ['-n', '-D', '-i', '0.01', '-W', '1', '-c', '800', '192.0.2.10'], 60_000);
     await sleep(2_000);
-    await forgetNatMappings(cgwAddress);
+    await forgetNatMappings(cgwAddress, plan.customerOutside);
     const r = await pinging;
     const replies = [...r.stdout.matchAll(/^\[(\d+\.\d+)\] .*icmp_seq=(\d+)/gm)].map((m) => Number(m[1]) * 1000);
     let gapMs = 0;
