@@ -42,6 +42,21 @@ static int gro_candidate(const uint8_t *p, size_t len, size_t *thl) {
     return 1;
 }
 
+/* A new coalesced packet from this one (the previous one, if any, goes out first). */
+static void gro_start(struct dataplane *d, const struct dp_tunnel *t, const uint8_t *p, size_t len, int udp, size_t hlen) {
+    gro_flush(d);
+    memcpy(d->gro.buf + TUN_VNET_HDR_LEN, p, len);
+    d->gro.tunnel = t->o.tunnel;
+    d->gro.udp = udp;
+    d->gro.len = len;
+    d->gro.bytes = len;
+    d->gro.ihl = 20;
+    d->gro.hlen = hlen;
+    d->gro.seg = len - hlen;
+    d->gro.count = 1;
+    d->gro.closed = 0;
+}
+
 /* A datagram that may start or join a UDP run: plain IPv4 (no options, not a
  * fragment), UDP whose length matches, a payload, a checksum present and valid. */
 static int uso_candidate(const uint8_t *p, size_t len) {
@@ -135,17 +150,7 @@ static int uso_offer(struct dataplane *d, struct dp_tunnel *t, const uint8_t *p,
         if (payload < d->gro.seg) d->gro.closed = 1;
         return 1;
     }
-    gro_flush(d);
-    memcpy(g, p, len);
-    d->gro.tunnel = t->o.tunnel;
-    d->gro.udp = 1;
-    d->gro.len = len;
-    d->gro.bytes = len;
-    d->gro.ihl = 20;
-    d->gro.hlen = 28;
-    d->gro.seg = payload;
-    d->gro.count = 1;
-    d->gro.closed = 0;
+    gro_start(d, t, p, len, 1, 28);
     return 1;
 }
 
@@ -171,15 +176,7 @@ int gro_offer(struct dataplane *d, struct dp_tunnel *t, const uint8_t *p, size_t
         if (payload < d->gro.seg || (p[33] & 0x08)) d->gro.closed = 1;
         return 1;
     }
-    gro_flush(d);
-    memcpy(g, p, len);
-    d->gro.tunnel = t->o.tunnel;
-    d->gro.udp = 0;
-    d->gro.len = len;
-    d->gro.bytes = len;
-    d->gro.ihl = 20;
-    d->gro.hlen = hlen;
-    d->gro.seg = payload;
+    gro_start(d, t, p, len, 0, hlen);
     d->gro.next_seq = ((uint32_t)p[24] << 24 | (uint32_t)p[25] << 16 | (uint32_t)p[26] << 8 | p[27]) + (uint32_t)payload;
     d->gro.count = 1;
     d->gro.closed = (p[33] & 0x08) != 0;

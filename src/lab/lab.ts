@@ -139,6 +139,28 @@ export async function veth(nsA: string, ifA: string, nsB: string, ifB: string): 
   await ipIn(nsB, 'link', 'set', ifB, 'up');
 }
 
+/** One AWS tunnel endpoint's namespace on the lab internet: transit /31, its outside address, routes both ways. */
+export async function wireEndpoint(
+  t: Pick<LabTunnel, 'namespace' | 'awsOutside' | 'transit'>,
+  endpointIf: string,
+  inetIf: string,
+): Promise<void> {
+  await veth(t.namespace, endpointIf, NS.inet, inetIf);
+  await ipIn(t.namespace, 'addr', 'add', `${t.transit.endpoint}/31`, 'dev', endpointIf);
+  await ipIn(t.namespace, 'addr', 'add', `${t.awsOutside}/32`, 'dev', endpointIf);
+  await ipIn(NS.inet, 'addr', 'add', `${t.transit.inet}/31`, 'dev', inetIf);
+  await ipIn(t.namespace, 'route', 'add', 'default', 'via', t.transit.inet, 'src', t.awsOutside);
+  await ipIn(NS.inet, 'route', 'add', `${t.awsOutside}/32`, 'via', t.transit.endpoint);
+}
+
+/** AWS router ↔ VPC. */
+export async function wireVpc(vpc: Pick<LabPlan['vpc'], 'router' | 'host'>): Promise<void> {
+  await veth(NS.aws, 'aws-vpc', NS.vpc, 'vpc-aws');
+  await ipIn(NS.aws, 'addr', 'add', `${vpc.router}/24`, 'dev', 'aws-vpc');
+  await ipIn(NS.vpc, 'addr', 'add', `${vpc.host}/24`, 'dev', 'vpc-aws');
+  await ipIn(NS.vpc, 'route', 'add', 'default', 'via', vpc.router);
+}
+
 export async function sysctl(ns: string, key: string, value: string): Promise<void> {
   await execIn(ns, 'sysctl', ['-qw', `${key}=${value}`]);
 }
@@ -185,21 +207,10 @@ async function buildTopology(plan: LabPlan): Promise<void> {
 
   // AWS endpoints ↔ internet
   for (const t of plan.options.awsSide === 'cgwd' ? [] : plan.tunnels) {
-    const endpointIf = `aws${t.index}-inet`;
-    const inetIf = `inet-aws${t.index}`;
-    await veth(t.namespace, endpointIf, NS.inet, inetIf);
-    await ipIn(t.namespace, 'addr', 'add', `${t.transit.endpoint}/31`, 'dev', endpointIf);
-    await ipIn(t.namespace, 'addr', 'add', `${t.awsOutside}/32`, 'dev', endpointIf);
-    await ipIn(NS.inet, 'addr', 'add', `${t.transit.inet}/31`, 'dev', inetIf);
-    await ipIn(t.namespace, 'route', 'add', 'default', 'via', t.transit.inet, 'src', t.awsOutside);
-    await ipIn(NS.inet, 'route', 'add', `${t.awsOutside}/32`, 'via', t.transit.endpoint);
+    await wireEndpoint(t, `aws${t.index}-inet`, `inet-aws${t.index}`);
   }
 
-  // AWS router ↔ VPC
-  await veth(NS.aws, 'aws-vpc', NS.vpc, 'vpc-aws');
-  await ipIn(NS.aws, 'addr', 'add', `${plan.vpc.router}/24`, 'dev', 'aws-vpc');
-  await ipIn(NS.vpc, 'addr', 'add', `${plan.vpc.host}/24`, 'dev', 'vpc-aws');
-  await ipIn(NS.vpc, 'route', 'add', 'default', 'via', plan.vpc.router);
+  await wireVpc(plan.vpc);
 
   for (const ns of [NS.inet, NS.aws, NS.cgw]) {
     await sysctl(ns, 'net.ipv4.ip_forward', '1');

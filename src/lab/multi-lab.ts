@@ -37,7 +37,9 @@ import {
   startBird,
   startCharon,
   sysctl,
+  wireEndpoint,
   veth,
+  wireVpc,
   type LabState,
 } from './lab.js';
 import { buildMultiLabPlan, type MultiBox, type MultiConnection, type MultiLabPlan, type MultiLabSpec } from './multi-plan.js';
@@ -93,19 +95,9 @@ async function buildTopology(plan: MultiLabPlan): Promise<void> {
   }
   for (const box of plan.boxes) await buildBox(plan, box);
   for (const c of plan.connections) {
-    for (const t of c.tunnels) {
-      await veth(t.namespace, 'aws-inet', NS.inet, t.inetIf);
-      await ipIn(t.namespace, 'addr', 'add', `${t.transit.endpoint}/31`, 'dev', 'aws-inet');
-      await ipIn(t.namespace, 'addr', 'add', `${t.awsOutside}/32`, 'dev', 'aws-inet');
-      await ipIn(NS.inet, 'addr', 'add', `${t.transit.inet}/31`, 'dev', t.inetIf);
-      await ipIn(t.namespace, 'route', 'add', 'default', 'via', t.transit.inet, 'src', t.awsOutside);
-      await ipIn(NS.inet, 'route', 'add', `${t.awsOutside}/32`, 'via', t.transit.endpoint);
-    }
+    for (const t of c.tunnels) await wireEndpoint(t, 'aws-inet', t.inetIf);
   }
-  await veth(NS.aws, 'aws-vpc', NS.vpc, 'vpc-aws');
-  await ipIn(NS.aws, 'addr', 'add', `${plan.vpc.router}/24`, 'dev', 'aws-vpc');
-  await ipIn(NS.vpc, 'addr', 'add', `${plan.vpc.host}/24`, 'dev', 'vpc-aws');
-  await ipIn(NS.vpc, 'route', 'add', 'default', 'via', plan.vpc.router);
+  await wireVpc(plan.vpc);
   for (const ns of [NS.inet, NS.aws]) {
     await sysctl(ns, 'net.ipv4.ip_forward', '1');
     await sysctl(ns, 'net.ipv4.conf.all.rp_filter', '0');
