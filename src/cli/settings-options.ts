@@ -27,7 +27,7 @@ export function addSettingsOptions(command: Command): Command {
     .option('--local-address <ip|auto>', 'address to send IKE and ESP from (default auto: the customer gateway outside address if this host has it, else any)')
     .option('--local-id <id>', 'IKE identity to present (default: the customer gateway outside address; set it behind NAT)')
     .option('--interfaces <t1,t2>', `names of the two tunnel interfaces (default ${SETTINGS_DEFAULTS.interfaces.join(',')})`, list)
-    .option('--keepalive-target <ip>', 'address in the VPC to ping through the active tunnel; AWS drops tunnels that stay idle')
+    .option('--keepalive-target <ip>', 'address the keepalive probes (ICMP echo through each tunnel) go to instead of the AWS inside address; AWS drops tunnels that stay idle')
     .option('--keepalive-interval <seconds>', `seconds between keepalive probes, 0.05 to 3600 (default ${SETTINGS_DEFAULTS.keepaliveIntervalSeconds})`)
     .option('--keepalive-window <probes>', `a tunnel is unhealthy after this many probes in a row go unanswered (default ${SETTINGS_DEFAULTS.keepaliveWindow})`)
     .option('--metrics-listen <addr:port>', `where to serve Prometheus metrics (default ${SETTINGS_DEFAULTS.metricsListen})`)
