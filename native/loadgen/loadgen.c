@@ -17,6 +17,18 @@
  *           buffer dropped (the lab's loss, not the tunnel's). Stops `grace` ms
  *           after the sender finished, or at once when every packet arrived.
  *
+ * --gso K: each message carries K datagrams as one UDP_SEGMENT super-datagram, as a LAN
+ *           NIC's GRO with rx-udp-gro-forwarding (or a QUIC-style sender) hands them to the
+ *           gateway box: the first hop's kernel forwards one skb per K datagrams and a TUN
+ *           with UDP segmentation offload reads them in one read(). Datagrams are sequenced
+ *           and counted one by one as without it; the sink receives them one by one.
+ *
+ * --priority P: both threads run SCHED_FIFO at P, so the gateways sharing the cores cannot
+ *           delay the sender past its bucket (it would lose that credit and offer less than
+ *           the rate) nor the sink past its socket buffer. The sender sleeps between batches,
+ *           so the gateways keep the rest of the CPU; a flood at this priority would not
+ *           sleep, which is why the bench uses it only for the ladder's fixed rates.
+ *
  * Payload: magic, run id (random per process: stray datagrams are not counted),
  * sequence number, send time. Reordered = arrived with a sequence below the
  * highest seen; duplicated = seen twice (a bitmap of `count` bits).
@@ -29,6 +41,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <sched.h>
@@ -50,12 +63,16 @@
 #define LG_MAX_RATE 5000000
 #define LG_MAX_DURATION 120
 #define LG_MAX_COUNT 200000000ULL
+#define LG_MAX_GSO 32
+#define LG_MAX_GSO_BYTES 65000 /* one super-datagram's payload: below the 64 KiB IP limit */
 
 struct options {
     const char *sender_netns, *sink_netns;
     struct sockaddr_in dst;
     struct sockaddr_in src; /* sin_addr 0: any */
     int size, batch, grace_ms, buffer;
+    int gso; /* datagrams per message (1: no UDP_SEGMENT) */
+    int priority; /* SCHED_FIFO priority of both threads (0: the normal scheduler) */
     uint64_t rate, count;
     double duration;
 };
@@ -130,13 +147,25 @@ static void set_buffers(int fd, int bytes) {
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
 }
 
+static int set_priority(char *msg, size_t len) {
+    if (opt.priority == 0) return 0;
+    struct sched_param sp = {.sched_priority = opt.priority};
+    int e = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+    if (e != 0) {
+        snprintf(msg, len, "SCHED_FIFO %d: %s", opt.priority, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
 static void *sender_main(void *arg) {
     struct sender_result *r = arg;
     static uint8_t bufs[LG_MAX_BATCH][LG_MAX_SIZE];
     struct mmsghdr msgs[LG_MAX_BATCH];
     struct iovec iov[LG_MAX_BATCH];
+    static uint8_t ctl[LG_MAX_BATCH][CMSG_SPACE(sizeof(uint16_t))];
 
-    if (enter_netns(opt.sender_netns, r->message, sizeof(r->message)) < 0) goto fail;
+    if (enter_netns(opt.sender_netns, r->message, sizeof(r->message)) < 0 || set_priority(r->message, sizeof(r->message)) < 0) goto fail;
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(r->message, sizeof(r->message), "socket: %s", strerror(errno));
@@ -155,10 +184,24 @@ static void *sender_main(void *arg) {
         put_u32(bufs[i] + 4, run_id);
         iov[i].iov_base = bufs[i];
         iov[i].iov_len = (size_t)opt.size;
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_hdr.msg_name = &opt.dst;
-        msgs[i].msg_hdr.msg_namelen = sizeof(opt.dst);
+    }
+    /* Message m carries datagrams m*gso .. m*gso+gso-1 (the last message of a wake-up may carry fewer). */
+    for (int m = 0; m * opt.gso < opt.batch; m++) {
+        struct msghdr *h = &msgs[m].msg_hdr;
+        h->msg_iov = &iov[m * opt.gso];
+        h->msg_iovlen = 1;
+        h->msg_name = &opt.dst;
+        h->msg_namelen = sizeof(opt.dst);
+        if (opt.gso > 1) {
+            h->msg_control = ctl[m];
+            h->msg_controllen = sizeof(ctl[m]);
+            struct cmsghdr *c = CMSG_FIRSTHDR(h);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t seg = (uint16_t)opt.size;
+            memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+        }
     }
     while (!atomic_load(&sink_ready)) usleep(1000);
 
@@ -191,7 +234,12 @@ static void *sender_main(void *arg) {
             put_u64(bufs[i] + 8, seq + i);
             put_u64(bufs[i] + 16, t);
         }
-        int n = sendmmsg(fd, msgs, (unsigned)due, 0);
+        unsigned messages = (unsigned)((due + (uint64_t)opt.gso - 1) / (uint64_t)opt.gso);
+        for (unsigned m = 0; m < messages; m++) {
+            uint64_t left = due - (uint64_t)m * (uint64_t)opt.gso;
+            msgs[m].msg_hdr.msg_iovlen = (size_t)(left < (uint64_t)opt.gso ? left : (uint64_t)opt.gso);
+        }
+        int n = sendmmsg(fd, msgs, messages, 0);
         r->batches++;
         tokens -= (double)due;
         if (n < 0) {
@@ -199,8 +247,11 @@ static void *sender_main(void *arg) {
             r->send_errors += due;
             continue;
         }
-        if ((uint64_t)n < due) r->send_errors += due - (uint64_t)n;
-        seq += (uint64_t)n;
+        /* The messages sent are a prefix of the batch: the datagrams in them, in order. */
+        uint64_t datagrams = 0;
+        for (int m = 0; m < n; m++) datagrams += msgs[m].msg_hdr.msg_iovlen;
+        if (datagrams < due) r->send_errors += due - datagrams;
+        seq += datagrams;
     }
     r->sent = seq;
     r->seconds = (double)(now_ns() - start) / 1e9;
@@ -221,7 +272,7 @@ static void *sink_main(void *arg) {
     struct mmsghdr msgs[LG_MAX_BATCH];
     struct iovec iov[LG_MAX_BATCH];
 
-    if (enter_netns(opt.sink_netns, r->message, sizeof(r->message)) < 0) goto fail;
+    if (enter_netns(opt.sink_netns, r->message, sizeof(r->message)) < 0 || set_priority(r->message, sizeof(r->message)) < 0) goto fail;
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(r->message, sizeof(r->message), "socket: %s", strerror(errno));
@@ -307,7 +358,8 @@ static void usage(const char *why) {
             "cgwd-loadgen: %s\n"
             "usage: cgwd-loadgen --dst ADDR:PORT --rate PPS --size BYTES --duration S [--count N]\n"
             "                    [--sender-netns NS] [--sink-netns NS] [--src ADDR] [--batch N]\n"
-            "                    [--grace MS] [--buffer BYTES]\n",
+            "                    [--grace MS] [--buffer BYTES] [--gso K]\n"
+            "                    [--priority P]\n",
             why);
     exit(2);
 }
@@ -346,6 +398,7 @@ int main(int argc, char **argv) {
     opt.grace_ms = 500;
     opt.buffer = 4 << 20;
     opt.count = LG_MAX_COUNT;
+    opt.gso = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -373,6 +426,12 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--batch") == 0) {
             if (parse_u64(val, 1, LG_MAX_BATCH, &v) < 0) usage("--batch must be 1..256");
             opt.batch = (int)v;
+        } else if (strcmp(a, "--gso") == 0) {
+            if (parse_u64(val, 1, LG_MAX_GSO, &v) < 0) usage("--gso must be 1..32");
+            opt.gso = (int)v;
+        } else if (strcmp(a, "--priority") == 0) {
+            if (parse_u64(val, 0, 50, &v) < 0) usage("--priority must be 0..50");
+            opt.priority = (int)v;
         } else if (strcmp(a, "--grace") == 0) {
             if (parse_u64(val, 10, 10000, &v) < 0) usage("--grace must be 10..10000 ms");
             opt.grace_ms = (int)v;
@@ -390,6 +449,7 @@ int main(int argc, char **argv) {
         }
     }
     if (!have_dst || !have_rate || !have_size || !have_duration) usage("--dst, --rate, --size and --duration are required");
+    if (opt.gso > 1 && (uint64_t)opt.size * (uint64_t)opt.gso > LG_MAX_GSO_BYTES) usage("--gso times --size must be at most 65000 bytes");
     /* The bitmap bounds memory: at most what rate × duration can send, capped by --count. */
     uint64_t most = (uint64_t)((double)opt.rate * opt.duration) + (uint64_t)opt.batch + 1;
     if (opt.count > most) opt.count = most;

@@ -36,6 +36,8 @@ export interface BenchOptions {
   rates?: readonly number[];
   /** UDP payload sizes (default 1,400 and 1,350). */
   sizes?: readonly number[];
+  /** Generator datagrams per UDP_SEGMENT send (see udp-ladder.ts); 1 or undefined: one per send. */
+  generatorGso?: number;
   log: (line: string) => void;
 }
 
@@ -111,6 +113,7 @@ async function measure(pair: string, gateways: GatewayProcess[], options: BenchO
     directions: DIRECTIONS,
     gateways,
     namespaces: [NS.onprem, NS.cgw, NS.inet, NS.aws, NS.vpc],
+    ...(options.generatorGso ? { generatorGso: options.generatorGso } : {}),
     log: options.log,
   });
   const rss: Record<string, number> = {};

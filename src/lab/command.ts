@@ -207,7 +207,8 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
     .option('--pairs <list>', 'which pairs, e.g. a or a,c (a cgwd ↔ cgwd, b strongSwan ↔ strongSwan, c cgwd ↔ strongSwan)', 'a,b,c')
     .option('--rates <list>', 'UDP ladder steps in packets/s, lowest first')
     .option('--sizes <list>', 'UDP payload sizes in bytes', '1400,1350')
-    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; ecmpOnly?: boolean; haOnly?: boolean; udpOnly?: boolean; pairs: string; rates?: string; sizes: string }) => {
+    .option('--generator-gso <k>', 'the UDP generator sends k datagrams per UDP_SEGMENT super-datagram (1..32), as a LAN NIC with UDP GRO forwarding delivers them', '1')
+    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; ecmpOnly?: boolean; haOnly?: boolean; udpOnly?: boolean; pairs: string; rates?: string; sizes: string; generatorGso: string }) => {
       requireRoot();
       if (flags.haOnly) {
         io.out(renderHaBench(await runHaBench(path.join(packageRoot, 'dist', 'cli', 'main.js'), (l) => io.err(`bench: ${l}`))));
@@ -224,8 +225,11 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
       if (rates && !rates.every((r) => Number.isInteger(r) && r > 0 && r <= 5_000_000)) throw new CgwdError('USAGE', '--rates: packets/s, 1..5000000, comma-separated');
       const sizes = flags.sizes.split(',').map(Number);
       if (!sizes.every((b) => Number.isInteger(b) && b >= 24 && b <= 8972)) throw new CgwdError('USAGE', '--sizes: UDP payload bytes, 24..8972, comma-separated');
+      const generatorGso = Number(flags.generatorGso);
+      if (!Number.isInteger(generatorGso) || generatorGso < 1 || generatorGso > 32) throw new CgwdError('USAGE', '--generator-gso: datagrams per send, 1..32');
+      if (generatorGso > 1 && sizes.some((b) => b * generatorGso > 65_000)) throw new CgwdError('USAGE', '--generator-gso times each of --sizes must be at most 65000 bytes');
       if (flags.udpOnly) {
-        const rows = await runBench({ configPath: LAB_CONFIG_STATIC, cli, runs: 0, tcpSeconds: 0, udpSeconds: Number(flags.udpSeconds), udpOnly: true, pairs: flags.pairs.split(','), sizes, ...(rates ? { rates } : {}), log });
+        const rows = await runBench({ configPath: LAB_CONFIG_STATIC, cli, runs: 0, tcpSeconds: 0, udpSeconds: Number(flags.udpSeconds), udpOnly: true, pairs: flags.pairs.split(','), sizes, generatorGso, ...(rates ? { rates } : {}), log });
         io.out(renderBench(rows));
         return;
       }
@@ -247,6 +251,7 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
         udpSeconds: Number(flags.udpSeconds),
         pairs: flags.pairs.split(','),
         sizes,
+        generatorGso,
         ...(rates ? { rates } : {}),
         log: (l) => io.err(`bench: ${l}`),
       });

@@ -24,6 +24,10 @@ export interface LoadgenOptions {
   senderNetns?: string;
   sinkNetns?: string;
   batch?: number;
+  /** Datagrams per UDP_SEGMENT super-datagram (1 or undefined: one datagram per message). */
+  gso?: number;
+  /** SCHED_FIFO priority of the generator's threads (root), so the gateways cannot starve it. */
+  priority?: number;
   graceMs?: number;
 }
 
@@ -72,6 +76,8 @@ export function loadgenArgs(o: LoadgenOptions): string[] {
   if (o.senderNetns) args.push('--sender-netns', o.senderNetns);
   if (o.sinkNetns) args.push('--sink-netns', o.sinkNetns);
   if (o.batch !== undefined) args.push('--batch', String(o.batch));
+  if (o.gso !== undefined && o.gso > 1) args.push('--gso', String(o.gso));
+  if (o.priority !== undefined && o.priority > 0) args.push('--priority', String(o.priority));
   if (o.graceMs !== undefined) args.push('--grace', String(o.graceMs));
   return args;
 }

@@ -58,11 +58,25 @@ describe.skipIf(!root)('cgwd-loadgen over veth (root)', () => {
     expect(lost.lost).toBe(lost.sent);
   });
 
+  it('sends UDP_SEGMENT super-datagrams at real-time priority, and the sink counts every datagram in them', async () => {
+    const r = await runLoadgen({ dst: '198.18.251.2:9003', rate: 40_000, size: 1350, seconds: 1, batch: 64, gso: 8, priority: 10, senderNetns: A, sinkNetns: B });
+    expect(r.sent).toBeGreaterThan(30_000);
+    expect(r.unique).toBe(r.sent);
+    expect(r.lost).toBe(0);
+    expect(r.duplicated).toBe(0);
+    expect(r.reordered).toBe(0);
+    // Fewer sendmmsg calls than super-datagrams would need if each carried one datagram.
+    expect(r.batches).toBeLessThan(r.sent / 8);
+  });
+
   it('refuses out-of-range options with exit 2 and no traffic', async () => {
     const r = await runCommand(LOADGEN_PATH, ['--dst', '198.18.251.2:9000', '--rate', '0', '--size', '1350', '--duration', '1']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--rate');
     const bad = await runCommand(LOADGEN_PATH, ['--dst', '198.18.251.2:9000', '--rate', '10', '--size', '1350', '--duration', '1', '--sink-netns', '../x']);
     expect(bad.code).toBe(2);
+    const tooBig = await runCommand(LOADGEN_PATH, ['--dst', '198.18.251.2:9000', '--rate', '10', '--size', '8000', '--duration', '1', '--gso', '9']);
+    expect(tooBig.code).toBe(2);
+    expect(tooBig.stderr).toContain('--gso');
   });
 });

@@ -22,6 +22,13 @@ describe('cgwd-loadgen result', () => {
       '--dst', '198.19.0.10:5301', '--rate', '100000', '--size', '1400', '--duration', '5', '--sender-netns', 'cgwd-onprem',
     ]);
   });
+
+  it('passes super-datagrams and the real-time priority only when asked for', () => {
+    const args = loadgenArgs({ dst: '198.19.0.10:5301', rate: 1000, size: 1350, seconds: 1, batch: 64, gso: 8, priority: 10 });
+    expect(args.slice(8)).toEqual(['--batch', '64', '--gso', '8', '--priority', '10']);
+    expect(loadgenArgs({ dst: '198.19.0.10:5301', rate: 1000, size: 1350, seconds: 1, gso: 1, priority: 0 })).not.toContain('--gso');
+    expect(loadgenArgs({ dst: '198.19.0.10:5301', rate: 1000, size: 1350, seconds: 1, gso: 1, priority: 0 })).not.toContain('--priority');
+  });
 });
 
 describe('UDP ladder table', () => {
