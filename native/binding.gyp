@@ -30,7 +30,7 @@
     },
     {
       "target_name": "cgwd_dataplane_testing",
-      "sources": ["src/testing_addon.c", "<@(dataplane_sources)"],
+      "sources": ["src/testing_addon.c", "src/esp_bench.c", "<@(dataplane_sources)"],
       "cflags": ["<@(dataplane_cflags)"],
       "defines": ["<@(dataplane_defines)"],
       "libraries": ["-lpthread"]

@@ -53,6 +53,7 @@ struct esp_dir {
     EVP_CIPHER_CTX *cipher;
     EVP_MAC_CTX *mac;
     uint8_t salt[4];
+    int iv_counting; /* GCM encryption: OpenSSL's nonce counter is at the next sequence number (esp.c) */
 };
 
 /* Keys the contexts. enc_key: key (+ salt for GCM). 0 or -1 (OpenSSL failure). */

@@ -7,6 +7,7 @@
  *   EspSa          one SA driven through sa_output/sa_input
  *   ReplayWindow   the anti-replay window
  *   ipv4           per-packet helpers: MSS, DF, fragments, ICMP, TSO, checksums, path budget
+ *   espBench       the ESP path in a loop, for `cgwd lab bench --esp-only` (esp_bench.c)
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -17,6 +18,7 @@
 
 #include "dataplane.h"
 #include "esp.h"
+#include "esp_bench.h"
 #include "ipv4.h"
 #include "napi_dp.h"
 #include "napi_util.h"
@@ -409,6 +411,37 @@ static napi_value esp_max_inner_js(napi_env env, napi_callback_info info) {
     return make_u64(env, esp_max_inner(&s, mtu));
 }
 
+/* ---- espBench(encryption, integrity | null, ipBytes, count) -> { encapNs, decapNs } ---- */
+
+static napi_value esp_bench_js(napi_env env, napi_callback_info info) {
+    size_t argc = 4, n = 0;
+    napi_value argv[4];
+    char enc[32] = {0}, integ[32] = {0}, err[160] = {0};
+    uint32_t len = 0, count = 0;
+    NAPI_TRY(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    napi_valuetype t = napi_undefined;
+    if (argc >= 2) napi_typeof(env, argv[1], &t);
+    if (argc < 4 || napi_get_value_string_utf8(env, argv[0], enc, sizeof(enc), &n) != napi_ok ||
+        (t == napi_string && napi_get_value_string_utf8(env, argv[1], integ, sizeof(integ), &n) != napi_ok) ||
+        napi_get_value_uint32(env, argv[2], &len) != napi_ok || napi_get_value_uint32(env, argv[3], &count) != napi_ok ||
+        count > 10000000) {
+        napi_util_throw(env, "DP_BAD_ARG", "espBench(encryption, integrity, ipBytes, count up to 10,000,000)");
+        return NULL;
+    }
+    double encap_ns = 0, decap_ns = 0;
+    if (esp_bench_run(enc, t == napi_string ? integ : NULL, len, (int)count, &encap_ns, &decap_ns, err, sizeof(err)) != 0) {
+        napi_util_throw(env, "DP_BAD_ARG", err);
+        return NULL;
+    }
+    napi_value out, v;
+    NAPI_TRY(env, napi_create_object(env, &out));
+    NAPI_TRY(env, napi_create_double(env, encap_ns, &v));
+    NAPI_TRY(env, napi_set_named_property(env, out, "encapNs", v));
+    NAPI_TRY(env, napi_create_double(env, decap_ns, &v));
+    NAPI_TRY(env, napi_set_named_property(env, out, "decapNs", v));
+    return out;
+}
+
 /* ---- module ---- */
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -442,6 +475,9 @@ static napi_value init(napi_env env, napi_value exports) {
     };
     NAPI_TRY(env, napi_define_properties(env, ipv4, sizeof(ipv4_fns) / sizeof(ipv4_fns[0]), ipv4_fns));
     NAPI_TRY(env, napi_set_named_property(env, exports, "ipv4", ipv4));
+    napi_value bench;
+    NAPI_TRY(env, napi_create_function(env, "espBench", NAPI_AUTO_LENGTH, esp_bench_js, NULL, &bench));
+    NAPI_TRY(env, napi_set_named_property(env, exports, "espBench", bench));
     return exports;
 }
 

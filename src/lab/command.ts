@@ -16,6 +16,7 @@ import { manyPrefixes, renderBench, renderBgpFailover, runBench, runBgpFailoverB
 import { renderRouteBench, runRouteBench } from './route-bench.js';
 import { renderEcmpBench, runEcmpBench } from './ecmp-bench.js';
 import { renderHaBench, runHaBench } from './ha-bench.js';
+import { renderEspBench, runEspBench } from './esp-bench.js';
 import { buildLabPlan, NS } from './plan.js';
 import { ensureContainerImage, removeContainer, startContainer } from './container.js';
 import { awsEndpointCounters, ping, startReferenceCustomer, stopReferenceCustomer, useTunnel, type PingResult } from './reference.js';
@@ -204,11 +205,16 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
     .option('--ha-only', 'only the HA pair: loss per direction when box A\'s cgwd dies, its uplink is cut, it powers off, and when it returns')
     .option('--ecmp-only', 'only one tunnel against both at once: TCP with 8 flows, and 32 flows while tunnel 1 is cut')
     .option('--udp-only', 'only the UDP ladder (native generator), no TCP, route or failover figures')
+    .option('--esp-only', 'only the ESP per-packet path without syscalls: ns and (with valgrind) instructions per packet for each suite')
     .option('--pairs <list>', 'which pairs, e.g. a or a,c (a cgwd ↔ cgwd, b strongSwan ↔ strongSwan, c cgwd ↔ strongSwan)', 'a,b,c')
     .option('--rates <list>', 'UDP ladder steps in packets/s, lowest first')
     .option('--sizes <list>', 'UDP payload sizes in bytes', '1400,1350')
     .option('--generator-gso <k>', 'the UDP generator sends k datagrams per UDP_SEGMENT super-datagram (1..32), as a LAN NIC with UDP GRO forwarding delivers them', '1')
-    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; ecmpOnly?: boolean; haOnly?: boolean; udpOnly?: boolean; pairs: string; rates?: string; sizes: string; generatorGso: string }) => {
+    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; ecmpOnly?: boolean; haOnly?: boolean; udpOnly?: boolean; espOnly?: boolean; pairs: string; rates?: string; sizes: string; generatorGso: string }) => {
+      if (flags.espOnly) {
+        io.out(renderEspBench(await runEspBench({ size: 1378, count: 200_000, callgrindCount: 5_000, log: (l) => io.err(`bench: ${l}`) })));
+        return;
+      }
       requireRoot();
       if (flags.haOnly) {
         io.out(renderHaBench(await runHaBench(path.join(packageRoot, 'dist', 'cli', 'main.js'), (l) => io.err(`bench: ${l}`))));
