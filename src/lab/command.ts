@@ -207,7 +207,8 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
     .option('--pairs <list>', 'which pairs, e.g. a or a,c (a cgwd ↔ cgwd, b strongSwan ↔ strongSwan, c cgwd ↔ strongSwan)', 'a,b,c')
     .option('--rates <list>', 'UDP ladder steps in packets/s, lowest first')
     .option('--sizes <list>', 'UDP payload sizes in bytes', '1400,1350')
-    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; ecmpOnly?: boolean; haOnly?: boolean; udpOnly?: boolean; pairs: string; rates?: string; sizes: string }) => {
+    .option('--dataplane-threads <1|2>', "packet threads of the lab's cgwd instances (pairs a and c; default 1)")
+    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; ecmpOnly?: boolean; haOnly?: boolean; udpOnly?: boolean; pairs: string; rates?: string; sizes: string; dataplaneThreads?: string }) => {
       requireRoot();
       if (flags.haOnly) {
         io.out(renderHaBench(await runHaBench(path.join(packageRoot, 'dist', 'cli', 'main.js'), (l) => io.err(`bench: ${l}`))));
@@ -224,8 +225,13 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
       if (rates && !rates.every((r) => Number.isInteger(r) && r > 0 && r <= 5_000_000)) throw new CgwdError('USAGE', '--rates: packets/s, 1..5000000, comma-separated');
       const sizes = flags.sizes.split(',').map(Number);
       if (!sizes.every((b) => Number.isInteger(b) && b >= 24 && b <= 8972)) throw new CgwdError('USAGE', '--sizes: UDP payload bytes, 24..8972, comma-separated');
+      if (flags.dataplaneThreads !== undefined && flags.dataplaneThreads !== '1' && flags.dataplaneThreads !== '2') {
+        throw new CgwdError('USAGE', `--dataplane-threads: 1 or 2, found ${flags.dataplaneThreads}`);
+      }
+      const dataplaneThreads: 1 | 2 | undefined = flags.dataplaneThreads === '2' ? 2 : flags.dataplaneThreads === '1' ? 1 : undefined;
+      const threadOption = dataplaneThreads !== undefined ? { dataplaneThreads } : {};
       if (flags.udpOnly) {
-        const rows = await runBench({ configPath: LAB_CONFIG_STATIC, cli, runs: 0, tcpSeconds: 0, udpSeconds: Number(flags.udpSeconds), udpOnly: true, pairs: flags.pairs.split(','), sizes, ...(rates ? { rates } : {}), log });
+        const rows = await runBench({ configPath: LAB_CONFIG_STATIC, cli, runs: 0, tcpSeconds: 0, udpSeconds: Number(flags.udpSeconds), udpOnly: true, pairs: flags.pairs.split(','), sizes, ...(rates ? { rates } : {}), ...threadOption, log });
         io.out(renderBench(rows));
         return;
       }
@@ -248,6 +254,7 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
         pairs: flags.pairs.split(','),
         sizes,
         ...(rates ? { rates } : {}),
+        ...threadOption,
         log: (l) => io.err(`bench: ${l}`),
       });
       io.out(renderBench(rows));
