@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 seconds=${1:-5}
 out=${2:-"$here/build"}
 mkdir -p "$out"
-src="$here/../src"
+src=${TSAN_SRC:-"$here/../src"} # TSAN_SRC: another copy of native/src (e.g. one with a lock taken out, to see TSan notice)
 gcc -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=thread -o "$out/tsan_threads" "$here/tsan_threads.c" \
   "$src/loop.c" "$src/tx.c" "$src/rx.c" "$src/gro.c" "$src/commands.c" "$src/sa.c" "$src/esp.c" "$src/replay.c" \
   "$src/ipv4.c" "$src/tun.c" "$src/udp.c" "$src/probe.c" -lcrypto -lpthread
