@@ -240,7 +240,7 @@ static void run_snapshot(struct dataplane *d, struct dp_cmd *c) {
         ss->outbound = t && t->out == sa;
         ss->dead = sa_dead(sa);
         ss->soft_expired = sa->soft_state != SA_EVENT_NONE;
-        add_counters(&ss->ctr, &sa->ctr, &sa->ctr_in, sizeof(ss->ctr));
+        sa_traffic_total(sa, &ss->ctr);
     }
     s->sa_count = k;
     c->snapshot = s;

@@ -100,6 +100,14 @@ static void check_volume(struct dp_sa *sa) {
     }
 }
 
+void sa_traffic_total(const struct dp_sa *sa, struct dp_traffic *out) {
+    out->packets_in = sa->ctr.packets_in + sa->ctr_in.packets_in;
+    out->bytes_in = sa->ctr.bytes_in + sa->ctr_in.bytes_in;
+    out->packets_out = sa->ctr.packets_out + sa->ctr_in.packets_out;
+    out->bytes_out = sa->ctr.bytes_out + sa->ctr_in.bytes_out;
+    for (int i = 0; i < DROP_COUNT; i++) out->drops[i] = sa->ctr.drops[i] + sa->ctr_in.drops[i];
+}
+
 void sa_check_time(struct dp_sa *sa, uint64_t now_ms) {
     uint64_t age = now_ms - sa->installed_ms;
     if (sa->soft_state == SA_EVENT_NONE && sa->soft_ms && age >= sa->soft_ms) {

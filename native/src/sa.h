@@ -90,6 +90,9 @@ int sa_output(struct dp_sa *sa, struct iv_pool *ivs, uint8_t *buf, size_t len, u
  * length) or -1 with *why set. Counts packets/bytes in on the SA. */
 int sa_input(struct dp_sa *sa, uint8_t *pkt, size_t len, uint8_t **inner, size_t *inner_len, enum dp_drop *why);
 
+/* The SA's traffic as one struct: the outbound side's ctr plus the inbound side's ctr_in. */
+void sa_traffic_total(const struct dp_sa *sa, struct dp_traffic *out);
+
 /* Lifetime check by time; called about once a second. */
 void sa_check_time(struct dp_sa *sa, uint64_t now_ms);
 
