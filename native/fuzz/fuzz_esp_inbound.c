@@ -49,8 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     probe->on = 1;
     probe->id = 0x4347;
     probe->target = f->t->o.peer;
-    probe->pending = 1;
-    uint64_t before = f->t->ctr.packets_in, consumed_before = probe->answered + probe->late;
+    __atomic_store_n(&probe->outstanding, (uint32_t)probe->seq | PROBE_OUTSTANDING, __ATOMIC_RELAXED);
+    uint64_t before = f->t->ctr_in.packets_in, consumed_before = probe->answered + probe->late;
     static uint8_t buf[DP_SLOT_SIZE];
 
     if (mode & 1) {
@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memcpy(buf + off, data, n);
         (void)send(in->udp_other, buf, off + n, 0);
         udp_readable(f->d);
-        FUZZ_ASSERT(f->t->ctr.packets_in == before);
+        FUZZ_ASSERT(f->t->ctr_in.packets_in == before);
     } else {
         int count = 1 + ((mode >> 2) & 3), intact = 0;
         size_t chunk = size / (size_t)count;
@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         udp_readable(f->d);
         uint64_t consumed = probe->answered + probe->late - consumed_before;
-        FUZZ_ASSERT(f->t->ctr.packets_in - before + consumed == (uint64_t)intact);
+        FUZZ_ASSERT(f->t->ctr_in.packets_in - before + consumed == (uint64_t)intact);
         FUZZ_ASSERT((mode & 0x80) || consumed == 0);
     }
     fuzz_dp_drain(f);

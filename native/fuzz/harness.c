@@ -64,7 +64,7 @@ static int discard_emit(void *ctx, struct dp_event *ev) {
 
 struct fuzz_dp *fuzz_dp_new(int suite) {
     struct fuzz_dp *f = calloc(1, sizeof(*f));
-    struct dataplane *d = calloc(1, sizeof(*d));
+    struct dataplane *d = dp_alloc();
     FUZZ_ASSERT(f && d);
     f->d = d;
     d->batch = 8;

@@ -6,7 +6,8 @@
  *   Dataplane                           class: one packet thread, its UDP socket and TUNs
  *   dropReasons()                       the drop counter names, in C order
  *   sendUnixDatagram(path, data)        one AF_UNIX datagram (sd_notify, journal): 0 or errno
- *   Dataplane#heartbeat()               packet-thread loop iterations (atomic read, no waiting)
+ *   Dataplane#heartbeat()               packet-thread loop iterations (atomic read, no waiting; two threads: the smaller)
+ *   Dataplane#heartbeats()              the same per packet thread: [n] or [outbound, inbound]
  *   Dataplane#stallForTesting(ms)       parks the packet thread (watchdog tests only)
  *
  * Argument validation proper lives in TypeScript (src/dataplane); this layer
@@ -284,14 +285,14 @@ static napi_value dataplane_new(napi_env env, napi_callback_info info) {
         return NULL;
     }
     char netns[256] = "", address[64] = "0.0.0.0";
-    uint32_t port = 4500, batch = 64, event_queue = 1024;
+    uint32_t port = 4500, batch = 64, event_queue = 1024, threads = 1;
     int32_t rcvbuf = 4 << 20, sndbuf = 4 << 20;
     int tun_offload = 1, udp_offload = 1;
     int has_netns = get_string(env, argv[0], "netns", netns, sizeof(netns));
     if (has_netns < 0 || get_string(env, argv[0], "address", address, sizeof(address)) < 0 ||
         get_u32(env, argv[0], "port", &port) < 0 || get_u32(env, argv[0], "batch", &batch) < 0 ||
         get_i32(env, argv[0], "rcvbuf", &rcvbuf) < 0 || get_i32(env, argv[0], "sndbuf", &sndbuf) < 0 ||
-        get_u32(env, argv[0], "eventQueue", &event_queue) < 0 ||
+        get_u32(env, argv[0], "eventQueue", &event_queue) < 0 || get_u32(env, argv[0], "threads", &threads) < 0 ||
         get_bool(env, argv[0], "tunOffload", &tun_offload) < 0 || get_bool(env, argv[0], "udpOffload", &udp_offload) < 0)
         return NULL;
     uint32_t ike_peers[DP_MAX_IKE_PEERS];
@@ -327,6 +328,10 @@ static napi_value dataplane_new(napi_env env, napi_callback_info info) {
         napi_util_throw(env, "DP_BAD_ARG", "port, batch or eventQueue out of range");
         return NULL;
     }
+    if (threads != 1 && threads != 2) {
+        napi_util_throw(env, "DP_BAD_ARG", "threads must be 1 or 2");
+        return NULL;
+    }
     struct dp_options o;
     memset(&o, 0, sizeof(o));
     o.netns = has_netns == 0 && netns[0] ? netns : NULL;
@@ -339,6 +344,7 @@ static napi_value dataplane_new(napi_env env, napi_callback_info info) {
     o.tun_offload = tun_offload;
     o.udp_offload = udp_offload;
     o.event_queue = (int)event_queue;
+    o.threads = (int)threads;
     o.ike_peer_count = ike_peer_count;
     for (int i = 0; i < ike_peer_count; i++) o.ike_peers[i] = ike_peers[i];
 
@@ -641,6 +647,23 @@ static napi_value dataplane_heartbeat(napi_env env, napi_callback_info info) {
     return r;
 }
 
+/* heartbeats() -> one count per packet thread ([outbound, inbound] with two); never waits. */
+static napi_value dataplane_heartbeats(napi_env env, napi_callback_info info) {
+    ARGS(1);
+    (void)argv;
+    struct js_dataplane *w = unwrap_open(env, self);
+    if (!w) return NULL;
+    int n = dp_threads(w->dp);
+    napi_value r;
+    napi_create_array_with_length(env, (size_t)n, &r);
+    for (int i = 0; i < n; i++) {
+        napi_value v;
+        napi_create_double(env, (double)dp_heartbeat_of(w->dp, i), &v);
+        napi_set_element(env, r, (uint32_t)i, v);
+    }
+    return r;
+}
+
 /* stallForTesting(ms): the packet thread sleeps for ms (at most 60 s); returns at once. */
 static napi_value dataplane_stall(napi_env env, napi_callback_info info) {
     ARGS(1);
@@ -733,7 +756,7 @@ static napi_value init(napi_env env, napi_value exports) {
         METHOD("setProbe", dataplane_set_probe),
         METHOD("removeSa", dataplane_remove_sa),       METHOD("releaseSa", dataplane_release_sa),       METHOD("sendUdp", dataplane_send_udp),
         METHOD("counters", dataplane_counters),        METHOD("localAddress", dataplane_local_address),
-        METHOD("heartbeat", dataplane_heartbeat),      METHOD("stallForTesting", dataplane_stall),
+        METHOD("heartbeat", dataplane_heartbeat), METHOD("heartbeats", dataplane_heartbeats),      METHOD("stallForTesting", dataplane_stall),
         METHOD("close", dataplane_close),
     };
     napi_value dp_class;

@@ -1,7 +1,10 @@
 /*
  * Commands from JavaScript: dp_command hands one to the packet thread and
- * waits; the thread runs it between batches (handle_wake). Also the names of
- * the drop counters that the snapshot carries.
+ * waits; the thread runs it between batches (handle_wake). With two packet
+ * threads the outbound one runs it, holding the tables lock for writing, so
+ * the inbound thread is outside its batch too (loop_internal.h). Also the
+ * names of the drop counters that the snapshot carries, and the snapshot,
+ * which adds up the outbound and the inbound side's copies of each counter.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -87,7 +90,7 @@ static void run_remove_tunnel(struct dataplane *d, struct dp_cmd *c) {
         cmd_fail(c, DP_ERR_NOT_FOUND, 0, "no such tunnel%s", "");
         return;
     }
-    if (!t->failed) epoll_ctl(d->epfd, EPOLL_CTL_DEL, t->fd, NULL);
+    if (!tunnel_failed(t)) epoll_ctl(d->epfd, EPOLL_CTL_DEL, t->fd, NULL);
     close(t->fd);
     /* Its SAs go with it. */
     struct dp_sa *sa = d->sas.all;
@@ -164,6 +167,21 @@ static void run_set_probe(struct dataplane *d, struct dp_cmd *c) {
     /* Wake at once for a first probe: the loop recomputes its timeout after this command. */
 }
 
+/* Counter structs are all uint64_t: added field by field as arrays. */
+_Static_assert(sizeof(struct dp_global) % sizeof(uint64_t) == 0, "dp_global holds uint64_t only");
+_Static_assert(sizeof(struct dp_traffic) % sizeof(uint64_t) == 0, "dp_traffic holds uint64_t only");
+_Static_assert(sizeof(struct dp_tunnel_extra) % sizeof(uint64_t) == 0, "dp_tunnel_extra holds uint64_t only");
+static void add_counters(void *sum, const void *a, const void *b, size_t size) {
+    uint64_t x[64], y[64], r[64];
+    size_t n = size / sizeof(uint64_t);
+    if (n > 64) n = 64;
+    memcpy(x, a, n * sizeof(uint64_t));
+    memcpy(y, b, n * sizeof(uint64_t));
+    for (size_t i = 0; i < n; i++) r[i] = x[i] + y[i];
+    memcpy(sum, r, n * sizeof(uint64_t));
+}
+_Static_assert(sizeof(struct dp_global) <= 64 * sizeof(uint64_t), "add_counters size");
+
 static void run_snapshot(struct dataplane *d, struct dp_cmd *c) {
     size_t n = d->sas.count;
     struct dp_snapshot *s = calloc(1, sizeof(*s) + n * sizeof(struct dp_sa_snapshot));
@@ -171,7 +189,8 @@ static void run_snapshot(struct dataplane *d, struct dp_cmd *c) {
         cmd_fail(c, DP_ERR_SYSTEM, ENOMEM, "out of memory%s", "");
         return;
     }
-    s->global = d->g;
+    add_counters(&s->global, &d->gout, &d->gin, sizeof(s->global));
+    s->global.events_dropped = __atomic_load_n(&d->gout.events_dropped, __ATOMIC_RELAXED) + d->gin.events_dropped;
     s->global.ike_out = __atomic_load_n(&d->ike_out_atomic, __ATOMIC_RELAXED);
     s->udp_gso = d->udp_gso;
     s->udp_gro = d->udp_gro;
@@ -185,15 +204,15 @@ static void run_snapshot(struct dataplane *d, struct dp_cmd *c) {
         ts->ifindex = t->ifindex;
         ts->mtu = t->o.mtu;
         ts->path_mtu = t->o.path_mtu;
-        ts->failed = t->failed;
+        ts->failed = tunnel_failed(t);
         ts->offload = t->vnet;
         ts->mss = t->o.mss;
         ts->clear_df = t->o.clear_df;
         ts->fragment = t->o.fragment;
         ts->has_outbound = t->out != NULL;
         ts->outbound_sa = t->out ? t->out->id : 0;
-        ts->ctr = t->ctr;
-        ts->extra = t->extra;
+        add_counters(&ts->ctr, &t->ctr, &t->ctr_in, sizeof(ts->ctr));
+        add_counters(&ts->extra, &t->extra, &t->extra_in, sizeof(ts->extra));
         ts->probe.on = (uint8_t)t->probe.on;
         ts->probe.target = t->probe.target;
         ts->probe.interval_ms = t->probe.interval_ms;
@@ -202,7 +221,7 @@ static void run_snapshot(struct dataplane *d, struct dp_cmd *c) {
         ts->probe.lost = t->probe.lost;
         ts->probe.late = t->probe.late;
         ts->probe.last_rtt_us = t->probe.last_rtt_us;
-        ts->probe.inbound_age_ms = t->probe.last_inbound_ms ? (int64_t)(now - t->probe.last_inbound_ms) : -1;
+        ts->probe.inbound_age_ms = t->last_inbound_ms ? (int64_t)(now - t->last_inbound_ms) : -1;
     }
     size_t k = 0;
     for (struct dp_sa *sa = d->sas.all; sa && k < n; sa = sa->next, k++) {
@@ -219,9 +238,9 @@ static void run_snapshot(struct dataplane *d, struct dp_cmd *c) {
         ss->replay_window = sa->replay.size;
         ss->age_ms = now - sa->installed_ms;
         ss->outbound = t && t->out == sa;
-        ss->dead = sa->dead;
+        ss->dead = sa_dead(sa);
         ss->soft_expired = sa->soft_state != SA_EVENT_NONE;
-        ss->ctr = sa->ctr;
+        sa_traffic_total(sa, &ss->ctr);
     }
     s->sa_count = k;
     c->snapshot = s;
@@ -239,7 +258,7 @@ static void run_command(struct dataplane *d, struct dp_cmd *c) {
     case DP_CMD_RELEASE_SA: run_release_sa(d, c); break;
     case DP_CMD_SET_PROBE: run_set_probe(d, c); break;
     case DP_CMD_SNAPSHOT: run_snapshot(d, c); break;
-    case DP_CMD_STOP: d->stop = 1; break;
+    case DP_CMD_STOP: __atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED); break;
     }
 }
 

@@ -8,7 +8,10 @@
  * The packet thread owns every piece of state. JavaScript acts through
  * commands (dp_command) that the thread runs between batches while the caller
  * waits, so the packet path takes no locks, and through dp_send_udp, a plain
- * sendmsg on the shared socket. Events (IKE datagrams, SA expiry) leave through
+ * sendmsg on the shared socket. With threads = 2 the two directions get a
+ * thread each (cgwd-dp-out: TUN -> UDP, commands, timers; cgwd-dp-in: UDP ->
+ * TUN, IKE), which take a read lock per batch that commands take for writing:
+ * see loop_internal.h. Events (IKE datagrams, SA expiry) leave through
  * the emit callback, which must not block (the N-API glue uses a bounded
  * threadsafe function queue: full means dropped and counted).
  */
@@ -41,6 +44,7 @@ struct dp_options {
     int event_queue;         /* capacity of the queue to JavaScript (0: 1024), for the IKE quotas in rx.c */
     uint32_t ike_peers[DP_MAX_IKE_PEERS]; /* network order; IKE from other sources is dropped in C */
     int ike_peer_count;      /* 0: no filter (every source shares one quota) */
+    int threads;             /* packet threads: 1 (0 means 1), or 2 (one per direction); others: DP_ERR_ARG */
 };
 
 enum dp_event_type { DP_EV_IKE = 0, DP_EV_SA_SOFT, DP_EV_SA_HARD, DP_EV_SA_SEQ, DP_EV_ERROR, DP_EV_PROBE };
@@ -148,7 +152,11 @@ int dp_running(const struct dataplane *d);
 /* Loop iterations so far (every epoll wakeup or tick, at least every TICK_MS while the thread runs);
  * readable from any thread without waiting for the packet thread. */
 uint64_t dp_heartbeat(const struct dataplane *d);
-/* Test hook: the packet thread stops working for `ms` (it sleeps; the heartbeat stands still). */
+/* With two threads dp_heartbeat is the smaller of the two counts; a watchdog should read each
+ * thread's (0: the only or the outbound thread, 1: the inbound one) and want both to move. */
+uint64_t dp_heartbeat_of(const struct dataplane *d, int thread);
+int dp_threads(const struct dataplane *d);
+/* Test hook: the packet thread(s) stop working for `ms` (they sleep; the heartbeats stand still). */
 void dp_stall(struct dataplane *d, uint32_t ms);
 /* Stops the thread, closes every fd, frees every SA and buffer, then d itself. */
 void dp_destroy(struct dataplane *d);

@@ -77,8 +77,8 @@ void gro_flush(struct dataplane *d) {
     int count = d->gro.count;
     size_t bytes = d->gro.bytes;
     d->gro.tunnel = 0;
-    if (!t || t->failed) {
-        for (int k = 0; k < count; k++) drop(d, t, NULL, DROP_TUN_WRITE);
+    if (!t || tunnel_failed(t)) {
+        for (int k = 0; k < count; k++) drop_in(d, t, NULL, DROP_TUN_WRITE);
         return;
     }
     uint8_t *pkt = d->gro.buf + TUN_VNET_HDR_LEN;
@@ -128,12 +128,12 @@ void gro_flush(struct dataplane *d) {
     }
     memcpy(d->gro.buf, &h, sizeof(h));
     if (write(t->fd, d->gro.buf, TUN_VNET_HDR_LEN + len) != (ssize_t)(TUN_VNET_HDR_LEN + len)) {
-        for (int k = 0; k < count; k++) drop(d, t, NULL, DROP_TUN_WRITE);
+        for (int k = 0; k < count; k++) drop_in(d, t, NULL, DROP_TUN_WRITE);
         return;
     }
-    t->ctr.packets_in += (uint64_t)count;
-    t->ctr.bytes_in += bytes;
-    if (count > 1) t->extra.gro_packets++;
+    bump_shared(&t->ctr_in.packets_in, (uint64_t)count);
+    t->ctr_in.bytes_in += bytes;
+    if (count > 1) t->extra_in.gro_packets++;
 }
 
 static int uso_offer(struct dataplane *d, struct dp_tunnel *t, const uint8_t *p, size_t len) {

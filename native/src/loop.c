@@ -4,6 +4,19 @@
  * JavaScript between batches (commands.c); SA lifetimes on a tick. See
  * dataplane.h for the picture.
  *
+ * With dp_options.threads = 2 the same work is split by direction:
+ *   cgwd-dp-out (out_main): epoll over the TUN fds and the command eventfd;
+ *     tun_readable, probe timers, then (write lock) commands and ticks.
+ *   cgwd-dp-in (in_main): epoll over the UDP socket and an eventfd of its
+ *     own (stop, stall); udp_readable (ESP, GRO, IKE, probe replies).
+ * Each holds d->tables for reading while it works on one wake-up's events;
+ * commands and ticks take it for writing on the outbound thread (the
+ * reasoning for every shared field is at the top of loop_internal.h). The
+ * outbound thread enters the namespace and opens the socket as the single
+ * thread does; the inbound thread enters the namespace too, first thing
+ * (setns is per thread), though it only uses fds the other one made. Each
+ * thread has its own heartbeat and stall deadline (d->hb[0], d->hb[1]).
+ *
  * Memory is fixed at creation; nothing on the packet path allocates except
  * IKE datagrams handed to JavaScript, whose queue is bounded.
  */
@@ -43,7 +56,7 @@ void emit_error(struct dataplane *d, int tunnel, const char *message) {
     snprintf(ev->message, sizeof(ev->message), "%s", message);
     if (d->emit(d->emit_ctx, ev) != 0) {
         free(ev);
-        d->g.events_dropped++;
+        event_dropped(d);
     }
 }
 
@@ -60,7 +73,7 @@ static void deliver(struct dataplane *d, struct dp_sa *sa, enum dp_event_type ty
     ev->seq = sa->seq_out;
     if (d->emit(d->emit_ctx, ev) != 0) {
         free(ev);
-        d->g.events_dropped++;
+        event_dropped(d);
         return;
     }
     *state = SA_EVENT_SENT;
@@ -69,7 +82,7 @@ static void deliver(struct dataplane *d, struct dp_sa *sa, enum dp_event_type ty
 static void tick(struct dataplane *d, uint64_t now) {
     for (struct dp_sa *sa = d->sas.all; sa; sa = sa->next) {
         sa_check_time(sa, now);
-        if (sa->dead) {
+        if (sa_dead(sa)) {
             struct dp_tunnel *t = tunnel_by_id(d, sa->tunnel);
             if (t && t->out == sa) t->out = sa_table_newest(&d->sas, sa->tunnel);
         }
@@ -91,12 +104,165 @@ static void startup_result(struct dataplane *d, int status, int err) {
     pthread_mutex_unlock(&d->mu);
 }
 
-static void *thread_main(void *arg) {
-    struct dataplane *d = arg;
+/* One beat of thread `i`, and the stall test hook: parks the thread (holding nothing) until the deadline. */
+static void beat_and_stall(struct dataplane *d, int i) {
+    __atomic_add_fetch(&d->hb[i].beat, 1, __ATOMIC_RELAXED);
+    uint64_t stall = __atomic_load_n(&d->hb[i].stall_until_ms, __ATOMIC_RELAXED);
+    if (stall) {
+        __atomic_store_n(&d->hb[i].stall_until_ms, 0, __ATOMIC_RELAXED);
+        for (uint64_t t = dp_now_ms(); t < stall && !__atomic_load_n(&d->stop, __ATOMIC_RELAXED); t = dp_now_ms()) {
+            struct timespec nap = {.tv_sec = 0, .tv_nsec = 50 * 1000000L};
+            nanosleep(&nap, NULL);
+        }
+    }
+}
+
+static inline int stopping(struct dataplane *d) { return __atomic_load_n(&d->stop, __ATOMIC_RELAXED); }
+
+static void wake(int fd) {
+    uint64_t one = 1;
+    if (write(fd, &one, sizeof(one)) < 0) { /* already readable (counter saturated): it wakes anyway */ }
+}
+
+/* The single packet thread's loop (threads == 1): everything, no locks. */
+static void single_loop(struct dataplane *d) {
+    struct epoll_event events[DP_MAX_TUNNELS + 2];
+    d->next_tick = dp_now_ms() + TICK_MS;
+    while (!stopping(d)) {
+        uint64_t now = dp_now_ms();
+        int timeout = probe_run(d, now, now >= d->next_tick ? 0 : (int)(d->next_tick - now));
+        int n = epoll_wait(d->epfd, events, DP_MAX_TUNNELS + 2, timeout);
+        if (n < 0 && errno != EINTR) {
+            emit_error(d, 0, "epoll_wait failed; the data plane stopped");
+            break;
+        }
+        d->gout.wakeups++;
+        beat_and_stall(d, 0);
+        for (int i = 0; i < n && !stopping(d); i++) {
+            uint64_t key = events[i].data.u64;
+            if (key == KEY_WAKE) {
+                handle_wake(d);
+            } else if (key == KEY_UDP) {
+                udp_readable(d);
+            } else {
+                struct dp_tunnel *t = tunnel_by_id(d, (int)key);
+                if (t && !t->failed) tun_readable(d, t);
+            }
+        }
+        now = dp_now_ms();
+        if (now >= d->next_tick) {
+            tick(d, now);
+            d->next_tick = now + TICK_MS;
+        }
+    }
+}
+
+/* The outbound thread's loop (threads == 2). */
+static void out_loop(struct dataplane *d) {
+    struct epoll_event events[DP_MAX_TUNNELS + 2];
+    d->next_tick = dp_now_ms() + TICK_MS;
+    int timeout = 0;
+    while (!stopping(d)) {
+        int n = epoll_wait(d->epfd, events, DP_MAX_TUNNELS + 2, timeout);
+        if (n < 0 && errno != EINTR) {
+            emit_error(d, 0, "epoll_wait failed (outbound thread); the data plane stopped");
+            break;
+        }
+        d->gout.wakeups++;
+        beat_and_stall(d, 0);
+        int command = 0;
+        pthread_rwlock_rdlock(&d->tables);
+        for (int i = 0; i < n && !stopping(d); i++) {
+            uint64_t key = events[i].data.u64;
+            if (key == KEY_WAKE) {
+                command = 1;
+            } else {
+                struct dp_tunnel *t = tunnel_by_id(d, (int)key);
+                if (t && !t->failed) tun_readable(d, t);
+            }
+        }
+        uint64_t now = dp_now_ms();
+        timeout = probe_run(d, now, now >= d->next_tick ? 0 : (int)(d->next_tick - now));
+        pthread_rwlock_unlock(&d->tables);
+        if (command || now >= d->next_tick) {
+            pthread_rwlock_wrlock(&d->tables);
+            if (command) handle_wake(d);
+            now = dp_now_ms();
+            if (now >= d->next_tick) {
+                tick(d, now);
+                d->next_tick = now + TICK_MS;
+            }
+            pthread_rwlock_unlock(&d->tables);
+            /* A command may have started probes (SET_PROBE) or moved the tick: look again at once. */
+            timeout = 0;
+        }
+    }
+}
+
+/* The inbound thread's loop (threads == 2). */
+static void in_loop(struct dataplane *d) {
+    struct epoll_event events[2];
+    while (!stopping(d)) {
+        int n = epoll_wait(d->in_epfd, events, 2, TICK_MS);
+        if (n < 0 && errno != EINTR) {
+            emit_error(d, 0, "epoll_wait failed (inbound thread); the data plane stopped");
+            break;
+        }
+        d->gin.wakeups++;
+        beat_and_stall(d, 1);
+        for (int i = 0; i < n && !stopping(d); i++) {
+            if (events[i].data.u64 == KEY_WAKE) {
+                uint64_t v;
+                if (read(d->in_wake_fd, &v, sizeof(v)) < 0) { /* nothing to read: a spurious wake-up */ }
+            } else if (events[i].data.u64 == KEY_UDP) {
+                pthread_rwlock_rdlock(&d->tables);
+                udp_readable(d);
+                pthread_rwlock_unlock(&d->tables);
+            }
+        }
+    }
+}
+
+static void block_signals(void) {
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
-    pthread_setname_np(pthread_self(), "cgwd-dataplane");
+}
+
+static void *in_main(void *arg) {
+    struct dataplane *d = arg;
+    block_signals();
+    pthread_setname_np(pthread_self(), "cgwd-dp-in");
+    int status = DP_OK, err = 0;
+    /* Into the namespace as well: this thread creates nothing, but it must not act from another one. */
+    if (d->netns_fd >= 0 && setns(d->netns_fd, CLONE_NEWNET) != 0) {
+        status = DP_ERR_SYSTEM;
+        err = errno;
+    } else {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = KEY_UDP};
+        if (epoll_ctl(d->in_epfd, EPOLL_CTL_ADD, d->udp_fd, &ev) < 0) {
+            status = DP_ERR_SYSTEM;
+            err = errno;
+        }
+    }
+    pthread_mutex_lock(&d->mu);
+    d->in_startup_status = status;
+    d->in_startup_errno = err;
+    d->in_startup_done = 1;
+    pthread_cond_broadcast(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+    if (status != DP_OK) return NULL;
+    in_loop(d);
+    /* Stopped by the outbound thread (STOP), or on its own (epoll failure): take the other one down too. */
+    __atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
+    wake(d->wake_fd);
+    return NULL;
+}
+
+static void *thread_main(void *arg) {
+    struct dataplane *d = arg;
+    block_signals();
+    pthread_setname_np(pthread_self(), d->threads == 2 ? "cgwd-dp-out" : "cgwd-dataplane");
 
     /* Enter the namespace on this thread only: the fds created here (UDP now,
      * TUNs later in commands) belong to it for good. */
@@ -117,53 +283,24 @@ static void *thread_main(void *arg) {
         d->udp_gso = setsockopt(d->udp_fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
         d->udp_gro = setsockopt(d->udp_fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = KEY_UDP};
-    if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->udp_fd, &ev) < 0) {
-        int e = errno;
-        snprintf(d->startup_error, sizeof(d->startup_error), "epoll_ctl: %s", strerror(e));
-        startup_result(d, DP_ERR_SYSTEM, e);
-        return NULL;
+    if (d->threads == 1) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = KEY_UDP};
+        if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->udp_fd, &ev) < 0) {
+            int e = errno;
+            snprintf(d->startup_error, sizeof(d->startup_error), "epoll_ctl: %s", strerror(e));
+            startup_result(d, DP_ERR_SYSTEM, e);
+            return NULL;
+        }
     }
     startup_result(d, DP_OK, 0);
 
-    struct epoll_event events[DP_MAX_TUNNELS + 2];
-    d->next_tick = dp_now_ms() + TICK_MS;
-    while (!d->stop) {
-        uint64_t now = dp_now_ms();
-        int timeout = probe_run(d, now, now >= d->next_tick ? 0 : (int)(d->next_tick - now));
-        int n = epoll_wait(d->epfd, events, DP_MAX_TUNNELS + 2, timeout);
-        if (n < 0 && errno != EINTR) {
-            emit_error(d, 0, "epoll_wait failed; the data plane stopped");
-            break;
-        }
-        d->g.wakeups++;
-        __atomic_add_fetch(&d->heartbeat, 1, __ATOMIC_RELAXED);
-        uint64_t stall = __atomic_load_n(&d->stall_until_ms, __ATOMIC_RELAXED);
-        if (stall) {
-            __atomic_store_n(&d->stall_until_ms, 0, __ATOMIC_RELAXED);
-            for (uint64_t t = dp_now_ms(); t < stall && !d->stop; t = dp_now_ms()) {
-                struct timespec nap = {.tv_sec = 0, .tv_nsec = 50 * 1000000L};
-                nanosleep(&nap, NULL);
-            }
-        }
-        for (int i = 0; i < n && !d->stop; i++) {
-            uint64_t key = events[i].data.u64;
-            if (key == KEY_WAKE) {
-                handle_wake(d);
-            } else if (key == KEY_UDP) {
-                udp_readable(d);
-            } else {
-                struct dp_tunnel *t = tunnel_by_id(d, (int)key);
-                if (t && !t->failed) tun_readable(d, t);
-            }
-        }
-        now = dp_now_ms();
-        if (now >= d->next_tick) {
-            tick(d, now);
-            d->next_tick = now + TICK_MS;
-        }
-    }
+    if (d->threads == 2)
+        out_loop(d);
+    else
+        single_loop(d);
 
+    __atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
+    if (d->in_wake_fd >= 0) wake(d->in_wake_fd);
     pthread_mutex_lock(&d->mu);
     d->running = 0;
     if (d->cmd) {
@@ -240,8 +377,10 @@ static void close_fds(struct dataplane *d) {
     if (d->udp_fd >= 0) close(d->udp_fd);
     if (d->epfd >= 0) close(d->epfd);
     if (d->wake_fd >= 0) close(d->wake_fd);
+    if (d->in_epfd >= 0) close(d->in_epfd);
+    if (d->in_wake_fd >= 0) close(d->in_wake_fd);
     if (d->netns_fd >= 0) close(d->netns_fd);
-    d->udp_fd = d->epfd = d->wake_fd = d->netns_fd = -1;
+    d->udp_fd = d->epfd = d->wake_fd = d->netns_fd = d->in_epfd = d->in_wake_fd = -1;
 }
 
 static void free_all(struct dataplane *d) {
@@ -253,6 +392,7 @@ static void free_all(struct dataplane *d) {
         sa = next;
     }
     free_buffers(d);
+    if (d->tables_init) pthread_rwlock_destroy(&d->tables);
     pthread_mutex_destroy(&d->mu);
     pthread_cond_destroy(&d->cv);
     free(d);
@@ -263,9 +403,22 @@ void dp_ike_consumed(struct dataplane *d, int bucket) {
     __atomic_fetch_sub(&d->ike_queued[bucket], 1, __ATOMIC_RELAXED);
 }
 
+struct dataplane *dp_alloc(void) {
+    size_t size = (sizeof(struct dataplane) + DP_CACHELINE - 1) / DP_CACHELINE * DP_CACHELINE;
+    struct dataplane *d = aligned_alloc(DP_CACHELINE, size);
+    if (d) memset(d, 0, sizeof(*d));
+    return d;
+}
+
 struct dataplane *dp_create(const struct dp_options *o, dp_emit_fn emit, void *emit_ctx, int *status, int *sys_errno,
                             char *err, size_t err_len) {
-    struct dataplane *d = calloc(1, sizeof(*d));
+    if (o->threads != 0 && o->threads != 1 && o->threads != 2) {
+        *status = DP_ERR_ARG;
+        *sys_errno = 0;
+        snprintf(err, err_len, "threads must be 1 or 2");
+        return NULL;
+    }
+    struct dataplane *d = dp_alloc();
     if (!d) {
         *status = DP_ERR_SYSTEM;
         *sys_errno = ENOMEM;
@@ -274,7 +427,8 @@ struct dataplane *dp_create(const struct dp_options *o, dp_emit_fn emit, void *e
     }
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
-    d->netns_fd = d->epfd = d->wake_fd = d->udp_fd = -1;
+    d->netns_fd = d->epfd = d->wake_fd = d->udp_fd = d->in_epfd = d->in_wake_fd = -1;
+    d->threads = o->threads == 2 ? 2 : 1;
     for (int i = 0; i <= DP_MAX_TUNNELS; i++) d->tunnels[i].fd = -1;
     d->local = o->local;
     d->batch = o->batch < 1 ? 1 : o->batch > DP_MAX_BATCH ? DP_MAX_BATCH : o->batch;
@@ -327,6 +481,28 @@ struct dataplane *dp_create(const struct dp_options *o, dp_emit_fn emit, void *e
         snprintf(err, err_len, "epoll_ctl: %s", strerror(errno));
         goto fail;
     }
+    if (d->threads == 2) {
+        d->in_epfd = epoll_create1(EPOLL_CLOEXEC);
+        d->in_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (d->in_epfd < 0 || d->in_wake_fd < 0 || epoll_ctl(d->in_epfd, EPOLL_CTL_ADD, d->in_wake_fd, &ev) < 0) {
+            *sys_errno = errno;
+            snprintf(err, err_len, "epoll/eventfd: %s", strerror(errno));
+            goto fail;
+        }
+        /* Writer-preferring: a command (or tick) waiting for the lock holds back the next
+         * batch of either thread, so a busy inbound thread cannot starve it. */
+        pthread_rwlockattr_t attr;
+        pthread_rwlockattr_init(&attr);
+        pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        int lr = pthread_rwlock_init(&d->tables, &attr);
+        pthread_rwlockattr_destroy(&attr);
+        if (lr != 0) {
+            *sys_errno = lr;
+            snprintf(err, err_len, "pthread_rwlock_init: %s", strerror(lr));
+            goto fail;
+        }
+        d->tables_init = 1;
+    }
     int r = pthread_create(&d->thread, NULL, thread_main, d);
     if (r != 0) {
         *sys_errno = r;
@@ -343,6 +519,29 @@ struct dataplane *dp_create(const struct dp_options *o, dp_emit_fn emit, void *e
         snprintf(err, err_len, "%s", d->startup_error);
         pthread_join(d->thread, NULL);
         goto fail;
+    }
+    if (d->threads == 2) {
+        r = pthread_create(&d->in_thread, NULL, in_main, d);
+        if (r == 0) {
+            d->in_thread_started = 1;
+            pthread_mutex_lock(&d->mu);
+            while (!d->in_startup_done) pthread_cond_wait(&d->cv, &d->mu);
+            pthread_mutex_unlock(&d->mu);
+        }
+        if (r != 0 || d->in_startup_status != DP_OK) {
+            int e = r != 0 ? r : d->in_startup_errno;
+            *sys_errno = e;
+            snprintf(err, err_len, "%s: %s", r != 0 ? "pthread_create" : "inbound thread start-up (setns/epoll_ctl)",
+                     strerror(e));
+            /* The outbound thread runs already: stop it the way dp_destroy does. */
+            if (d->in_thread_started) pthread_join(d->in_thread, NULL);
+            d->in_thread_started = 0;
+            __atomic_store_n(&d->stop, 1, __ATOMIC_RELAXED);
+            wake(d->wake_fd);
+            pthread_join(d->thread, NULL);
+            d->thread_started = 0;
+            goto fail;
+        }
     }
     *status = DP_OK;
     return d;
@@ -370,13 +569,29 @@ int dp_send_udp(struct dataplane *d, const struct sockaddr_in *to, const uint8_t
 
 struct sockaddr_in dp_local_address(const struct dataplane *d) { return d->local; }
 
-uint64_t dp_heartbeat(const struct dataplane *d) { return __atomic_load_n(&d->heartbeat, __ATOMIC_RELAXED); }
+int dp_threads(const struct dataplane *d) { return d->threads; }
+
+uint64_t dp_heartbeat_of(const struct dataplane *d, int thread) {
+    if (thread < 0 || thread >= d->threads) return 0;
+    return __atomic_load_n(&d->hb[thread].beat, __ATOMIC_RELAXED);
+}
+
+uint64_t dp_heartbeat(const struct dataplane *d) {
+    uint64_t a = dp_heartbeat_of(d, 0);
+    if (d->threads == 1) return a;
+    uint64_t b = dp_heartbeat_of(d, 1);
+    return a < b ? a : b;
+}
 
 void dp_stall(struct dataplane *d, uint32_t ms) {
-    __atomic_store_n(&d->stall_until_ms, dp_now_ms() + ms, __ATOMIC_RELAXED);
-    uint64_t one = 1;
-    /* Wake the thread so the stall starts now rather than at its next tick. */
-    if (write(d->wake_fd, &one, sizeof(one)) < 0) { /* the tick starts it within TICK_MS */ }
+    uint64_t until = dp_now_ms() + ms;
+    /* Wake the threads so the stall starts now rather than at their next tick. */
+    __atomic_store_n(&d->hb[0].stall_until_ms, until, __ATOMIC_RELAXED);
+    wake(d->wake_fd);
+    if (d->threads == 2) {
+        __atomic_store_n(&d->hb[1].stall_until_ms, until, __ATOMIC_RELAXED);
+        wake(d->in_wake_fd);
+    }
 }
 
 int dp_running(const struct dataplane *d) {
@@ -396,6 +611,11 @@ void dp_destroy(struct dataplane *d) {
         dp_command(d, &c);
         pthread_join(d->thread, NULL);
         d->thread_started = 0;
+    }
+    if (d->in_thread_started) {
+        /* The outbound thread set stop and woke it on its way out. */
+        pthread_join(d->in_thread, NULL);
+        d->in_thread_started = 0;
     }
     free_all(d);
 }

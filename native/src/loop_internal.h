@@ -1,7 +1,53 @@
 /*
- * What the packet thread's files share: loop.c (the thread, ticks, create and
+ * What the packet threads' files share: loop.c (the threads, ticks, create and
  * destroy), tx.c (outbound), rx.c (inbound), gro.c (TCP coalescing toward the
  * TUN) and commands.c. The helpers here are on the hot path and inline.
+ *
+ * One or two packet threads (dp_options.threads). With one, a single loop does
+ * everything, as before. With two, an outbound thread (TUN fds, the command
+ * wake-up, probe timers, lifetime ticks: tx.c, commands.c, probe_run) and an
+ * inbound thread (the UDP socket: rx.c, gro.c, probe_inbound) share this
+ * struct. Who may write what:
+ *
+ *   - The SA table, the tunnel table (used, fd, o, vnet, ifindex), dp_sa's
+ *     configuration (id, spi, keys, limits, held, generation, installed_ms),
+ *     probe configuration (on, id, target, interval): commands only. Each
+ *     packet thread holds `tables` for reading for one wake-up's batch;
+ *     commands and ticks run on the outbound thread holding it for writing
+ *     (writer-preferring, so a busy inbound thread cannot starve a command).
+ *     So a command still runs with neither thread inside a batch, and an SA
+ *     is freed only after both have let go of every pointer to it.
+ *   - t->out: the outbound thread (a dead SA replaced in outbound()) and
+ *     commands/ticks under the write lock; nothing else reads it outside the
+ *     write lock. Ticks (sa_check_time, t->out, SA events) take the write
+ *     lock: they are every TICK_MS and brief, and that keeps soft/hard state
+ *     transitions PENDING -> SENT out of the packet threads' way.
+ *   - Counters: every counter has one writing thread. Instance-wide: gout
+ *     (outbound thread) and gin (inbound thread), summed in snapshots;
+ *     per tunnel ctr/extra (outbound) and ctr_in/extra_in/last_inbound_ms
+ *     (inbound); per SA ctr (outbound, with seq_out) and ctr_in (inbound,
+ *     with the replay window). drop_out()/drop_in() pick the side, so no drop
+ *     counter is written by both threads and none needs a locked add. Each
+ *     side's group sits on cache lines of its own. Fields one thread writes
+ *     and the other reads while both run (packets/bytes for the SA volume
+ *     limits, the tunnel's packets_in for probes) are stored and loaded with
+ *     relaxed __atomic builtins (plain moves on x86-64). events_dropped is
+ *     bumped from both (rare): atomic add on gout. Snapshots are taken by a
+ *     command, under the write lock: as consistent as with one thread.
+ *   - sa->dead and the soft/hard event states: a volume limit can be crossed
+ *     on either thread, so NONE -> PENDING and dead 0 -> 1 are compare-and-
+ *     swaps (the winner writes the reason); ticks under the write lock do
+ *     the rest. Readers on the packet path load dead with __atomic.
+ *   - t->failed: set by the outbound thread when its TUN read fails, read by
+ *     the inbound thread before writing to that TUN: atomic store/load.
+ *   - Probes: the outbound thread sends and declares losses; the inbound
+ *     thread claims replies. They meet in one word, probe.outstanding (seq |
+ *     PROBE_OUTSTANDING, or 0), see probe.c.
+ *   - The UDP socket is shared (sendmmsg on one thread, recvmmsg on the
+ *     other: the kernel serialises); d->udp_gso is the outbound thread's,
+ *     d->udp_gro is fixed after start-up. The event queue to JavaScript is a
+ *     threadsafe function, safe from both.
+ *   - stop, heartbeats, stall deadlines: __atomic.
  */
 #ifndef CGWD_LOOP_INTERNAL_H
 #define CGWD_LOOP_INTERNAL_H
@@ -23,23 +69,37 @@
 /* epoll keys: tunnel ids (1..DP_MAX_TUNNELS) are the keys of their TUN fds. */
 #define KEY_WAKE 0xffffffffull
 #define KEY_UDP 0xfffffffeull
+#define DP_CACHELINE 64
+#define DP_ALIGNED __attribute__((aligned(DP_CACHELINE)))
 
 struct dp_tunnel {
     int used;
     int fd;
-    int failed; /* the fd reported an error; out of epoll until removed */
+    int failed; /* the fd reported an error; out of epoll until removed (__atomic: read by the inbound thread) */
     int vnet;   /* packets carry a virtio_net_hdr (TUN offloads on); 2: UDP segmentation offload (USO) too */
     struct dp_tunnel_options o;
     int ifindex;
     struct dp_sa *out;
-    struct dp_traffic ctr;
-    struct dp_tunnel_extra extra;
     struct dp_probe probe; /* probe.c */
+    /* Written by the outbound thread (and commands). */
+    struct dp_traffic ctr DP_ALIGNED;
+    struct dp_tunnel_extra extra;
+    /* Written by the inbound thread. */
+    struct dp_traffic ctr_in DP_ALIGNED;
+    struct dp_tunnel_extra extra_in;
+    uint64_t last_inbound_ms; /* when the tunnel last decrypted a packet (0: never) */
 };
 
 struct dataplane {
-    pthread_t thread;
+    pthread_t thread;     /* the only packet thread, or the outbound one */
     int thread_started;
+    int threads;          /* 1 or 2 */
+    pthread_t in_thread;  /* threads == 2: the inbound one */
+    int in_thread_started;
+    int in_epfd, in_wake_fd;
+    int in_startup_done, in_startup_status, in_startup_errno; /* guarded by mu */
+    pthread_rwlock_t tables; /* threads == 2: see the top of this file */
+    int tables_init;
     int running; /* guarded by mu */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -50,7 +110,7 @@ struct dataplane {
     int netns_fd, epfd, wake_fd, udp_fd;
     struct sockaddr_in local;
     int batch, rcvbuf, sndbuf;
-    int stop;
+    int stop; /* __atomic */
     int tun_offload, udp_gso, udp_gro;
     int rx_count;
     size_t rx_slot_size;
@@ -68,27 +128,34 @@ struct dataplane {
 
     struct dp_tunnel tunnels[DP_MAX_TUNNELS + 1];
     struct sa_table sas;
-    struct dp_global g;
     uint64_t ike_out_atomic;
-    struct iv_pool ivs;
+    /* Read by JavaScript from any thread (atomics), one per packet thread ([0]: the only or the
+     * outbound one, [1]: the inbound one): the watchdog's proof of progress, and a test hook that
+     * parks the loop until a deadline (dp_stall). */
+    struct {
+        uint64_t beat;
+        uint64_t stall_until_ms;
+    } DP_ALIGNED hb[2];
+    /* Instance-wide counters, one copy per writing thread (summed in snapshots). */
+    struct dp_global gout DP_ALIGNED;
+    struct dp_global gin DP_ALIGNED;
+
+    /* The outbound side's state. */
+    struct iv_pool ivs DP_ALIGNED;
     uint16_t icmp_id;
     uint64_t next_tick;
-    /* Read by JavaScript from any thread (atomics): the watchdog's proof of progress, and a
-     * test hook that parks the loop until a deadline (dp_stall). */
-    uint64_t heartbeat;
-    uint64_t stall_until_ms;
 
-    uint8_t *rx_bufs;
+    uint8_t *rx_bufs; /* inbound */
     struct mmsghdr *rx_msgs;
     struct iovec *rx_iov;
     struct sockaddr_in *rx_addr;
     uint8_t *rx_ctrl;
 
-    uint8_t *tx_bufs;
+    uint8_t *tx_bufs; /* outbound: tx_*, gso_*, scratch, tun_buf, icmp, ivs */
     struct iovec *tx_iov;
     struct sockaddr_in *tx_addr;
     int *tx_tunnel;
-    int tx_count;
+    int tx_count DP_ALIGNED;
     /* UDP GSO: runs of same-size datagrams to one destination become one message. */
     struct mmsghdr *gso_msgs;
     uint8_t *gso_ctrl;
@@ -96,8 +163,8 @@ struct dataplane {
 
     uint8_t *scratch;
     uint8_t *tun_buf;
-    /* TCP coalescing on the way into a TUN (gro.c). */
-    struct {
+    /* TCP coalescing on the way into a TUN (gro.c): inbound. */
+    struct DP_ALIGNED {
         int tunnel;         /* 0: nothing pending */
         uint8_t *buf;       /* TUN_VNET_HDR_LEN + the packet */
         size_t len, ihl, hlen, seg, bytes;
@@ -111,11 +178,22 @@ struct dataplane {
 static inline uint8_t *rx_slot(struct dataplane *d, int i) { return d->rx_bufs + (size_t)i * d->rx_slot_size; }
 static inline uint8_t *tx_slot(struct dataplane *d, int i) { return d->tx_bufs + (size_t)i * DP_SLOT_SIZE; }
 
-static inline void drop(struct dataplane *d, struct dp_tunnel *t, struct dp_sa *sa, enum dp_drop why) {
-    d->g.drops[why]++;
+/* A drop on the outbound side (tx.c, probes, commands) and on the inbound side (rx.c, gro.c). */
+static inline void drop_out(struct dataplane *d, struct dp_tunnel *t, struct dp_sa *sa, enum dp_drop why) {
+    d->gout.drops[why]++;
     if (t) t->ctr.drops[why]++;
     if (sa) sa->ctr.drops[why]++;
 }
+static inline void drop_in(struct dataplane *d, struct dp_tunnel *t, struct dp_sa *sa, enum dp_drop why) {
+    d->gin.drops[why]++;
+    if (t) t->ctr_in.drops[why]++;
+    if (sa) sa->ctr_in.drops[why]++;
+}
+/* Events that could not be queued, from either thread (rare). */
+static inline void event_dropped(struct dataplane *d) { __atomic_fetch_add(&d->gout.events_dropped, 1, __ATOMIC_RELAXED); }
+/* A counter one thread writes and the other may read while both run. */
+static inline void bump_shared(uint64_t *c, uint64_t n) { __atomic_store_n(c, *c + n, __ATOMIC_RELAXED); }
+static inline int tunnel_failed(const struct dp_tunnel *t) { return __atomic_load_n(&t->failed, __ATOMIC_RELAXED); }
 
 static inline struct dp_tunnel *tunnel_by_id(struct dataplane *d, int id) {
     if (id < 1 || id > DP_MAX_TUNNELS || !d->tunnels[id].used) return NULL;
@@ -136,6 +214,8 @@ static inline int tun_write(struct dp_tunnel *t, uint8_t *pkt, size_t len) {
 
 /* loop.c */
 void emit_error(struct dataplane *d, int tunnel, const char *message);
+/* Allocates d with the alignment its cache-line groups need, zeroed. NULL when out of memory. */
+struct dataplane *dp_alloc(void);
 /* The batch buffers for d->batch and d->rx_count (loop.c; the fuzz harness uses it too). 0, or -1 out of memory. */
 int alloc_buffers(struct dataplane *d);
 /* tx.c: reads, encrypts and sends what the TUN has. */

@@ -10,6 +10,18 @@
  *     (type 0) from the target to our inside address with our id? consume it;
  *     the pending seq: report its round trip; an older seq: count it late.
  * Any other decrypted packet refreshes last_inbound_ms (read in snapshots).
+ *
+ * With two packet threads the timer side runs on the outbound thread and the
+ * reply side on the inbound one. They meet in p->outstanding, the probe in
+ * flight (seq | PROBE_OUTSTANDING) or 0: the sender stores sent_us and
+ * inbound_at_send, then publishes outstanding (release); when the next one is
+ * due it takes the word back (exchange with 0) and, if it still held the old
+ * probe, reports it lost. A reply reads outstanding (acquire), then sent_us
+ * and inbound_at_send, then claims the probe with a compare-and-swap to 0:
+ * whichever side swaps first owns the outcome, so a probe is answered or lost,
+ * never both, and the values the reply side read belong to that probe (the
+ * sender rewrites them only after its exchange, which makes the swap fail).
+ * With one thread the same code runs on one thread.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -44,13 +56,13 @@ void probe_configure(struct dataplane *d, struct dp_tunnel *t, uint32_t target, 
     struct dp_probe *p = &t->probe;
     if (interval_ms == 0) {
         p->on = 0;
-        p->pending = 0;
+        __atomic_store_n(&p->outstanding, 0, __ATOMIC_RELAXED);
         return;
     }
     if (!p->on) {
         /* An identifier of our own per tunnel, so replies to anyone else's pings stay theirs. */
         p->id = (uint16_t)((now_us() * 2654435761u) >> 16) ^ (uint16_t)(t->o.tunnel << 12);
-        p->pending = 0;
+        __atomic_store_n(&p->outstanding, 0, __ATOMIC_RELAXED);
         p->next_due_ms = dp_now_ms(); /* the first probe at once */
     } else if (p->next_due_ms > dp_now_ms() + interval_ms) {
         p->next_due_ms = dp_now_ms() + interval_ms;
@@ -64,7 +76,7 @@ void probe_configure(struct dataplane *d, struct dp_tunnel *t, uint32_t target, 
 static void report(struct dataplane *d, struct dp_tunnel *t, uint16_t seq, int64_t rtt_us, uint64_t inbound) {
     struct dp_event *ev = calloc(1, sizeof(*ev));
     if (!ev) {
-        d->g.events_dropped++;
+        event_dropped(d);
         return;
     }
     ev->type = DP_EV_PROBE;
@@ -74,7 +86,7 @@ static void report(struct dataplane *d, struct dp_tunnel *t, uint16_t seq, int64
     ev->inbound = inbound;
     if (d->emit(d->emit_ctx, ev) != 0) {
         free(ev);
-        d->g.events_dropped++;
+        event_dropped(d);
     }
 }
 
@@ -100,16 +112,18 @@ static size_t build_echo(const struct dp_tunnel *t, const struct dp_probe *p, ui
 
 static void send_probe(struct dataplane *d, struct dp_tunnel *t, uint64_t now_ms) {
     struct dp_probe *p = &t->probe;
-    if (p->pending) {
+    uint64_t packets_in = __atomic_load_n(&t->ctr_in.packets_in, __ATOMIC_RELAXED);
+    if (__atomic_exchange_n(&p->outstanding, 0, __ATOMIC_ACQ_REL) != 0) {
         p->lost++;
-        report(d, t, p->seq, -1, t->ctr.packets_in - p->inbound_at_send);
+        report(d, t, p->seq, -1, packets_in - __atomic_load_n(&p->inbound_at_send, __ATOMIC_RELAXED));
     }
     p->seq++;
     uint8_t pkt[PROBE_LEN];
     size_t n = build_echo(t, p, pkt);
-    p->sent_us = now_us();
-    p->inbound_at_send = t->ctr.packets_in;
-    p->pending = 1;
+    __atomic_store_n(&p->sent_us, now_us(), __ATOMIC_RELAXED);
+    __atomic_store_n(&p->inbound_at_send, packets_in, __ATOMIC_RELAXED);
+    /* Published before it leaves: a reply can come back before tx_inject returns. */
+    __atomic_store_n(&p->outstanding, (uint32_t)p->seq | PROBE_OUTSTANDING, __ATOMIC_RELEASE);
     p->sent++;
     if (tx_inject(d, t, pkt, n) != 0) p->send_failed++;
     p->next_due_ms = now_ms + p->interval_ms;
@@ -134,19 +148,24 @@ int probe_inbound(struct dataplane *d, struct dp_tunnel *t, const uint8_t *ip, s
     if (!p->on || len < hl + 8 || hl < 20 || ip[9] != IPPROTO_ICMP_NUM || (get16(ip + 6) & 0x3fff) != 0 ||
         ip[hl] != ICMP_ECHO_REPLY || get16(ip + hl + 4) != p->id || memcmp(ip + 12, &p->target, 4) != 0 ||
         memcmp(ip + 16, &t->o.address, 4) != 0) {
-        p->last_inbound_ms = dp_now_ms();
+        t->last_inbound_ms = dp_now_ms();
         return 0;
     }
     uint16_t seq = get16(ip + hl + 6);
-    if (p->pending && seq == p->seq) {
-        p->pending = 0;
-        p->answered++;
-        uint64_t rtt = now_us() - p->sent_us;
-        p->last_rtt_us = rtt;
-        p->last_inbound_ms = dp_now_ms();
-        report(d, t, seq, (int64_t)rtt, t->ctr.packets_in - p->inbound_at_send);
-    } else {
-        p->late++;
+    uint32_t want = (uint32_t)seq | PROBE_OUTSTANDING;
+    uint32_t now_out = __atomic_load_n(&p->outstanding, __ATOMIC_ACQUIRE);
+    if (now_out == want) {
+        uint64_t sent_us = __atomic_load_n(&p->sent_us, __ATOMIC_RELAXED);
+        uint64_t at_send = __atomic_load_n(&p->inbound_at_send, __ATOMIC_RELAXED);
+        if (__atomic_compare_exchange_n(&p->outstanding, &now_out, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+            p->answered++;
+            uint64_t rtt = now_us() - sent_us;
+            p->last_rtt_us = rtt;
+            t->last_inbound_ms = dp_now_ms();
+            report(d, t, seq, (int64_t)rtt, t->ctr_in.packets_in - at_send);
+            return 1;
+        }
     }
+    p->late++;
     return 1;
 }

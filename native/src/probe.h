@@ -18,19 +18,25 @@
 #define PROBE_MAX_INTERVAL_MS 3600000 /* keepalive.intervalSeconds up to 3600 */
 #define PROBE_PAYLOAD 16 /* "cgwd" + tunnel + 11 bytes zero: 44-byte packets */
 
+/* The probe in flight, in one word both packet threads may touch: seq | PROBE_OUTSTANDING, or 0. */
+#define PROBE_OUTSTANDING 0x10000u
+
+/* Configuration: commands. sent_us, inbound_at_send: the outbound thread writes them before
+ * publishing `outstanding` (release); the inbound thread reads them after seeing it (acquire)
+ * and keeps them only if it then wins `outstanding` (compare-and-swap to 0). */
 struct dp_probe {
     int on;
     uint32_t target;       /* network order */
-    uint16_t id, seq;      /* seq: the last one sent */
+    uint16_t id, seq;      /* seq: the last one sent (outbound thread) */
     uint32_t interval_ms;
     uint64_t next_due_ms;
-    uint64_t sent_us;      /* when seq was sent */
-    int pending;           /* seq sent and not answered yet */
-    uint64_t inbound_at_send; /* the tunnel's packets_in when seq was sent */
-    /* counters (snapshot) */
+    uint32_t outstanding;  /* __atomic */
+    uint64_t sent_us;      /* when seq was sent (__atomic) */
+    uint64_t inbound_at_send; /* the tunnel's packets_in when seq was sent (__atomic) */
+    /* counters (snapshot): sent, lost, send_failed by the outbound thread; answered, late,
+     * last_rtt_us by the inbound thread */
     uint64_t sent, answered, lost, late, send_failed;
     uint64_t last_rtt_us;
-    uint64_t last_inbound_ms; /* when the tunnel last decrypted a packet (0: never) */
 };
 
 struct dataplane;

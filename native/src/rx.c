@@ -1,6 +1,6 @@
 /*
  * Inbound: ESP-in-UDP -> TUN, and IKE -> JavaScript, on the packet thread
- * when the UDP socket is readable.
+ * (the inbound one when there are two) when the UDP socket is readable.
  *
  * 1. Receive (udp_readable): one recvmmsg of up to rx_count messages; with
  *    UDP GRO a message may hold many datagrams of one size, cut apart here.
@@ -40,19 +40,19 @@ static void pass_ike(struct dataplane *d, const uint8_t *p, size_t len, const st
     int bucket = ike_bucket(d, from);
     if (bucket < 0) {
         /* Before any copy or allocation: a flood from elsewhere costs a compare per datagram. */
-        drop(d, NULL, NULL, DROP_IKE_FILTERED);
-        d->g.ike_filtered++;
+        drop_in(d, NULL, NULL, DROP_IKE_FILTERED);
+        d->gin.ike_filtered++;
         return;
     }
     if (__atomic_load_n(&d->ike_queued[bucket], __ATOMIC_RELAXED) >= d->ike_quota) {
-        drop(d, NULL, NULL, DROP_QUEUE_FULL);
-        d->g.ike_dropped++;
+        drop_in(d, NULL, NULL, DROP_QUEUE_FULL);
+        d->gin.ike_dropped++;
         return;
     }
     struct dp_event *ev = malloc(sizeof(*ev) + len);
     if (!ev) {
-        drop(d, NULL, NULL, DROP_QUEUE_FULL);
-        d->g.ike_dropped++;
+        drop_in(d, NULL, NULL, DROP_QUEUE_FULL);
+        d->gin.ike_dropped++;
         return;
     }
     memset(ev, 0, sizeof(*ev));
@@ -65,11 +65,11 @@ static void pass_ike(struct dataplane *d, const uint8_t *p, size_t len, const st
     if (d->emit(d->emit_ctx, ev) != 0) {
         __atomic_fetch_sub(&d->ike_queued[bucket], 1, __ATOMIC_RELAXED);
         free(ev);
-        drop(d, NULL, NULL, DROP_QUEUE_FULL);
-        d->g.ike_dropped++;
+        drop_in(d, NULL, NULL, DROP_QUEUE_FULL);
+        d->gin.ike_dropped++;
         return;
     }
-    d->g.ike_in++;
+    d->gin.ike_in++;
 }
 
 static inline uint32_t rd32(const uint8_t *p) {
@@ -77,17 +77,17 @@ static inline uint32_t rd32(const uint8_t *p) {
 }
 
 static void inbound(struct dataplane *d, uint8_t *p, size_t len, int truncated, const struct sockaddr_in *from) {
-    d->g.udp_datagrams_in++;
+    d->gin.udp_datagrams_in++;
     if (truncated) {
-        drop(d, NULL, NULL, DROP_MALFORMED);
+        drop_in(d, NULL, NULL, DROP_MALFORMED);
         return;
     }
     if (len == 1 && p[0] == 0xff) {
-        d->g.keepalives_in++;
+        d->gin.keepalives_in++;
         return;
     }
     if (len < 4) {
-        drop(d, NULL, NULL, DROP_MALFORMED);
+        drop_in(d, NULL, NULL, DROP_MALFORMED);
         return;
     }
     uint32_t spi = rd32(p);
@@ -95,10 +95,10 @@ static void inbound(struct dataplane *d, uint8_t *p, size_t len, int truncated, 
         pass_ike(d, p + 4, len - 4, from);
         return;
     }
-    d->g.esp_in++;
+    d->gin.esp_in++;
     struct dp_sa *sa = sa_table_lookup(&d->sas, spi);
     if (!sa) {
-        drop(d, NULL, NULL, DROP_NO_SA);
+        drop_in(d, NULL, NULL, DROP_NO_SA);
         return;
     }
     struct dp_tunnel *t = tunnel_by_id(d, sa->tunnel);
@@ -106,23 +106,23 @@ static void inbound(struct dataplane *d, uint8_t *p, size_t len, int truncated, 
     size_t inner_len;
     enum dp_drop why;
     if (sa_input(sa, p, len, &inner, &inner_len, &why) != 0) {
-        drop(d, t, sa, why);
+        drop_in(d, t, sa, why);
         return;
     }
-    if (!t || t->failed) {
-        drop(d, t, sa, DROP_TUN_WRITE);
+    if (!t || tunnel_failed(t)) {
+        drop_in(d, t, sa, DROP_TUN_WRITE);
         return;
     }
     if (probe_inbound(d, t, inner, inner_len)) return; /* our keepalive's echo reply: not for the TUN */
-    if (t->o.mss && ipv4_clamp_mss(inner, inner_len, t->o.mss)) t->extra.mss_clamped++;
+    if (t->o.mss && ipv4_clamp_mss(inner, inner_len, t->o.mss)) t->extra_in.mss_clamped++;
     if (t->vnet && gro_offer(d, t, inner, inner_len)) return;
     gro_flush(d); /* keep the order */
     if (tun_write(t, inner, inner_len) != 0) {
-        drop(d, t, sa, DROP_TUN_WRITE);
+        drop_in(d, t, sa, DROP_TUN_WRITE);
         return;
     }
-    t->ctr.packets_in++;
-    t->ctr.bytes_in += inner_len;
+    bump_shared(&t->ctr_in.packets_in, 1); /* read by the probe timer (outbound thread) */
+    t->ctr_in.bytes_in += inner_len;
 }
 
 static int gro_segment_size(struct msghdr *h) {
@@ -156,7 +156,7 @@ void udp_readable(struct dataplane *d) {
         int seg = d->udp_gro ? gro_segment_size(h) : 0;
         if (seg > 0 && (size_t)seg < len && !truncated) {
             /* Several datagrams the kernel coalesced (UDP GRO): equal size, the last maybe shorter. */
-            d->g.udp_gro_receives++;
+            d->gin.udp_gro_receives++;
             for (size_t off = 0; off < len; off += (size_t)seg) {
                 size_t l = len - off < (size_t)seg ? len - off : (size_t)seg;
                 inbound(d, p + off, l, 0, &d->rx_addr[i]);

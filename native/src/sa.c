@@ -26,7 +26,9 @@ struct dp_sa *sa_create(const struct sa_params *p, uint64_t now_ms, char *err, s
         snprintf(err, err_len, "SPI 0 is reserved (it is the non-ESP marker)");
         return NULL;
     }
-    struct dp_sa *sa = calloc(1, sizeof(*sa));
+    /* Aligned: the outbound and the inbound halves sit on cache lines of their own. */
+    struct dp_sa *sa = aligned_alloc(64, (sizeof(*sa) + 63) / 64 * 64);
+    if (sa) memset(sa, 0, sizeof(*sa));
     if (!sa) {
         snprintf(err, err_len, "out of memory");
         return NULL;
@@ -65,29 +67,45 @@ void sa_destroy(struct dp_sa *sa) {
     free(sa);
 }
 
+/* A volume limit crossed: on the outbound thread (sa_output) or the inbound one (sa_input), which
+ * may run at once with two packet threads. Each reads the other's counters with relaxed atomics
+ * (they are stored the same way), and the transitions are compare-and-swaps, so each event is
+ * raised once and its reason written by the side that raised it; the tick (under the write lock)
+ * delivers it. */
 static void check_volume(struct dp_sa *sa) {
-    uint64_t bytes = sa->ctr.bytes_in > sa->ctr.bytes_out ? sa->ctr.bytes_in : sa->ctr.bytes_out;
-    uint64_t packets = sa->ctr.packets_in > sa->ctr.packets_out ? sa->ctr.packets_in : sa->ctr.packets_out;
-    if (sa->soft_state == SA_EVENT_NONE) {
-        if (sa->soft_bytes && bytes >= sa->soft_bytes) {
-            sa->soft_state = SA_EVENT_PENDING;
-            sa->soft_reason = SA_REASON_BYTES;
-        } else if (sa->soft_packets && packets >= sa->soft_packets) {
-            sa->soft_state = SA_EVENT_PENDING;
-            sa->soft_reason = SA_REASON_PACKETS;
+    uint64_t bin = __atomic_load_n(&sa->ctr_in.bytes_in, __ATOMIC_RELAXED);
+    uint64_t bout = __atomic_load_n(&sa->ctr.bytes_out, __ATOMIC_RELAXED);
+    uint64_t pin = __atomic_load_n(&sa->ctr_in.packets_in, __ATOMIC_RELAXED);
+    uint64_t pout = __atomic_load_n(&sa->ctr.packets_out, __ATOMIC_RELAXED);
+    uint64_t bytes = bin > bout ? bin : bout;
+    uint64_t packets = pin > pout ? pin : pout;
+    if (__atomic_load_n(&sa->soft_state, __ATOMIC_RELAXED) == SA_EVENT_NONE) {
+        int reason = -1;
+        if (sa->soft_bytes && bytes >= sa->soft_bytes) reason = SA_REASON_BYTES;
+        else if (sa->soft_packets && packets >= sa->soft_packets) reason = SA_REASON_PACKETS;
+        uint8_t none = SA_EVENT_NONE;
+        if (reason >= 0 && __atomic_compare_exchange_n(&sa->soft_state, &none, SA_EVENT_PENDING, 0, __ATOMIC_RELAXED,
+                                                       __ATOMIC_RELAXED))
+            sa->soft_reason = (uint8_t)reason;
+    }
+    if (!sa_dead(sa)) {
+        int reason = -1;
+        if (sa->hard_bytes && bytes >= sa->hard_bytes) reason = SA_REASON_BYTES;
+        else if (sa->hard_packets && packets >= sa->hard_packets) reason = SA_REASON_PACKETS;
+        uint8_t alive = 0;
+        if (reason >= 0 && __atomic_compare_exchange_n(&sa->dead, &alive, 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+            sa->hard_state = SA_EVENT_PENDING;
+            sa->hard_reason = (uint8_t)reason;
         }
     }
-    if (!sa->dead) {
-        if (sa->hard_bytes && bytes >= sa->hard_bytes) {
-            sa->dead = 1;
-            sa->hard_state = SA_EVENT_PENDING;
-            sa->hard_reason = SA_REASON_BYTES;
-        } else if (sa->hard_packets && packets >= sa->hard_packets) {
-            sa->dead = 1;
-            sa->hard_state = SA_EVENT_PENDING;
-            sa->hard_reason = SA_REASON_PACKETS;
-        }
-    }
+}
+
+void sa_traffic_total(const struct dp_sa *sa, struct dp_traffic *out) {
+    out->packets_in = sa->ctr.packets_in + sa->ctr_in.packets_in;
+    out->bytes_in = sa->ctr.bytes_in + sa->ctr_in.bytes_in;
+    out->packets_out = sa->ctr.packets_out + sa->ctr_in.packets_out;
+    out->bytes_out = sa->ctr.bytes_out + sa->ctr_in.bytes_out;
+    for (int i = 0; i < DROP_COUNT; i++) out->drops[i] = sa->ctr.drops[i] + sa->ctr_in.drops[i];
 }
 
 void sa_check_time(struct dp_sa *sa, uint64_t now_ms) {
@@ -105,7 +123,7 @@ void sa_check_time(struct dp_sa *sa, uint64_t now_ms) {
 
 int sa_output(struct dp_sa *sa, struct iv_pool *ivs, uint8_t *buf, size_t len, uint8_t **esp, size_t *esp_len,
               enum dp_drop *why) {
-    if (sa->dead) {
+    if (sa_dead(sa)) {
         *why = DROP_EXPIRED;
         return -1;
     }
@@ -122,8 +140,8 @@ int sa_output(struct dp_sa *sa, struct iv_pool *ivs, uint8_t *buf, size_t len, u
     sa->seq_out = seq;
     if (seq >= SA_SEQ_WARN && sa->seq_state == SA_EVENT_NONE) sa->seq_state = SA_EVENT_PENDING;
     *esp_len = n;
-    sa->ctr.packets_out++;
-    sa->ctr.bytes_out += len;
+    __atomic_store_n(&sa->ctr.packets_out, sa->ctr.packets_out + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&sa->ctr.bytes_out, sa->ctr.bytes_out + len, __ATOMIC_RELAXED);
     if (sa->soft_bytes | sa->hard_bytes | sa->soft_packets | sa->hard_packets) check_volume(sa);
     return 0;
 }
@@ -133,7 +151,7 @@ static inline uint32_t rd32(const uint8_t *p) {
 }
 
 int sa_input(struct dp_sa *sa, uint8_t *pkt, size_t len, uint8_t **inner, size_t *inner_len, enum dp_drop *why) {
-    if (sa->dead) {
+    if (sa_dead(sa)) {
         *why = DROP_EXPIRED;
         return -1;
     }
@@ -178,8 +196,8 @@ int sa_input(struct dp_sa *sa, uint8_t *pkt, size_t len, uint8_t **inner, size_t
     }
     *inner = payload;
     *inner_len = total;
-    sa->ctr.packets_in++;
-    sa->ctr.bytes_in += total;
+    __atomic_store_n(&sa->ctr_in.packets_in, sa->ctr_in.packets_in + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&sa->ctr_in.bytes_in, sa->ctr_in.bytes_in + total, __ATOMIC_RELAXED);
     if (sa->soft_bytes | sa->hard_bytes | sa->soft_packets | sa->hard_packets) check_volume(sa);
     return 0;
 }
@@ -229,6 +247,6 @@ struct dp_sa *sa_table_remove(struct sa_table *t, uint32_t id) {
 struct dp_sa *sa_table_newest(const struct sa_table *t, int tunnel) {
     struct dp_sa *best = NULL;
     for (struct dp_sa *sa = t->all; sa; sa = sa->next)
-        if (sa->tunnel == tunnel && !sa->dead && !sa->held && (!best || sa->generation > best->generation)) best = sa;
+        if (sa->tunnel == tunnel && !sa_dead(sa) && !sa->held && (!best || sa->generation > best->generation)) best = sa;
     return best;
 }

@@ -6,9 +6,13 @@
  * window, an outbound SPI with its encryption context and sequence counter,
  * the peer's UDP endpoint, lifetimes and counters.
  *
- * The table is owned by the packet thread; JavaScript changes it only through
- * commands the packet thread executes between batches (commands.c), so lookups
- * take no lock. Inbound: SPI -> SA (hash). Outbound: each tunnel sends with its
+ * The table is owned by the packet thread(s); JavaScript changes it only
+ * through commands executed between batches (commands.c; with two packet
+ * threads under the write side of the tables lock: loop_internal.h), so
+ * lookups take no lock of their own. With two threads an SA's outbound half
+ * (enc, seq_out, ctr) is the outbound thread's and its inbound half (dec,
+ * replay, ctr_in) the inbound thread's; dead and the event states can change
+ * on either (volume limits), see check_volume. Inbound: SPI -> SA (hash). Outbound: each tunnel sends with its
  * newest usable SA (highest generation), so installing a rekeyed SA switches
  * outbound at once while older inbound SAs keep working until removed
  * (make-before-break).
@@ -52,20 +56,25 @@ struct dp_sa {
     uint32_t spi_in, spi_out;
     struct esp_suite suite;
     struct esp_dir enc, dec;
-    uint64_t seq_out; /* last sequence number used */
-    struct replay_window replay;
     struct sockaddr_in remote;
     uint64_t generation;
     uint64_t installed_ms;
     uint64_t soft_bytes, hard_bytes, soft_packets, hard_packets, soft_ms, hard_ms;
     uint8_t soft_state, hard_state, seq_state; /* enum sa_event_state */
     uint8_t soft_reason, hard_reason;          /* enum sa_expiry_reason */
-    uint8_t dead;                              /* hard-expired: not used in either direction */
+    uint8_t dead;                              /* hard-expired: not used in either direction (__atomic) */
     uint8_t held;                              /* inbound only until released (see sa_table_newest) */
-    struct dp_traffic ctr;
     struct dp_sa *hash_next;
     struct dp_sa *next;
+    /* The outbound side's: the sequence counter and the traffic counters out (and its drops). */
+    uint64_t seq_out __attribute__((aligned(64))); /* last sequence number used */
+    struct dp_traffic ctr;
+    /* The inbound side's: the replay window and the traffic counters in (and its drops). */
+    struct replay_window replay __attribute__((aligned(64)));
+    struct dp_traffic ctr_in;
 };
+
+static inline int sa_dead(const struct dp_sa *sa) { return __atomic_load_n(&sa->dead, __ATOMIC_RELAXED); }
 
 /* Creates an SA with keyed contexts. NULL on error with a message in err (never key material). */
 struct dp_sa *sa_create(const struct sa_params *p, uint64_t now_ms, char *err, size_t err_len);
@@ -80,6 +89,9 @@ int sa_output(struct dp_sa *sa, struct iv_pool *ivs, uint8_t *buf, size_t len, u
  * IPv4 header. 0 with *inner and *inner_len (the IPv4 packet, trimmed to its total
  * length) or -1 with *why set. Counts packets/bytes in on the SA. */
 int sa_input(struct dp_sa *sa, uint8_t *pkt, size_t len, uint8_t **inner, size_t *inner_len, enum dp_drop *why);
+
+/* The SA's traffic as one struct: the outbound side's ctr plus the inbound side's ctr_in. */
+void sa_traffic_total(const struct dp_sa *sa, struct dp_traffic *out);
 
 /* Lifetime check by time; called about once a second. */
 void sa_check_time(struct dp_sa *sa, uint64_t now_ms);

@@ -99,7 +99,7 @@ static napi_value test_sa_encap(napi_env env, napi_callback_info info) {
     size_t esp_len;
     enum dp_drop why;
     if (sa_output(t->sa, &t->ivs, t->buf, len, &esp, &esp_len, &why) != 0) {
-        t->sa->ctr.drops[why]++; /* as the packet loop's drop() does for the SA */
+        t->sa->ctr.drops[why]++; /* as the packet loop's drop_out() does for the SA */
         return drop_result(env, why);
     }
     napi_value out;
@@ -128,7 +128,7 @@ static napi_value test_sa_decap(napi_env env, napi_callback_info info) {
     uint32_t spi = ((uint32_t)t->buf[0] << 24) | ((uint32_t)t->buf[1] << 16) | ((uint32_t)t->buf[2] << 8) | t->buf[3];
     if (spi != t->sa->spi_in) return drop_result(env, DROP_NO_SA);
     if (sa_input(t->sa, t->buf, len, &inner, &inner_len, &why) != 0) {
-        t->sa->ctr.drops[why]++;
+        t->sa->ctr_in.drops[why]++; /* the inbound side's, as drop_in() does */
         return drop_result(env, why);
     }
     napi_value o, buf;
@@ -156,7 +156,9 @@ static napi_value test_sa_state(napi_env env, napi_callback_info info) {
     set_str(env, o, "hard", sa->hard_state ? reason_name(sa->hard_reason) : NULL);
     set_bool(env, o, "seqExhausting", sa->seq_state != SA_EVENT_NONE);
     napi_create_object(env, &c);
-    set_traffic(env, c, &sa->ctr);
+    struct dp_traffic total;
+    sa_traffic_total(sa, &total);
+    set_traffic(env, c, &total);
     set_named(env, o, "counters", c);
     return o;
 }

@@ -1,5 +1,6 @@
 /*
- * Outbound: TUN -> ESP-in-UDP, on the packet thread when a TUN is readable.
+ * Outbound: TUN -> ESP-in-UDP, on the packet thread (the outbound one when
+ * there are two) when a TUN is readable.
  *
  * 1. Read (tun_readable): up to `batch` reads per wake-up. A plain read lands
  *    in a free transmit slot at ESP_PREFIX, so encryption happens in place.
@@ -92,7 +93,7 @@ static int build_messages(struct dataplane *d, int from) {
 }
 
 static void drop_queued(struct dataplane *d, int first, int count, enum dp_drop why) {
-    for (int k = first; k < first + count; k++) drop(d, tunnel_by_id(d, d->tx_tunnel[k]), NULL, why);
+    for (int k = first; k < first + count; k++) drop_out(d, tunnel_by_id(d, d->tx_tunnel[k]), NULL, why);
 }
 
 static void flush_tx(struct dataplane *d) {
@@ -102,8 +103,8 @@ static void flush_tx(struct dataplane *d) {
         int r = sendmmsg(d->udp_fd, d->gso_msgs + sent, (unsigned)(messages - sent), 0);
         if (r > 0) {
             for (int k = sent; k < sent + r; k++) {
-                d->g.udp_datagrams_out += (uint64_t)d->gso_count[k];
-                if (d->gso_count[k] > 1) d->g.udp_gso_sends++;
+                d->gout.udp_datagrams_out += (uint64_t)d->gso_count[k];
+                if (d->gso_count[k] > 1) d->gout.udp_gso_sends++;
             }
             sent += r;
             continue;
@@ -147,7 +148,7 @@ static void encap_and_queue(struct dataplane *d, struct dp_tunnel *t, struct dp_
     size_t esp_len;
     enum dp_drop why;
     if (sa_output(sa, &d->ivs, tx_slot(d, i), len, &esp, &esp_len, &why) != 0) {
-        drop(d, t, sa, why);
+        drop_out(d, t, sa, why);
         return;
     }
     d->tx_iov[i].iov_base = esp;
@@ -171,7 +172,7 @@ static void fragment_and_queue(struct dataplane *d, struct dp_tunnel *t, struct 
     memcpy(d->scratch, ip, total);
     struct ipv4_frag_iter it;
     if (ipv4_frag_begin(&it, d->scratch, total, budget) != 0) {
-        drop(d, t, sa, DROP_MTU);
+        drop_out(d, t, sa, DROP_MTU);
         return;
     }
     t->extra.fragmented++;
@@ -188,18 +189,18 @@ static void fragment_and_queue(struct dataplane *d, struct dp_tunnel *t, struct 
 static void outbound(struct dataplane *d, struct dp_tunnel *t, size_t n) {
     uint8_t *ip = tx_slot(d, d->tx_count) + ESP_PREFIX;
     if ((ip[0] >> 4) != 4) {
-        drop(d, t, NULL, DROP_NOT_IPV4);
+        drop_out(d, t, NULL, DROP_NOT_IPV4);
         return;
     }
     size_t total = ipv4_total_length(ip, n);
     if (!total) {
-        drop(d, t, NULL, DROP_MALFORMED);
+        drop_out(d, t, NULL, DROP_MALFORMED);
         return;
     }
     struct dp_sa *sa = t->out;
-    if (sa && sa->dead) sa = t->out = sa_table_newest(&d->sas, t->o.tunnel);
+    if (sa && sa_dead(sa)) sa = t->out = sa_table_newest(&d->sas, t->o.tunnel);
     if (!sa) {
-        drop(d, t, NULL, DROP_NO_OUTBOUND_SA);
+        drop_out(d, t, NULL, DROP_NO_OUTBOUND_SA);
         return;
     }
     if (t->o.mss && ipv4_clamp_mss(ip, total, t->o.mss)) t->extra.mss_clamped++;
@@ -208,7 +209,7 @@ static void outbound(struct dataplane *d, struct dp_tunnel *t, size_t n) {
     if (total > budget) {
         if (ipv4_df(ip)) {
             send_frag_needed(d, t, ip, total, budget);
-            drop(d, t, sa, DROP_MTU);
+            drop_out(d, t, sa, DROP_MTU);
             return;
         }
         if (t->o.fragment) {
@@ -225,7 +226,7 @@ static void tun_failed(struct dataplane *d, struct dp_tunnel *t, int err) {
     snprintf(message, sizeof(message), "TUN %s: %s; tunnel %d stopped reading", t->o.ifname, strerror(err),
              t->o.tunnel);
     epoll_ctl(d->epfd, EPOLL_CTL_DEL, t->fd, NULL);
-    t->failed = 1;
+    __atomic_store_n(&t->failed, 1, __ATOMIC_RELAXED);
     emit_error(d, t->o.tunnel, message);
 }
 
@@ -234,7 +235,7 @@ static void tun_failed(struct dataplane *d, struct dp_tunnel *t, int err) {
  * with its own IP header (ID counting up from the first) and full checksums. */
 static void uso_split(struct dataplane *d, struct dp_tunnel *t, const uint8_t *pkt, size_t len, size_t gso) {
     if (len <= 28 || pkt[0] != 0x45 || pkt[9] != 17 || gso == 0 || gso > DP_MAX_PKT - 28) {
-        drop(d, t, NULL, DROP_MALFORMED);
+        drop_out(d, t, NULL, DROP_MALFORMED);
         return;
     }
     uint16_t id = (uint16_t)((pkt[4] << 8) | pkt[5]);
@@ -271,11 +272,11 @@ static void tun_offloaded(struct dataplane *d, struct dp_tunnel *t, uint8_t *buf
     uint8_t gso = h.gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
     if (gso == VIRTIO_NET_HDR_GSO_NONE) {
         if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && l4_checksum_finish(pkt, len, h.csum_start, h.csum_offset) != 0) {
-            drop(d, t, NULL, DROP_MALFORMED);
+            drop_out(d, t, NULL, DROP_MALFORMED);
             return;
         }
         if (len > DP_MAX_PKT) {
-            drop(d, t, NULL, DROP_MALFORMED);
+            drop_out(d, t, NULL, DROP_MALFORMED);
             return;
         }
         if (d->tx_count == d->batch) flush_tx(d);
@@ -290,7 +291,7 @@ static void tun_offloaded(struct dataplane *d, struct dp_tunnel *t, uint8_t *buf
     struct tso_iter it;
     if (gso != VIRTIO_NET_HDR_GSO_TCPV4 || h.gso_size == 0 || h.gso_size > DP_MAX_PKT - 120 ||
         tso_begin(&it, pkt, len, h.gso_size) != 0) {
-        drop(d, t, NULL, DROP_MALFORMED);
+        drop_out(d, t, NULL, DROP_MALFORMED);
         return;
     }
     t->extra.tso_packets++;
@@ -324,7 +325,7 @@ void tun_readable(struct dataplane *d, struct dp_tunnel *t) {
             break;
         }
         if (n == 0) break;
-        d->g.tun_packets_in++;
+        d->gout.tun_packets_in++;
         if (t->vnet)
             tun_offloaded(d, t, d->tun_buf, (size_t)n);
         else

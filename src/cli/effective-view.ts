@@ -125,6 +125,7 @@ function settingsRows(s: EffectiveView['settings'], connection: Pick<EffectiveVi
     ['learned default route', s.defaultRoute.accept ? `accepted, metric ${s.defaultRoute.metric}` : 'refused', src('defaultRoute.accept')],
     ['route metric', String(s.routeMetric), src('routeMetric')],
     ['extra AS-path prepend', String(s.asPathPrepend), src('asPathPrepend')],
+    ['data plane threads', s.dataplaneThreads === 2 ? '2 (outbound, inbound)' : '1', src('dataplaneThreads')],
     ['both tunnels at once (ECMP)', `${s.ecmp} → ${ecmpActive(s, connection) ? 'on' : 'off'}`, src('ecmp')],
   ];
 }

@@ -43,6 +43,7 @@ export function addSettingsOptions(command: Command): Command {
     .option('--default-route-metric <n>', `metric of an accepted default route (default ${SETTINGS_DEFAULTS.defaultRouteMetric}); a route of that metric cgwd did not create is never replaced`)
     .option('--route-metric <n>', `metric of the routes cgwd installs into the tunnels (default ${SETTINGS_DEFAULTS.routeMetric})`)
     .option('--as-path-prepend <n>', 'prepend our AS n more times on everything advertised (0–10, default 0): set it on the standby box of a redundant pair so AWS prefers the other box')
+    .option('--dataplane-threads <1|2>', 'packet threads per data plane: 1 (default), or 2, one per direction (outbound: TUN reads and encryption; inbound: decryption and TUN writes); needs a restart to change')
     .addOption(
       new Option('--ecmp <mode>', 'use both tunnels at once (one multipath route, equal advertisements): auto = on for a transit gateway with BGP (default)').choices([
         'auto',
@@ -72,5 +73,6 @@ export function settingsFlagsFrom(options: InputOptions & { staticRoute?: string
   if (options.routeMetric !== undefined) flags.routeMetric = options.routeMetric;
   if (options.asPathPrepend !== undefined) flags.asPathPrepend = options.asPathPrepend;
   if (options.ecmp !== undefined) flags.ecmp = options.ecmp;
+  if (options.dataplaneThreads !== undefined) flags.dataplaneThreads = options.dataplaneThreads;
   return flags;
 }

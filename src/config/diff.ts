@@ -118,6 +118,7 @@ export function planReload(running: { config: VpnConfig; settings: Settings }, n
   if (a.controlSocket !== b.controlSocket) refused.push('controlSocket cannot change while cgwd runs; restart it');
   if (!same(a.defaultRoute, b.defaultRoute)) refused.push('defaultRoute cannot change while cgwd runs (the underlay pins are set at start); restart it');
   if (a.routeMetric !== b.routeMetric) refused.push('routeMetric cannot change while cgwd runs; restart it');
+  if (a.dataplaneThreads !== b.dataplaneThreads) refused.push('dataplaneThreads cannot change while cgwd runs (the packet threads start with the data plane); restart it');
   const connectionReconnect = !same(a.localAddress, b.localAddress) || a.localId !== b.localId || a.ikeVersion !== b.ikeVersion;
   const [n1, n2] = matchTunnels(running.config, next.config);
   const tunnels: [TunnelChanges, TunnelChanges] = [

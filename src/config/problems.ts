@@ -32,7 +32,7 @@ export const RULES = [
   // local settings
   'settings-unknown', 'settings-type', 'cidr', 'cidr-network', 'prefix-duplicate', 'advertise-limit',
   'advertise-needs-bgp', 'static-routes-need-static', 'ifname', 'interfaces-distinct', 'ike-version',
-  'ike-version-allowed', 'listen-address', 'control-socket', 'local-id', 'keepalive-interval', 'failback', 'route-metric', 'as-path-prepend',
+  'ike-version-allowed', 'listen-address', 'control-socket', 'local-id', 'keepalive-interval', 'failback', 'route-metric', 'as-path-prepend', 'dataplane-threads',
   'ecmp', 'ecmp-needs-bgp',
 ] as const;
 export type Rule = (typeof RULES)[number];

@@ -19,7 +19,8 @@
  *     "defaultRoute": { "accept": false, "metric": 50 },  a learned 0.0.0.0/0: refused unless accepted
  *     "routeMetric": 100,                     metric of the routes cgwd installs into the tunnels
  *     "asPathPrepend": 0,                     extra prepends on all this box advertises (the standby box of an HA pair)
- *     "ecmp": "auto"                          both tunnels at once (multipath); auto = on for a transit gateway with BGP
+ *     "ecmp": "auto",                         both tunnels at once (multipath); auto = on for a transit gateway with BGP
+ *     "dataplaneThreads": 1                   packet threads: 1, or 2 (one per direction); restart-only
  *   }
  */
 import { isIPv6 } from 'node:net';
@@ -64,17 +65,26 @@ export interface Settings {
    * Transit Gateway works", Equal Cost Multipath routing); a virtual private gateway sends back on one tunnel whatever the box does.
    */
   ecmp: EcmpSetting;
+  /**
+   * Packet threads of each data plane: 1 (one loop for both directions) or 2 (an outbound and an
+   * inbound thread: native/src/loop.c). Fixed while cgwd runs (a reload that changes it is refused).
+   */
+  dataplaneThreads: DataplaneThreadsSetting;
   origins: Readonly<Record<SettingName, SettingsOrigin>>;
 }
 
 export const SETTING_NAMES = [
   'advertise', 'staticRoutes', 'localAddress', 'localId', 'interfaces', 'keepalive.target',
   'keepalive.intervalSeconds', 'keepalive.window', 'metrics.listen', 'controlSocket', 'ikeVersion', 'failback',
-  'defaultRoute.accept', 'defaultRoute.metric', 'routeMetric', 'asPathPrepend', 'ecmp',
+  'defaultRoute.accept', 'defaultRoute.metric', 'routeMetric', 'asPathPrepend', 'ecmp', 'dataplaneThreads',
 ] as const;
 export type SettingName = (typeof SETTING_NAMES)[number];
 
 export const ECMP_SETTINGS = ['auto', 'on', 'off'] as const;
+
+/** The `dataplaneThreads` choices (the same as the data plane's `threads` option). */
+export const DATAPLANE_THREADS_SETTINGS = [1, 2] as const;
+export type DataplaneThreadsSetting = (typeof DATAPLANE_THREADS_SETTINGS)[number];
 export type EcmpSetting = (typeof ECMP_SETTINGS)[number];
 
 /** Whether the tunnels run active/active: the `ecmp` setting resolved against the connection. */
@@ -102,6 +112,7 @@ export interface SettingsFlags {
   routeMetric?: string;
   asPathPrepend?: string;
   ecmp?: string;
+  dataplaneThreads?: string;
 }
 
 /** The command-line flag for each setting, for messages and help. */
@@ -123,6 +134,7 @@ export const SETTING_FLAGS: Readonly<Record<SettingName, { flag: string; key: ke
   routeMetric: { flag: '--route-metric', key: 'routeMetric' },
   asPathPrepend: { flag: '--as-path-prepend', key: 'asPathPrepend' },
   ecmp: { flag: '--ecmp', key: 'ecmp' },
+  dataplaneThreads: { flag: '--dataplane-threads', key: 'dataplaneThreads' },
 };
 
 export const SETTINGS_DEFAULTS = {
@@ -136,6 +148,7 @@ export const SETTINGS_DEFAULTS = {
   routeMetric: 100,
   asPathPrepend: 0,
   ecmp: 'auto' as EcmpSetting,
+  dataplaneThreads: 1 as DataplaneThreadsSetting,
 };
 
 /** More than this is never needed against AWS (one extra hop decides) and makes paths long for nothing. */
@@ -193,6 +206,7 @@ export function resolveSettings(fileContents: string | undefined, cliFlags: Sett
     routeMetric: metricSetting(raw('routeMetric'), SETTINGS_DEFAULTS.routeMetric, problems),
     asPathPrepend: prependSetting(raw('asPathPrepend'), problems),
     ecmp: ecmpSetting(raw('ecmp'), config, problems),
+    dataplaneThreads: dataplaneThreadsSetting(raw('dataplaneThreads'), problems),
     origins,
   };
   const target = ipv4Setting(raw('keepalive.target'), problems);
@@ -204,7 +218,7 @@ export function resolveSettings(fileContents: string | undefined, cliFlags: Sett
 const KNOWN_KEYS: Readonly<Record<string, readonly string[] | null>> = {
   advertise: null, staticRoutes: null, localAddress: null, localId: null, interfaces: null,
   keepalive: ['target', 'intervalSeconds', 'window'], metrics: ['listen'], controlSocket: null, ikeVersion: null, failback: null,
-  defaultRoute: ['accept', 'metric'], routeMetric: null, asPathPrepend: null, ecmp: null,
+  defaultRoute: ['accept', 'metric'], routeMetric: null, asPathPrepend: null, ecmp: null, dataplaneThreads: null,
 };
 
 function parseSettingsFile(text: string, problems: ProblemList): JsonObject {
@@ -408,6 +422,18 @@ function prependSetting(raw: RawSetting | undefined, problems: ProblemList): num
     return SETTINGS_DEFAULTS.asPathPrepend;
   }
   return n;
+}
+
+/** 1 or 2: a number in the file, "1" or "2" on the command line. */
+function dataplaneThreadsSetting(raw: RawSetting | undefined, problems: ProblemList): DataplaneThreadsSetting {
+  if (!raw) return SETTINGS_DEFAULTS.dataplaneThreads;
+  const n = typeof raw.value === 'string' && /^[0-9]{1,2}$/.test(raw.value) ? Number(raw.value) : raw.value;
+  const match = DATAPLANE_THREADS_SETTINGS.find((choice) => choice === n);
+  if (match === undefined) {
+    problems.add(raw.path, 'dataplane-threads', `must be 1 (one packet thread) or 2 (one per direction), found ${quote(String(raw.value))}`);
+    return SETTINGS_DEFAULTS.dataplaneThreads;
+  }
+  return match;
 }
 
 function ecmpSetting(raw: RawSetting | undefined, config: VpnConfig, problems: ProblemList): EcmpSetting {

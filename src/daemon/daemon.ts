@@ -163,7 +163,11 @@ export class Daemon {
   private async openSocketSet(bindAddress: string, tunnels: TunnelIndex[]): Promise<void> {
     // Only the peers' non-ESP-marker datagrams reach JavaScript (filtered in C, issue 13).
     const ikePeers = this.options.config.tunnels.filter((t) => tunnels.includes(t.index)).map((t) => (this.options.role === 'aws' ? t.customer.outsideAddress : t.aws.outsideAddress));
-    const dataplane = Dataplane.open({ local: { address: bindAddress, port: this.options.natTPort ?? NAT_T_PORT }, ikePeers });
+    const dataplane = Dataplane.open({
+      local: { address: bindAddress, port: this.options.natTPort ?? NAT_T_PORT },
+      ikePeers,
+      threads: this.options.settings.dataplaneThreads,
+    });
     let sockets: UdpIkeSockets | undefined;
     const carrier: IkeCarrier = {
       sendIke: (local: Endpoint, remote: Endpoint, message: Buffer) => {

@@ -35,6 +35,7 @@ import {
   DataplaneOptionsError,
   fromNative,
 } from './errors.js';
+import { DATAPLANE_THREAD_CHOICES, type DataplaneThreads } from './types.js';
 import type {
   DataplaneCounters,
   DataplaneEvents,
@@ -70,13 +71,16 @@ function positiveInt(value: number | undefined, name: string, min: number, max: 
 export class Dataplane extends EventEmitter<DataplaneEvents> {
   readonly local: Endpoint;
   readonly netns: string | undefined;
+  /** Packet threads: 1, or 2 (outbound, inbound). */
+  readonly threads: DataplaneThreads;
   #native: NativeDataplane | undefined;
   readonly #tunnels = new Map<TunnelIndex, TunnelInfo>();
 
-  private constructor(native: NativeDataplane, netns: string | undefined) {
+  private constructor(native: NativeDataplane, netns: string | undefined, threads: DataplaneThreads) {
     super();
     this.#native = native;
     this.netns = netns;
+    this.threads = threads;
     this.local = native.localAddress();
   }
 
@@ -92,6 +96,8 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     const eventQueue = positiveInt(limits.eventQueue, 'limits.eventQueue', 1, 1 << 20);
     const rcvbuf = positiveInt(limits.udpReceiveBuffer, 'limits.udpReceiveBuffer', 4096, 1 << 30);
     const sndbuf = positiveInt(limits.udpSendBuffer, 'limits.udpSendBuffer', 4096, 1 << 30);
+    const threads = options.threads ?? 1;
+    if (!DATAPLANE_THREAD_CHOICES.includes(threads)) throw new DataplaneOptionsError(`threads must be 1 or 2, found ${String(threads)}`);
     const ikePeers = [...(options.ikePeers ?? [])];
     if (ikePeers.length > MAX_IKE_PEERS) throw new DataplaneOptionsError(`ikePeers: at most ${MAX_IKE_PEERS} addresses`);
     for (const peer of ikePeers) checkEndpoint({ address: peer, port: 4500 }, 'ikePeers', true);
@@ -118,6 +124,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
           ...(ikePeers.length > 0 ? { ikePeers } : {}),
           ...(rcvbuf !== undefined ? { rcvbuf } : {}),
           ...(sndbuf !== undefined ? { sndbuf } : {}),
+          threads,
           tunOffload: options.offload?.tun ?? true,
           udpOffload: options.offload?.udp ?? true,
         },
@@ -128,7 +135,7 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     } catch (error) {
       throw fromNative(error, `data plane on ${local.address}:${local.port}${options.netns ? ` in ${options.netns}` : ''}`);
     }
-    self = new Dataplane(native, options.netns);
+    self = new Dataplane(native, options.netns, threads);
     return self;
   }
 
@@ -230,7 +237,16 @@ export class Dataplane extends EventEmitter<DataplaneEvents> {
     return this.#open().heartbeat();
   }
 
-  /** Test hook for the service watchdog: parks the packet thread for `ms` milliseconds. */
+  /**
+   * The heartbeat of each packet thread: one value, or [outbound, inbound] with two threads.
+   * A watchdog wants every one of them to move (heartbeat() alone is the smaller of the two,
+   * which can keep moving for a while after the other thread stuck).
+   */
+  heartbeats(): number[] {
+    return this.#open().heartbeats();
+  }
+
+  /** Test hook for the service watchdog: parks the packet thread(s) for `ms` milliseconds. */
   stallForTesting(ms: number): void {
     const native = this.#open();
     this.#call(() => native.stallForTesting(ms), 'stallForTesting');

@@ -18,6 +18,10 @@ export interface DataplaneLimits {
   readonly udpSendBuffer?: number;
 }
 
+/** Packet threads: 1 (one loop does both directions) or 2 (one per direction). */
+export const DATAPLANE_THREAD_CHOICES = [1, 2] as const;
+export type DataplaneThreads = (typeof DATAPLANE_THREAD_CHOICES)[number];
+
 export interface DataplaneOffloads {
   /**
    * TUN devices with virtio_net_hdr (IFF_VNET_HDR, TUNSETOFFLOAD csum + TSO4):
@@ -38,6 +42,12 @@ export interface DataplaneOptions {
   readonly netns?: string;
   /** Where the UDP socket binds (IKE and ESP-in-UDP). Default 0.0.0.0:4500; port 0 picks a free one. */
   readonly local?: Partial<Endpoint>;
+  /**
+   * Packet threads (default 1). With 2, an outbound thread (TUN reads, encryption, commands,
+   * timers: `cgwd-dp-out`) and an inbound one (UDP receive, decryption, TUN writes, IKE:
+   * `cgwd-dp-in`), both in `netns`. Fixed for the life of the instance.
+   */
+  readonly threads?: DataplaneThreads;
   readonly limits?: DataplaneLimits;
   readonly offload?: DataplaneOffloads;
   /**

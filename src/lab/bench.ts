@@ -38,6 +38,8 @@ export interface BenchOptions {
   sizes?: readonly number[];
   /** Generator datagrams per UDP_SEGMENT send (see udp-ladder.ts); 1 or undefined: one per send. */
   generatorGso?: number;
+  /** Packet threads of the lab's cgwd instances (--dataplane-threads; default: cgwd's, 1). */
+  dataplaneThreads?: 1 | 2;
   log: (line: string) => void;
 }
 
@@ -154,13 +156,14 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
   const config = loadConfig(options.configPath);
   if (config.routing !== 'static') throw new CgwdError('BENCH_CONFIG', 'the benchmark uses a static-routing file (configs/lab/vpn-config-static.xml)');
   const rows: BenchRow[] = [];
-  const customerArgs = ['--config', options.configPath, '--static-route', '198.19.0.0/16', '--control-socket', '/tmp/cgwd-bench-customer.sock', '--log-level', 'warn'];
+  const threadArgs = options.dataplaneThreads !== undefined ? ['--dataplane-threads', String(options.dataplaneThreads)] : [];
+  const customerArgs = ['--config', options.configPath, '--static-route', '198.19.0.0/16', '--control-socket', '/tmp/cgwd-bench-customer.sock', '--log-level', 'warn', ...threadArgs];
   try {
     const want = (p: string): boolean => !options.pairs || options.pairs.includes(p);
     // (a) cgwd ↔ cgwd
     if (want('a')) {
       const state = await labUp({ config, configPath: options.configPath, options: { nat: false, awsSide: 'cgwd' }, log: options.log });
-      const aws = startCgwd(state, NS.aws, ['--role', 'aws', '--config', options.configPath, '--static-route', '192.0.2.0/24', '--interfaces', 'tun1,tun2', '--control-socket', '/tmp/cgwd-bench-aws.sock', '--log-level', 'warn'], 'cgwd-aws', options.cli);
+      const aws = startCgwd(state, NS.aws, ['--role', 'aws', '--config', options.configPath, '--static-route', '192.0.2.0/24', '--interfaces', 'tun1,tun2', '--control-socket', '/tmp/cgwd-bench-aws.sock', '--log-level', 'warn', ...threadArgs], 'cgwd-aws', options.cli);
       const customer = startCgwd(state, NS.cgw, customerArgs, 'cgwd-customer', options.cli);
       await waitFor('cgwd ↔ cgwd routes on tunnel 1', async () => (await routedVia(NS.cgw, '198.19.0.0/16', 'cgw-t1')) && (await routedVia(NS.aws, '192.0.2.0/24', 'tun1')), 60_000, 250);
       await waitFor('traffic through the tunnel', pingable, 30_000, 250);

@@ -210,7 +210,8 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
     .option('--rates <list>', 'UDP ladder steps in packets/s, lowest first')
     .option('--sizes <list>', 'UDP payload sizes in bytes', '1400,1350')
     .option('--generator-gso <k>', 'the UDP generator sends k datagrams per UDP_SEGMENT super-datagram (1..32), as a LAN NIC with UDP GRO forwarding delivers them', '1')
-    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; ecmpOnly?: boolean; haOnly?: boolean; udpOnly?: boolean; espOnly?: boolean; pairs: string; rates?: string; sizes: string; generatorGso: string }) => {
+    .option('--dataplane-threads <1|2>', "packet threads of the lab's cgwd instances (pairs a and c; default 1)")
+    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; ecmpOnly?: boolean; haOnly?: boolean; udpOnly?: boolean; espOnly?: boolean; pairs: string; rates?: string; sizes: string; generatorGso: string; dataplaneThreads?: string }) => {
       if (flags.espOnly) {
         io.out(renderEspBench(await runEspBench({ size: 1378, count: 200_000, callgrindCount: 5_000, log: (l) => io.err(`bench: ${l}`) })));
         return;
@@ -234,8 +235,13 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
       const generatorGso = Number(flags.generatorGso);
       if (!Number.isInteger(generatorGso) || generatorGso < 1 || generatorGso > 32) throw new CgwdError('USAGE', '--generator-gso: datagrams per send, 1..32');
       if (generatorGso > 1 && sizes.some((b) => b * generatorGso > 65_000)) throw new CgwdError('USAGE', '--generator-gso times each of --sizes must be at most 65000 bytes');
+      if (flags.dataplaneThreads !== undefined && flags.dataplaneThreads !== '1' && flags.dataplaneThreads !== '2') {
+        throw new CgwdError('USAGE', `--dataplane-threads: 1 or 2, found ${flags.dataplaneThreads}`);
+      }
+      const dataplaneThreads: 1 | 2 | undefined = flags.dataplaneThreads === '2' ? 2 : flags.dataplaneThreads === '1' ? 1 : undefined;
+      const threadOption = dataplaneThreads !== undefined ? { dataplaneThreads } : {};
       if (flags.udpOnly) {
-        const rows = await runBench({ configPath: LAB_CONFIG_STATIC, cli, runs: 0, tcpSeconds: 0, udpSeconds: Number(flags.udpSeconds), udpOnly: true, pairs: flags.pairs.split(','), sizes, generatorGso, ...(rates ? { rates } : {}), log });
+        const rows = await runBench({ configPath: LAB_CONFIG_STATIC, cli, runs: 0, tcpSeconds: 0, udpSeconds: Number(flags.udpSeconds), udpOnly: true, pairs: flags.pairs.split(','), sizes, generatorGso, ...(rates ? { rates } : {}), ...threadOption, log });
         io.out(renderBench(rows));
         return;
       }
@@ -259,6 +265,7 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
         sizes,
         generatorGso,
         ...(rates ? { rates } : {}),
+        ...threadOption,
         log: (l) => io.err(`bench: ${l}`),
       });
       io.out(renderBench(rows));

@@ -9,7 +9,8 @@
  *   flood:   one trial far above the ladder: what arrives under overload.
  *
  * CPU per packet comes from /proc: utime+stime of the whole gateway process and of its
- * data-plane thread(s) (comm `cgwd-dataplane`), over each trial, divided by the packets that
+ * data-plane thread(s) (comm `cgwd-dataplane`, or `cgwd-dp-out` and `cgwd-dp-in` with two
+ * packet threads, also shown one by one), over each trial, divided by the packets that
  * arrived. When a trial loses packets the kernel's counters of every lab namespace (nstat)
  * and the interfaces' drop counters are diffed around it and printed: where they were lost.
  */
@@ -34,6 +35,8 @@ export interface GatewayCpu {
   /** µs of CPU per packet: whole process, and the data-plane thread(s) (undefined: no such thread). */
   processUs: number;
   threadUs?: number;
+  /** With two packet threads: each one's (out = cgwd-dp-out, in = cgwd-dp-in). */
+  perThreadUs?: Record<string, number>;
 }
 
 export interface LadderResult {
@@ -91,20 +94,30 @@ function ticksOf(statPath: string): number {
 interface CpuSample {
   process: number;
   thread?: number;
+  /** Ticks per packet-thread kind when there are two: out, in. */
+  split: Record<string, number>;
 }
+
+/** Packet-thread names (native/src/loop.c): the single one, and the two of threads = 2 by short name. */
+const SPLIT_THREADS: Readonly<Record<string, string>> = { 'cgwd-dp-out': 'out', 'cgwd-dp-in': 'in' };
 
 function sampleCpu(pid: number): CpuSample {
   const process = ticksOf(`/proc/${pid}/stat`);
   let thread: number | undefined;
+  const split: Record<string, number> = {};
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      if (comm === 'cgwd-dataplane') thread = (thread ?? 0) + ticksOf(`/proc/${pid}/task/${tid}/stat`);
+      const kind = SPLIT_THREADS[comm];
+      if (comm !== 'cgwd-dataplane' && kind === undefined) continue;
+      const ticks = ticksOf(`/proc/${pid}/task/${tid}/stat`);
+      thread = (thread ?? 0) + ticks;
+      if (kind !== undefined) split[kind] = (split[kind] ?? 0) + ticks;
     }
   } catch {
     // the process is gone: process is NaN already
   }
-  return thread === undefined ? { process } : { process, thread };
+  return thread === undefined ? { process, split } : { process, thread, split };
 }
 
 const median = (values: readonly number[]): number => {
@@ -158,7 +171,7 @@ interface Trial {
   receivedPps: number;
   /** The generator offered at least 95 % of the rate. */
   offered: boolean;
-  cpu: Record<string, { process: number; thread?: number }>;
+  cpu: Record<string, { process: number; thread?: number; split: Record<string, number> }>;
 }
 
 async function trial(o: LadderOptions, dir: Direction, size: number, rate: number, port: number): Promise<Trial> {
@@ -185,7 +198,9 @@ async function trial(o: LadderOptions, dir: Direction, size: number, rate: numbe
     const a = after[i] as CpuSample;
     const per = (ticks: number): number => (ticks / TICKS / Math.max(1, result.unique)) * 1e6;
     const process = per(a.process - b.process);
-    cpu[g.name] = a.thread !== undefined && b.thread !== undefined ? { process, thread: per(a.thread - b.thread) } : { process };
+    const split: Record<string, number> = {};
+    for (const [kind, ticks] of Object.entries(a.split)) if (b.split[kind] !== undefined) split[kind] = per(ticks - (b.split[kind] as number));
+    cpu[g.name] = a.thread !== undefined && b.thread !== undefined ? { process, thread: per(a.thread - b.thread), split } : { process, split };
   });
   const t: Trial = {
     result,
@@ -195,7 +210,7 @@ async function trial(o: LadderOptions, dir: Direction, size: number, rate: numbe
     cpu,
   };
   const cpuText = Object.entries(cpu)
-    .map(([k, v]) => `${k} ${round2(v.process)}${v.thread !== undefined ? ` (thread ${round2(v.thread)})` : ''} µs/pkt`)
+    .map(([k, v]) => `${k} ${round2(v.process)}${v.thread !== undefined ? ` (thread ${round2(v.thread)}${splitText(v.split)})` : ''} µs/pkt`)
     .join('; ');
   o.log(
     `  ${dir.name} ${size} B @ ${rate}/s: sent ${result.sent}, received ${result.unique}, lost ${result.lost} (${round2(100 * lossRatio)} %), ` +
@@ -204,6 +219,11 @@ async function trial(o: LadderOptions, dir: Direction, size: number, rate: numbe
   );
   if (countersBefore && result.lost > 0) o.log(`    where: ${diffCounters(countersBefore, await snapshot(o.namespaces))}`);
   return t;
+}
+
+function splitText(split: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(split).map(([kind, us]) => `${kind} ${round2(us)}`);
+  return parts.length ? `: ${parts.join(', ')}` : '';
 }
 
 const passes = (t: Trial): boolean => t.offered && t.lossRatio <= MAX_LOSS;
@@ -251,7 +271,9 @@ export async function runLadder(o: LadderOptions): Promise<LadderResult[]> {
       for (const g of o.gateways) {
         const process = round2(median(runs.map((r) => r.cpu[g.name]?.process ?? NaN)));
         const threads = runs.map((r) => r.cpu[g.name]?.thread).filter((v): v is number => v !== undefined);
-        cpu[g.name] = threads.length ? { processUs: process, threadUs: round2(median(threads)) } : { processUs: process };
+        const kinds = [...new Set(runs.flatMap((r) => Object.keys(r.cpu[g.name]?.split ?? {})))];
+        const perThreadUs = Object.fromEntries(kinds.map((kind) => [kind, round2(median(runs.map((r) => r.cpu[g.name]?.split[kind] ?? NaN)))]));
+        cpu[g.name] = threads.length ? { processUs: process, threadUs: round2(median(threads)), ...(kinds.length ? { perThreadUs } : {}) } : { processUs: process };
       }
       const r: LadderResult = {
         size,
@@ -274,7 +296,7 @@ export async function runLadder(o: LadderOptions): Promise<LadderResult[]> {
 export function renderLadder(pair: string, rows: readonly LadderResult[]): string[] {
   return rows.map((r) => {
     const cpu = Object.entries(r.cpu)
-      .map(([k, v]) => `${k} ${v.processUs}${v.threadUs !== undefined ? ` (thread ${v.threadUs})` : ''}`)
+      .map(([k, v]) => `${k} ${v.processUs}${v.threadUs !== undefined ? ` (thread ${v.threadUs}${splitText(v.perThreadUs ?? {})})` : ''}`)
       .join('; ');
     const failed =
       r.failedPps === undefined ? '–' : `${r.failedPps} (${r.failedLossPercent} %${r.failedOfferedPps !== undefined ? `; generator-bound: offered ${r.failedOfferedPps}/s` : ''})`;
@@ -283,6 +305,6 @@ export function renderLadder(pair: string, rows: readonly LadderResult[]): strin
 }
 
 export const LADDER_HEADER = [
-  '| pair | UDP payload B | direction | pps at ≤ 0.1 % loss, 3 runs agree (received/s each run) | next step (loss) | flood 1 M/s: received/s (loss) | CPU µs per packet: process (data-plane thread), median of the 3 runs |',
+  '| pair | UDP payload B | direction | pps at ≤ 0.1 % loss, 3 runs agree (received/s each run) | next step (loss) | flood 1 M/s: received/s (loss) | CPU µs per packet: process (data-plane thread(s); with two: out, in), median of the 3 runs |',
   '|---|---|---|---|---|---|---|',
 ];

@@ -58,6 +58,8 @@ export interface NativeDataplaneOptions {
   rcvbuf?: number;
   sndbuf?: number;
   eventQueue?: number;
+  /** Packet threads: 1 or 2 (native/src/loop.c). */
+  threads?: number;
   ikePeers?: string[];
   tunOffload?: boolean;
   udpOffload?: boolean;
@@ -161,6 +163,8 @@ export interface NativeDataplane {
   localAddress(): { address: string; port: number };
   /** Packet-thread loop iterations so far (an atomic read: never waits for the thread). */
   heartbeat(): number;
+  /** The same per packet thread: [only] or [outbound, inbound]. */
+  heartbeats(): number[];
   /** Test hook: the packet thread sleeps for `ms` (1–60000) and returns at once. */
   stallForTesting(ms: number): void;
   close(): void;

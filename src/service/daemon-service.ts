@@ -55,7 +55,10 @@ const STATUS_POLL_MS = 1000;
 export function attachService(daemon: Daemon, notifier: ServiceNotifier, env: NodeJS.ProcessEnv = process.env): () => void {
   notifier.ready(daemonSummary(daemon));
   notifier.startWatchdog(
-    daemon.socketSets.map((set) => () => (set.dataplane.closed ? undefined : set.dataplane.heartbeat())),
+    // One source per packet thread (two with dataplaneThreads 2): each of them must move.
+    daemon.socketSets.flatMap((set) =>
+      Array.from({ length: set.dataplane.threads }, (_, i) => () => (set.dataplane.closed ? undefined : set.dataplane.heartbeats()[i])),
+    ),
   );
   const poll = notifier.enabled ? setInterval(() => notifier.status(daemonSummary(daemon)), STATUS_POLL_MS) : undefined;
   poll?.unref();

@@ -32,10 +32,10 @@ const UNIT_CAPS = '-all,+net_admin,+net_bind_service';
 /** The same set as a CapEff mask: CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12); no CAP_NET_RAW (probes in the data plane). */
 const UNIT_CAP_MASK = (1n << 10n) | (1n << 12n);
 
-function up(controlSocket: string, options: { env?: NodeJS.ProcessEnv; prefix?: string[] } = {}): CgwdProcess {
+function up(controlSocket: string, options: { env?: NodeJS.ProcessEnv; prefix?: string[]; args?: string[] } = {}): CgwdProcess {
   const p = new CgwdProcess(
     NS.cgw,
-    ['up', '--config', LAB_CONFIG_BGP, '--keepalive-interval', '1', '--control-socket', controlSocket, '--advertise', '192.0.2.0/24'],
+    ['up', '--config', LAB_CONFIG_BGP, '--keepalive-interval', '1', '--control-socket', controlSocket, '--advertise', '192.0.2.0/24', ...(options.args ?? [])],
     state.stateDir,
     options,
   );
@@ -110,11 +110,13 @@ describe('cgwd up under a service manager', () => {
     expect(maxGap).toBeLessThan(2_000);
   });
 
-  it('(b) WATCHDOG=1 stops while the packet thread is parked, and resumes when it runs again', async () => {
-    const notify = await listen('notify-b.sock');
+  // With --dataplane-threads 2 the watchdog has one heartbeat per packet thread, and the hook parks both.
+  it.each([1, 2])('(b) WATCHDOG=1 stops while the packet thread is parked, and resumes when it runs again (%i packet thread(s))', async (threads) => {
+    const notify = await listen(`notify-b${threads}.sock`);
     const stallMs = 5_000;
     const p = up(path.join(work, 'b.sock'), {
       env: { ...process.env, NOTIFY_SOCKET: notify.path, WATCHDOG_USEC: '2000000', CGWD_TESTING_STALL_MS: String(stallMs) },
+      args: ['--dataplane-threads', String(threads)],
     });
     const ready = await notify.waitFor((m) => m.startsWith('READY=1'), 30_000);
     let seen = await notify.waitFor(isWatchdog, 5_000, ready + 1);
@@ -126,7 +128,7 @@ describe('cgwd up under a service manager', () => {
     const duringStall = pingTimes.filter((t) => t > stalledAt + 1_200 && t < stalledAt + stallMs - 200);
     const before = Math.max(...pingTimes.filter((t) => t <= stalledAt + 1_200));
     const after = notify.arrivals[resumed] ?? 0;
-    console.log(`watchdog: packet thread parked ${stallMs} ms; no WATCHDOG=1 for ${after - before} ms (interval 1000 ms), then resumed`);
+    console.log(`watchdog (${threads} packet thread(s)): parked ${stallMs} ms; no WATCHDOG=1 for ${after - before} ms (interval 1000 ms), then resumed`);
     expect(duringStall).toEqual([]);
     expect(after).toBeGreaterThanOrEqual(stalledAt + stallMs - 200);
     expect(after - before).toBeGreaterThanOrEqual(stallMs - 1_500);

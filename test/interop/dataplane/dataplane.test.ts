@@ -47,12 +47,13 @@ async function until<T>(fn: () => T | undefined, ms = 3000): Promise<T> {
   }
 }
 
-describe.skipIf(!root)('data plane between two namespaces (root)', () => {
+// Everything twice: one packet thread, and two (outbound, inbound: native/src/loop.c).
+describe.skipIf(!root).each([1, 2] as const)('data plane between two namespaces (root), %i packet thread(s)', (threads) => {
   let t: Twins;
   let nextId = 1;
 
   beforeAll(async () => {
-    t = await createTwins();
+    t = await createTwins({ threads });
   });
 
   afterAll(async () => {
@@ -408,10 +409,10 @@ describe.skipIf(!root)('data plane between two namespaces (root)', () => {
   });
 });
 
-describe.skipIf(!root)('data plane with offloads off (plain TUN, one datagram per send)', () => {
+describe.skipIf(!root).each([1, 2] as const)('data plane with offloads off (plain TUN, one datagram per send), %i packet thread(s)', (threads) => {
   let t: Twins;
   beforeAll(async () => {
-    t = await createTwins({ offload: false });
+    t = await createTwins({ offload: false, threads });
   });
   afterAll(async () => {
     await t?.destroy();

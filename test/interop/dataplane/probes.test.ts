@@ -32,11 +32,11 @@ async function collect(t: Twins, count: number, timeoutMs = 5000): Promise<Probe
   return events;
 }
 
-describe.skipIf(!root)('data-plane keepalive probes between two namespaces (root)', () => {
+describe.skipIf(!root).each([1, 2] as const)('data-plane keepalive probes between two namespaces (root), %i packet thread(s)', (threads) => {
   let t: Twins;
 
   beforeAll(async () => {
-    t = await createTwins();
+    t = await createTwins({ threads });
     const pair = saPair(1, { encryption: 'aes256-gcm16' });
     t.a.installChildSa(pair.a);
     t.b.installChildSa(pair.b);

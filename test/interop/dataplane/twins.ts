@@ -102,6 +102,8 @@ export interface TwinOptions {
   tunnel?: Partial<Omit<TunnelOptions, 'tunnel' | 'address' | 'peer'>>;
   batch?: number;
   offload?: boolean;
+  /** Packet threads of both data planes (default 1). */
+  threads?: 1 | 2;
 }
 
 export async function createTwins(options: TwinOptions = {}): Promise<Twins> {
@@ -127,9 +129,10 @@ export async function createTwins(options: TwinOptions = {}): Promise<Twins> {
     await ipIn(nsB, 'link', 'set', 'veth-b', 'up');
     const limits = options.batch ? { batch: options.batch } : {};
     const offload = { tun: options.offload ?? true, udp: options.offload ?? true };
-    const a = Dataplane.open({ netns: `/run/netns/${nsA}`, local: { address: ADDR_A, port: 4500 }, limits, offload });
+    const threads = options.threads ?? 1;
+    const a = Dataplane.open({ netns: `/run/netns/${nsA}`, local: { address: ADDR_A, port: 4500 }, limits, offload, threads });
     planes.push(a);
-    const b = Dataplane.open({ netns: `/run/netns/${nsB}`, local: { address: ADDR_B, port: 4500 }, limits, offload });
+    const b = Dataplane.open({ netns: `/run/netns/${nsB}`, local: { address: ADDR_B, port: 4500 }, limits, offload, threads });
     planes.push(b);
     const tunnel = { ifname: 'dpt1', mtu: 1400, ...options.tunnel };
     a.addTunnel({ tunnel: 1, address: `${INSIDE_A}/30`, peer: INSIDE_B, ...tunnel });

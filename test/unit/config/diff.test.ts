@@ -67,6 +67,10 @@ describe('reload plan', () => {
     const routing = planReload(inputs(), { ...inputs(), settings: { ...inputs().settings, routeMetric: 77, defaultRoute: { accept: true, metric: 50 } } });
     expect(routing.refused.map((r) => r.split(' ')[0])).toEqual(['defaultRoute', 'routeMetric']);
     expect(routing.unchanged).toBe(false);
+    // The packet threads start with the data plane: a change needs a restart.
+    const threads = planReload(inputs(), inputs(xml, { advertise: ['192.0.2.0/24'], dataplaneThreads: '2' }));
+    expect(threads.refused).toHaveLength(1);
+    expect(threads.refused[0]).toMatch(/^dataplaneThreads cannot change while cgwd runs.*restart it$/);
     const identity = planReload(inputs(), inputs(xml, { advertise: ['192.0.2.0/24'], localId: '198.51.100.99' }));
     expect(identity.tunnels.every((t) => t.reconnect)).toBe(true);
   });

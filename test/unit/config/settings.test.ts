@@ -23,6 +23,7 @@ describe('resolveSettings', () => {
       routeMetric: 100,
       asPathPrepend: 0,
       ecmp: 'auto',
+      dataplaneThreads: 1,
       origins: {
         advertise: 'default',
         staticRoutes: 'default',
@@ -41,6 +42,7 @@ describe('resolveSettings', () => {
         routeMetric: 'default',
         asPathPrepend: 'default',
         ecmp: 'default',
+        dataplaneThreads: 'default',
       },
     });
   });
@@ -50,6 +52,15 @@ describe('resolveSettings', () => {
     expect([active({}, tgw()), active({}, bgp()), active({}, staticConfig())]).toEqual([true, false, false]);
     expect([active({ ecmp: 'on' }, bgp()), active({ ecmp: 'off' }, tgw())]).toEqual([true, false]);
     expect(resolveSettings(undefined, { ecmp: 'off' }, tgw()).origins.ecmp).toBe('cli');
+  });
+
+  it('dataplaneThreads: 1 by default, 2 from the file (a number) or the flag (a string), the flag winning', () => {
+    expect(resolveSettings(undefined, {}, bgp()).dataplaneThreads).toBe(1);
+    const fromFile = resolveSettings(JSON.stringify({ dataplaneThreads: 2 }), {}, bgp());
+    expect([fromFile.dataplaneThreads, fromFile.origins.dataplaneThreads]).toEqual([2, 'file']);
+    const fromFlag = resolveSettings(JSON.stringify({ dataplaneThreads: 2 }), { dataplaneThreads: '1' }, bgp());
+    expect([fromFlag.dataplaneThreads, fromFlag.origins.dataplaneThreads]).toEqual([1, 'cli']);
+    expect(resolveSettings(undefined, { dataplaneThreads: '2' }, bgp()).dataplaneThreads).toBe(2);
   });
 
   it('reads the settings file, and flags override it', () => {
