@@ -36,6 +36,6 @@ describe('production addon and testing addon', () => {
 
   it('the testing addon exports the test bindings and no data plane', () => {
     const testing = loadDataplaneTesting() as unknown as Record<string, unknown>;
-    expect(Object.keys(testing).sort()).toEqual(['EspSa', 'ReplayWindow', 'ipv4']);
+    expect(Object.keys(testing).sort()).toEqual(['EspSa', 'ReplayWindow', 'espBench', 'ipv4']);
   });
 });
