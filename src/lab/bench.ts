@@ -11,7 +11,7 @@
  * peak RSS of each gateway process after the floods. Progress is printed per pair and
  * step. Figures, not assertions; bounded in time; every process it starts is stopped by PID.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { CgwdError } from '../errors.js';
@@ -19,7 +19,7 @@ import { execInResult, isAlive, runCommand, sleep, spawnDaemonIn, stopPid, waitF
 import { birdc, cutTunnel, labDown, labUp, recordLabPid, restartAwsEndpoint, type LabState } from './lab.js';
 import { NS, buildLabPlan } from './plan.js';
 import { startReferenceCustomer, useTunnel } from './reference.js';
-import { DEFAULT_RATES, LADDER_HEADER, renderLadder, runLadder, type Direction, type LadderResult } from './udp-ladder.js';
+import { DEFAULT_RATES, LADDER_HEADER, renderLadder, runLadder, sampleCpu, TICKS, ticksOf, type Direction, type LadderResult } from './udp-ladder.js';
 import { forgetNatMappings, natPublicPorts } from './nat-rebind.js';
 
 export interface BenchOptions {
@@ -30,6 +30,8 @@ export interface BenchOptions {
   udpSeconds: number;
   /** Only the UDP ladder (no TCP runs, no failover figure). */
   udpOnly?: boolean;
+  /** Only iperf3 TCP (no UDP ladder, no failover). */
+  tcpOnly?: boolean;
   /** Which pairs: any of 'a', 'b', 'c' (default all). */
   pairs?: readonly string[];
   /** Ladder steps (packets/s), lowest first. */
@@ -60,6 +62,8 @@ export interface FailoverGap {
 export interface BenchRow {
   pair: string;
   tcpMbps: number[];
+  /** CPU cores each gateway used over the TCP runs: whole process, and its busiest packet thread. */
+  tcpCores: Record<string, { process: number; thread?: number }>;
   udp: LadderResult[];
   peakRssMb: Record<string, number>;
   failover?: FailoverGap;
@@ -103,12 +107,33 @@ export function pick(obj: unknown, ...keys: string[]): number {
 
 async function measure(pair: string, gateways: GatewayProcess[], options: BenchOptions): Promise<BenchRow> {
   const tcpMbps: number[] = [];
-  for (let i = 0; i < (options.udpOnly ? 0 : options.runs); i++) {
+  const tcpCores: BenchRow['tcpCores'] = {};
+  const runs = options.udpOnly ? 0 : options.runs;
+  const before = gateways.map((g) => ({ cpu: sampleCpu(g.pid), threads: threadTicks(g.pid) }));
+  const started = Date.now();
+  for (let i = 0; i < runs; i++) {
     const j = await iperf([], options.tcpSeconds);
     tcpMbps.push(Math.round(pick(j, 'end', 'sum_received', 'bits_per_second') / 1e6));
     options.log(`${pair}: TCP run ${i + 1}: ${tcpMbps[i]} Mbit/s`);
   }
-  const udp = await runLadder({
+  if (runs > 0) {
+    // iperf3's own start and stop are in the wall time too: the cores are a slight underestimate.
+    const seconds = (Date.now() - started) / 1000;
+    gateways.forEach((g, k) => {
+      const b = before[k] as { cpu: ReturnType<typeof sampleCpu>; threads: Map<string, number> };
+      const after = threadTicks(g.pid);
+      let busiest: number | undefined;
+      for (const [tid, ticks] of after) {
+        const spent = ticks - (b.threads.get(tid) ?? ticks);
+        busiest = Math.max(busiest ?? 0, spent);
+      }
+      const cores = (ticks: number): number => Math.round((ticks / TICKS / seconds) * 100) / 100;
+      const process = cores(sampleCpu(g.pid).process - b.cpu.process);
+      tcpCores[g.name] = busiest !== undefined ? { process, thread: cores(busiest) } : { process };
+    });
+    options.log(`${pair}: CPU cores during TCP ${JSON.stringify(tcpCores)}`);
+  }
+  const udp = options.tcpOnly ? [] : await runLadder({
     seconds: options.udpSeconds,
     sizes: options.sizes ?? UDP_SIZES,
     rates: options.rates ?? DEFAULT_RATES,
@@ -120,7 +145,7 @@ async function measure(pair: string, gateways: GatewayProcess[], options: BenchO
   });
   const rss: Record<string, number> = {};
   for (const g of gateways) rss[g.name] = peakRssMb(g.pid);
-  const row = { pair, tcpMbps, udp, peakRssMb: rss };
+  const row = { pair, tcpMbps, tcpCores, udp, peakRssMb: rss };
   options.log(`${pair}: ${JSON.stringify(row)}`);
   return row;
 }
@@ -191,7 +216,7 @@ export async function runBench(options: BenchOptions): Promise<BenchRow[]> {
       await waitFor('traffic through the tunnel', pingable, 30_000, 250);
       const row = await withIperfServer(state, () => measure('(c) cgwd ↔ strongSwan', [{ name: 'cgwd (customer)', pid: customer }, { name: 'charon (aws)', pid: state.pids.aws1 ?? -1 }], options));
       if (!isAlive(customer)) throw new CgwdError('BENCH_CGWD_EXITED', 'cgwd exited during the benchmark');
-      if (!options.udpOnly) {
+      if (!options.udpOnly && !options.tcpOnly) {
         row.failover = await measureFailover(state);
         options.log(`failover: ${JSON.stringify(row.failover)}`);
       }
@@ -358,10 +383,23 @@ const median = (values: number[]): number => {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 };
 
+/** Per-thread utime+stime ticks of a process (tid → ticks); empty when it is gone. */
+function threadTicks(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) out.set(tid, ticksOf(`/proc/${pid}/task/${tid}/stat`));
+  } catch {
+    // gone
+  }
+  return out;
+}
+
 export function renderBench(rows: BenchRow[]): string {
-  const lines = ['| pair | TCP Mbit/s (median; runs) | peak RSS MB after the floods |', '|---|---|---|'];
+  const lines = ['| pair | TCP Mbit/s (median; runs) | CPU cores during TCP: process (busiest thread) | peak RSS MB after the floods |', '|---|---|---|---|'];
   const fmt = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join('; ');
-  for (const r of rows) lines.push(`| ${r.pair} | ${r.tcpMbps.length ? `${median(r.tcpMbps)} (${r.tcpMbps.join(', ')})` : '–'} | ${fmt(r.peakRssMb)} |`);
+  const cores = (o: BenchRow['tcpCores']) => Object.entries(o).map(([k, v]) => `${k} ${v.process}${v.thread !== undefined ? ` (${v.thread})` : ''}`).join('; ') || '–';
+  for (const r of rows) lines.push(`| ${r.pair} | ${r.tcpMbps.length ? `${median(r.tcpMbps)} (${r.tcpMbps.join(', ')})` : '–'} | ${cores(r.tcpCores)} | ${fmt(r.peakRssMb)} |`);
+  if (rows.every((r) => r.udp.length === 0)) return `${lines.join('\n')}\n`;
   const udp = [...LADDER_HEADER, ...rows.flatMap((r) => renderLadder(r.pair, r.udp))];
   const failover = rows.filter((r) => r.failover).map((r) => `${r.pair}: tunnel 1 cut silently → routes on tunnel 2 after ${r.failover?.routesMovedMs} ms; traffic lost site→VPC ${r.failover?.siteToVpcMs} ms, VPC→site ${r.failover?.vpcToSiteMs} ms (10 ms pings)`);
   return `${lines.join('\n')}\n\n${udp.join('\n')}\n${failover.length ? `\n${failover.join('\n')}\n` : ''}`;

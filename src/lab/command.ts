@@ -205,13 +205,14 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
     .option('--ha-only', 'only the HA pair: loss per direction when box A\'s cgwd dies, its uplink is cut, it powers off, and when it returns')
     .option('--ecmp-only', 'only one tunnel against both at once: TCP with 8 flows, and 32 flows while tunnel 1 is cut')
     .option('--udp-only', 'only the UDP ladder (native generator), no TCP, route or failover figures')
+    .option('--tcp-only', 'only iperf3 TCP through tunnel 1 per pair (no UDP ladder, route or failover figures)')
     .option('--esp-only', 'only the ESP per-packet path without syscalls: ns and (with valgrind) instructions per packet for each suite')
     .option('--pairs <list>', 'which pairs, e.g. a or a,c (a cgwd ↔ cgwd, b strongSwan ↔ strongSwan, c cgwd ↔ strongSwan)', 'a,b,c')
     .option('--rates <list>', 'UDP ladder steps in packets/s, lowest first')
     .option('--sizes <list>', 'UDP payload sizes in bytes', '1400,1350')
     .option('--generator-gso <k>', 'the UDP generator sends k datagrams per UDP_SEGMENT super-datagram (1..32), as a LAN NIC with UDP GRO forwarding delivers them', '1')
     .option('--dataplane-threads <1|2>', "packet threads of the lab's cgwd instances (pairs a and c; default 1)")
-    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; ecmpOnly?: boolean; haOnly?: boolean; udpOnly?: boolean; espOnly?: boolean; pairs: string; rates?: string; sizes: string; generatorGso: string; dataplaneThreads?: string }) => {
+    .action(async (flags: { runs: string; tcpSeconds: string; udpSeconds: string; failoverOnly?: boolean; ecmpOnly?: boolean; haOnly?: boolean; udpOnly?: boolean; tcpOnly?: boolean; espOnly?: boolean; pairs: string; rates?: string; sizes: string; generatorGso: string; dataplaneThreads?: string }) => {
       if (flags.espOnly) {
         io.out(renderEspBench(await runEspBench({ size: 1378, count: 200_000, callgrindCount: 5_000, log: (l) => io.err(`bench: ${l}`) })));
         return;
@@ -240,6 +241,11 @@ export function registerLabCommand(program: Command, io: Io = { out: (l) => cons
       }
       const dataplaneThreads: 1 | 2 | undefined = flags.dataplaneThreads === '2' ? 2 : flags.dataplaneThreads === '1' ? 1 : undefined;
       const threadOption = dataplaneThreads !== undefined ? { dataplaneThreads } : {};
+      if (flags.tcpOnly) {
+        const rows = await runBench({ configPath: LAB_CONFIG_STATIC, cli, runs: Number(flags.runs), tcpSeconds: Number(flags.tcpSeconds), udpSeconds: 0, tcpOnly: true, pairs: flags.pairs.split(','), ...threadOption, log });
+        io.out(renderBench(rows));
+        return;
+      }
       if (flags.udpOnly) {
         const rows = await runBench({ configPath: LAB_CONFIG_STATIC, cli, runs: 0, tcpSeconds: 0, udpSeconds: Number(flags.udpSeconds), udpOnly: true, pairs: flags.pairs.split(','), sizes, generatorGso, ...(rates ? { rates } : {}), ...threadOption, log });
         io.out(renderBench(rows));

@@ -78,9 +78,9 @@ const MAX_LOSS = 0.001;
 const GENERATOR_BATCH = 64;
 const GENERATOR_PRIORITY = 10;
 
-const TICKS = 100; // USER_HZ: /proc/PID/stat counts CPU time in 1/100 s
+export const TICKS = 100; // USER_HZ: /proc/PID/stat counts CPU time in 1/100 s
 
-function ticksOf(statPath: string): number {
+export function ticksOf(statPath: string): number {
   try {
     const stat = readFileSync(statPath, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -91,7 +91,7 @@ function ticksOf(statPath: string): number {
   }
 }
 
-interface CpuSample {
+export interface CpuSample {
   process: number;
   thread?: number;
   /** Ticks per packet-thread kind when there are two: out, in. */
@@ -101,7 +101,7 @@ interface CpuSample {
 /** Packet-thread names (native/src/loop.c): the single one, and the two of threads = 2 by short name. */
 const SPLIT_THREADS: Readonly<Record<string, string>> = { 'cgwd-dp-out': 'out', 'cgwd-dp-in': 'in' };
 
-function sampleCpu(pid: number): CpuSample {
+export function sampleCpu(pid: number): CpuSample {
   const process = ticksOf(`/proc/${pid}/stat`);
   let thread: number | undefined;
   const split: Record<string, number> = {};
