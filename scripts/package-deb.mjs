@@ -50,6 +50,8 @@ try {
   put(addon, path.join(lib, 'native', 'build', 'Release', 'cgwd_dataplane.node'), 0o755);
   put(process.execPath, path.join(lib, 'node', 'bin', 'node'), 0o755);
   write(path.join(stage, 'usr', 'bin', 'cgwd'), '#!/bin/sh\nexec /usr/lib/cgwd/node/bin/node /usr/lib/cgwd/dist/cli/main.js "$@"\n', 0o755);
+  // keepalived's health check, every second: an entry point that loads only the control-socket client.
+  write(path.join(stage, 'usr', 'bin', 'cgwd-check'), '#!/bin/sh\nexec /usr/lib/cgwd/node/bin/node /usr/lib/cgwd/dist/cli/check.js "$@"\n', 0o755);
 
   for (const unit of ['cgwd.service', 'cgwd@.service']) put(path.join(root, 'systemd', unit), path.join(stage, 'usr', 'lib', 'systemd', 'system', unit));
   put(path.join(root, 'systemd', 'sysusers.d', 'cgwd.conf'), path.join(stage, 'usr', 'lib', 'sysusers.d', 'cgwd.conf'));

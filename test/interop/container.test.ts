@@ -26,6 +26,8 @@ describe('cgwd from the container image', () => {
     const contents = execFileSync('dpkg-deb', ['-c', path.join(repo, 'dist-pkg', deb ?? '')], { encoding: 'utf8', maxBuffer: 64 << 20 });
     for (const file of [
       './usr/bin/cgwd',
+      './usr/bin/cgwd-check',
+      './usr/lib/cgwd/dist/cli/check.js',
       './usr/lib/cgwd/dist/cli/main.js',
       './usr/lib/cgwd/native/build/Release/cgwd_dataplane.node',
       './usr/lib/cgwd/node/bin/node',
