@@ -65,7 +65,10 @@ async function instructionsPerPacket(fn: 'sa_output' | 'sa_input', enc: string, 
 
 export async function runEspBench(o: { size: number; count: number; callgrindCount: number; log: (l: string) => void }): Promise<EspBenchRow[]> {
   const addon = loadAddon();
-  const valgrind = (await runCommand('valgrind', ['--version'])).code === 0;
+  const valgrind = await runCommand('valgrind', ['--version']).then(
+    (r) => r.code === 0,
+    () => false, // not installed (TOOL_MISSING): times only
+  );
   if (!valgrind) o.log('valgrind is not installed: no instruction counts');
   const rows: EspBenchRow[] = [];
   for (const [enc, integ] of ESP_BENCH_SUITES) {
