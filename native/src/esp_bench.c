@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "dataplane.h"
+#include "ipv4.h"
 #include "sa.h"
 
 #define RING 64
@@ -35,10 +36,7 @@ static void inner_packet(uint8_t *p, size_t len) {
     p[10] = p[11] = 0;
     const uint8_t src[4] = {192, 0, 2, 10}, dst[4] = {198, 19, 0, 10};
     memcpy(p + 12, src, 4), memcpy(p + 16, dst, 4);
-    uint32_t sum = 0;
-    for (int i = 0; i < 20; i += 2) sum += (uint32_t)((p[i] << 8) | p[i + 1]);
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-    sum = ~sum & 0xffff;
+    uint16_t sum = inet_checksum(p, 20);
     p[10] = (uint8_t)(sum >> 8), p[11] = (uint8_t)sum;
     p[20] = 0x13, p[21] = 0x88, p[22] = 0x14, p[23] = 0xb5;
     p[24] = (uint8_t)((len - 20) >> 8), p[25] = (uint8_t)(len - 20), p[26] = p[27] = 0;
