@@ -167,21 +167,6 @@ static void run_set_probe(struct dataplane *d, struct dp_cmd *c) {
     /* Wake at once for a first probe: the loop recomputes its timeout after this command. */
 }
 
-/* Counter structs are all uint64_t: added field by field as arrays. */
-_Static_assert(sizeof(struct dp_global) % sizeof(uint64_t) == 0, "dp_global holds uint64_t only");
-_Static_assert(sizeof(struct dp_traffic) % sizeof(uint64_t) == 0, "dp_traffic holds uint64_t only");
-_Static_assert(sizeof(struct dp_tunnel_extra) % sizeof(uint64_t) == 0, "dp_tunnel_extra holds uint64_t only");
-static void add_counters(void *sum, const void *a, const void *b, size_t size) {
-    uint64_t x[64], y[64], r[64];
-    size_t n = size / sizeof(uint64_t);
-    if (n > 64) n = 64;
-    memcpy(x, a, n * sizeof(uint64_t));
-    memcpy(y, b, n * sizeof(uint64_t));
-    for (size_t i = 0; i < n; i++) r[i] = x[i] + y[i];
-    memcpy(sum, r, n * sizeof(uint64_t));
-}
-_Static_assert(sizeof(struct dp_global) <= 64 * sizeof(uint64_t), "add_counters size");
-
 static void run_snapshot(struct dataplane *d, struct dp_cmd *c) {
     size_t n = d->sas.count;
     struct dp_snapshot *s = calloc(1, sizeof(*s) + n * sizeof(struct dp_sa_snapshot));
@@ -189,7 +174,7 @@ static void run_snapshot(struct dataplane *d, struct dp_cmd *c) {
         cmd_fail(c, DP_ERR_SYSTEM, ENOMEM, "out of memory%s", "");
         return;
     }
-    add_counters(&s->global, &d->gout, &d->gin, sizeof(s->global));
+    dp_counters_add(&s->global, &d->gout, &d->gin, sizeof(s->global));
     s->global.events_dropped = __atomic_load_n(&d->gout.events_dropped, __ATOMIC_RELAXED) + d->gin.events_dropped;
     s->global.ike_out = __atomic_load_n(&d->ike_out_atomic, __ATOMIC_RELAXED);
     s->udp_gso = d->udp_gso;
@@ -211,8 +196,8 @@ static void run_snapshot(struct dataplane *d, struct dp_cmd *c) {
         ts->fragment = t->o.fragment;
         ts->has_outbound = t->out != NULL;
         ts->outbound_sa = t->out ? t->out->id : 0;
-        add_counters(&ts->ctr, &t->ctr, &t->ctr_in, sizeof(ts->ctr));
-        add_counters(&ts->extra, &t->extra, &t->extra_in, sizeof(ts->extra));
+        dp_counters_add(&ts->ctr, &t->ctr, &t->ctr_in, sizeof(ts->ctr));
+        dp_counters_add(&ts->extra, &t->extra, &t->extra_in, sizeof(ts->extra));
         ts->probe.on = (uint8_t)t->probe.on;
         ts->probe.target = t->probe.target;
         ts->probe.interval_ms = t->probe.interval_ms;

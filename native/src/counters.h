@@ -1,12 +1,15 @@
 /*
  * Counters shared by the packet loop, the SA table and the N-API glue.
- * Plain uint64_t fields: only the packet thread writes them; JavaScript reads
- * a snapshot taken by the packet thread (see commands.c, DP_CMD_SNAPSHOT).
+ * Plain uint64_t fields, each written by one packet thread (with two, each
+ * side keeps its own copy: loop_internal.h); JavaScript reads a snapshot
+ * that adds the copies up (commands.c, DP_CMD_SNAPSHOT).
  */
 #ifndef CGWD_COUNTERS_H
 #define CGWD_COUNTERS_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Drop reasons. The names (drop_reason_name) are a stable interface: they are
  * the keys of counters().drops in JavaScript. Append only. */
@@ -63,5 +66,19 @@ struct dp_global {
     uint64_t udp_gro_receives; /* received messages that carried several datagrams (UDP_GRO) */
     uint64_t drops[DROP_COUNT];
 };
+
+/* sum = a + b, field by field, for any of the structs above (all uint64_t, so summed as arrays). */
+_Static_assert(sizeof(struct dp_global) % sizeof(uint64_t) == 0, "dp_global holds uint64_t only");
+_Static_assert(sizeof(struct dp_traffic) % sizeof(uint64_t) == 0, "dp_traffic holds uint64_t only");
+_Static_assert(sizeof(struct dp_tunnel_extra) % sizeof(uint64_t) == 0, "dp_tunnel_extra holds uint64_t only");
+static inline void dp_counters_add(void *sum, const void *a, const void *b, size_t size) {
+    for (size_t off = 0; off + sizeof(uint64_t) <= size; off += sizeof(uint64_t)) {
+        uint64_t x, y;
+        memcpy(&x, (const uint8_t *)a + off, sizeof(x));
+        memcpy(&y, (const uint8_t *)b + off, sizeof(y));
+        x += y;
+        memcpy((uint8_t *)sum + off, &x, sizeof(x));
+    }
+}
 
 #endif

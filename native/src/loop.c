@@ -124,6 +124,21 @@ static void wake(int fd) {
     if (write(fd, &one, sizeof(one)) < 0) { /* already readable (counter saturated): it wakes anyway */ }
 }
 
+/* One wait of a packet thread: its events (n >= 0, 0 on EINTR or timeout) and a beat; -1 when epoll
+ * itself failed, reported as `which` stopping the data plane. The caller counts the wake-up. */
+static int wait_events(struct dataplane *d, int epfd, struct epoll_event *events, int max, int timeout, int beat,
+                       const char *which) {
+    int n = epoll_wait(epfd, events, max, timeout);
+    if (n < 0 && errno != EINTR) {
+        char message[160];
+        snprintf(message, sizeof(message), "epoll_wait failed%s; the data plane stopped", which);
+        emit_error(d, 0, message);
+        return -1;
+    }
+    beat_and_stall(d, beat);
+    return n < 0 ? 0 : n;
+}
+
 /* The single packet thread's loop (threads == 1): everything, no locks. */
 static void single_loop(struct dataplane *d) {
     struct epoll_event events[DP_MAX_TUNNELS + 2];
@@ -131,13 +146,9 @@ static void single_loop(struct dataplane *d) {
     while (!stopping(d)) {
         uint64_t now = dp_now_ms();
         int timeout = probe_run(d, now, now >= d->next_tick ? 0 : (int)(d->next_tick - now));
-        int n = epoll_wait(d->epfd, events, DP_MAX_TUNNELS + 2, timeout);
-        if (n < 0 && errno != EINTR) {
-            emit_error(d, 0, "epoll_wait failed; the data plane stopped");
-            break;
-        }
+        int n = wait_events(d, d->epfd, events, DP_MAX_TUNNELS + 2, timeout, 0, "");
+        if (n < 0) break;
         d->gout.wakeups++;
-        beat_and_stall(d, 0);
         for (int i = 0; i < n && !stopping(d); i++) {
             uint64_t key = events[i].data.u64;
             if (key == KEY_WAKE) {
@@ -146,7 +157,7 @@ static void single_loop(struct dataplane *d) {
                 udp_readable(d);
             } else {
                 struct dp_tunnel *t = tunnel_by_id(d, (int)key);
-                if (t && !t->failed) tun_readable(d, t);
+                if (t && !tunnel_failed(t)) tun_readable(d, t);
             }
         }
         now = dp_now_ms();
@@ -163,13 +174,9 @@ static void out_loop(struct dataplane *d) {
     d->next_tick = dp_now_ms() + TICK_MS;
     int timeout = 0;
     while (!stopping(d)) {
-        int n = epoll_wait(d->epfd, events, DP_MAX_TUNNELS + 2, timeout);
-        if (n < 0 && errno != EINTR) {
-            emit_error(d, 0, "epoll_wait failed (outbound thread); the data plane stopped");
-            break;
-        }
-        d->gout.wakeups++;
-        beat_and_stall(d, 0);
+        int n = wait_events(d, d->epfd, events, DP_MAX_TUNNELS + 2, timeout, 0, " (outbound thread)");
+        if (n < 0) break;
+        d->gout.wakeups++; /* snapshots read it on this thread */
         int command = 0;
         pthread_rwlock_rdlock(&d->tables);
         for (int i = 0; i < n && !stopping(d); i++) {
@@ -203,23 +210,20 @@ static void out_loop(struct dataplane *d) {
 static void in_loop(struct dataplane *d) {
     struct epoll_event events[2];
     while (!stopping(d)) {
-        int n = epoll_wait(d->in_epfd, events, 2, TICK_MS);
-        if (n < 0 && errno != EINTR) {
-            emit_error(d, 0, "epoll_wait failed (inbound thread); the data plane stopped");
-            break;
-        }
+        int n = wait_events(d, d->in_epfd, events, 2, TICK_MS, 1, " (inbound thread)");
+        if (n < 0) break;
+        /* Under the read lock, the wake-up count too: snapshots (outbound thread, write lock) read it. */
+        pthread_rwlock_rdlock(&d->tables);
         d->gin.wakeups++;
-        beat_and_stall(d, 1);
         for (int i = 0; i < n && !stopping(d); i++) {
             if (events[i].data.u64 == KEY_WAKE) {
                 uint64_t v;
                 if (read(d->in_wake_fd, &v, sizeof(v)) < 0) { /* nothing to read: a spurious wake-up */ }
             } else if (events[i].data.u64 == KEY_UDP) {
-                pthread_rwlock_rdlock(&d->tables);
                 udp_readable(d);
-                pthread_rwlock_unlock(&d->tables);
             }
         }
+        pthread_rwlock_unlock(&d->tables);
     }
 }
 

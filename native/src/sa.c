@@ -101,11 +101,7 @@ static void check_volume(struct dp_sa *sa) {
 }
 
 void sa_traffic_total(const struct dp_sa *sa, struct dp_traffic *out) {
-    out->packets_in = sa->ctr.packets_in + sa->ctr_in.packets_in;
-    out->bytes_in = sa->ctr.bytes_in + sa->ctr_in.bytes_in;
-    out->packets_out = sa->ctr.packets_out + sa->ctr_in.packets_out;
-    out->bytes_out = sa->ctr.bytes_out + sa->ctr_in.bytes_out;
-    for (int i = 0; i < DROP_COUNT; i++) out->drops[i] = sa->ctr.drops[i] + sa->ctr_in.drops[i];
+    dp_counters_add(out, &sa->ctr, &sa->ctr_in, sizeof(*out));
 }
 
 void sa_check_time(struct dp_sa *sa, uint64_t now_ms) {
