@@ -6,6 +6,7 @@
  * "in" its TunnelDataOut.
  */
 import type { TunnelIndex } from '../config/model.js';
+import { DATAPLANE_THREADS_SETTINGS, type DataplaneThreadsSetting } from '../config/settings.js';
 import type { Endpoint, IkeDatagram } from '../ike/runtime.js';
 
 export interface DataplaneLimits {
@@ -18,9 +19,9 @@ export interface DataplaneLimits {
   readonly udpSendBuffer?: number;
 }
 
-/** Packet threads: 1 (one loop does both directions) or 2 (one per direction). */
-export const DATAPLANE_THREAD_CHOICES = [1, 2] as const;
-export type DataplaneThreads = (typeof DATAPLANE_THREAD_CHOICES)[number];
+/** Packet threads: 1 (one loop does both directions) or 2 (one per direction); the same choices as the setting. */
+export const DATAPLANE_THREAD_CHOICES = DATAPLANE_THREADS_SETTINGS;
+export type DataplaneThreads = DataplaneThreadsSetting;
 
 export interface DataplaneOffloads {
   /**
